@@ -1,0 +1,3 @@
+// Codeforces' V8 shell style: readline() and print().
+const [a, b] = readline().split(' ').map(Number);
+print(a + b);

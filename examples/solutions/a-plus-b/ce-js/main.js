@@ -1,0 +1,2 @@
+const [a, b] = readline().split(' ').map(Number)
+print(a + b;

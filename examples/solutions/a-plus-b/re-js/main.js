@@ -1,0 +1,3 @@
+// Throws: an uncaught exception is a runtime error.
+const line = readline();
+throw new Error('not implemented: ' + line);

@@ -1,0 +1,3 @@
+// Wrong: subtracts.
+const [a, b] = readline().split(' ').map(Number);
+print(a - b);

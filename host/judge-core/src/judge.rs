@@ -1,0 +1,282 @@
+//! The judging loop: compile once, run every case under its task's limits,
+//! let the checker decide, score. Executors and checkers come in through the
+//! traits of [`crate::exec`], so this runs the same for Wasm plugins, Docker
+//! containers and test fakes.
+
+use crate::exec::{Checker, Compiled, Executor, RunEnd, RunOutcome};
+use crate::problem::{PackageFiles, Problem};
+use crate::report::{CaseReport, JudgeReport, TaskReport};
+use crate::verdict::Status;
+
+/// What the loop reports while it works.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Compilation succeeded (the message may hold warnings).
+    Compiled { message: String },
+    /// One case is done (`task` is zero-based).
+    Case { task: usize, case: CaseReport },
+}
+
+/// How much of a program's stderr goes into an RE message.
+const STDERR_EXCERPT: usize = 200;
+
+/// Judges `source` on every case of `problem`.
+pub fn judge(
+    problem: &Problem,
+    files: &dyn PackageFiles,
+    source: &[u8],
+    executor: &dyn Executor,
+    checker: &dyn Checker,
+    on_progress: &mut dyn FnMut(&Progress),
+) -> JudgeReport {
+    let program = match executor.compile(source) {
+        Ok(Compiled::Program(program)) => program,
+        Ok(Compiled::Error(message)) => {
+            return JudgeReport::all(problem, Status::CompileError, message, "compile error");
+        }
+        Err(reason) => {
+            let message = format!("the compiler could not run: {reason}");
+            return JudgeReport::all(problem, Status::JudgementError, String::new(), &message);
+        }
+    };
+    on_progress(&Progress::Compiled { message: String::new() });
+    let tasks = problem
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(t, task)| {
+            let cases = task
+                .cases
+                .iter()
+                .map(|name| {
+                    let case = judge_case(
+                        problem,
+                        files,
+                        name,
+                        &program,
+                        &task.limits.run_limits(),
+                        executor,
+                        checker,
+                    );
+                    on_progress(&Progress::Case { task: t, case: case.clone() });
+                    case
+                })
+                .collect();
+            TaskReport::score(task.score, cases)
+        })
+        .collect();
+    JudgeReport::from_tasks(String::new(), tasks)
+}
+
+fn judge_case(
+    problem: &Problem,
+    files: &dyn PackageFiles,
+    name: &str,
+    program: &[u8],
+    limits: &crate::exec::RunLimits,
+    executor: &dyn Executor,
+    checker: &dyn Checker,
+) -> CaseReport {
+    let (input_path, expected_path) = problem.case_files(name);
+    let read = |path: &str| files.read(path).map_err(|e| format!("cannot read {path}: {e}"));
+    let (input, expected) = match (read(&input_path), read(&expected_path)) {
+        (Ok(i), Ok(e)) => (i, e),
+        (Err(reason), _) | (_, Err(reason)) => {
+            return CaseReport::failed(name, Status::JudgementError, reason);
+        }
+    };
+    let outcome = executor.run(program, &input, limits);
+    let base = CaseReport {
+        name: name.to_string(),
+        status: Status::Judging,
+        score: 0.0,
+        time_ms: outcome.time_ms,
+        memory_kb: outcome.memory_kb,
+        fuel: outcome.fuel,
+        message: String::new(),
+    };
+    let (status, message) = match &outcome.end {
+        RunEnd::Exited { code: 0 } => {
+            let verdict = checker.check(&input, &expected, &outcome.stdout, &problem.checker.args);
+            return base.with_verdict(verdict);
+        }
+        RunEnd::Exited { code } => {
+            (Status::RuntimeError, with_stderr(format!("exit code {code}"), &outcome))
+        }
+        RunEnd::TimeLimit { reason } => (Status::TimeLimitExceeded, reason.clone()),
+        RunEnd::MemoryLimit { reason } => (Status::MemoryLimitExceeded, reason.clone()),
+        RunEnd::OutputLimit { reason } => (Status::OutputLimitExceeded, reason.clone()),
+        RunEnd::Crashed { reason } => (Status::RuntimeError, with_stderr(reason.clone(), &outcome)),
+        RunEnd::SystemError { reason } => (Status::JudgementError, reason.clone()),
+    };
+    CaseReport { status, message, ..base }
+}
+
+/// `reason: first line(s) of stderr`, when the program said something.
+fn with_stderr(reason: String, outcome: &RunOutcome) -> String {
+    let stderr =
+        String::from_utf8_lossy(&outcome.stderr[..outcome.stderr.len().min(STDERR_EXCERPT)]);
+    let stderr = stderr.trim();
+    if stderr.is_empty() { reason } else { format!("{reason}: {stderr}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::exec::{CheckVerdict, RunLimits};
+    use crate::problem::{CheckerRef, CheckerSpec, Limits, MemPackage, PackageFormat, Task};
+
+    /// Runs a "program" that is a table from input to outcome end + stdout.
+    struct FakeExecutor {
+        compile: Result<Compiled, String>,
+        runs: BTreeMap<&'static str, (RunEnd, &'static str)>,
+        seen_limits: RefCell<Vec<RunLimits>>,
+    }
+
+    impl Executor for FakeExecutor {
+        fn language(&self) -> &str {
+            "fake"
+        }
+        fn compile(&self, _source: &[u8]) -> Result<Compiled, String> {
+            self.compile.clone()
+        }
+        fn run(&self, _program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome {
+            self.seen_limits.borrow_mut().push(*limits);
+            let (end, stdout) = self.runs[std::str::from_utf8(stdin).unwrap()].clone();
+            RunOutcome {
+                end,
+                stdout: stdout.into(),
+                stderr: b"oops".to_vec(),
+                time_ms: 5,
+                memory_kb: 10,
+                fuel: Some(7),
+            }
+        }
+    }
+
+    /// Accepts when actual == expected; `partial` output scores one half.
+    struct FakeChecker;
+
+    impl Checker for FakeChecker {
+        fn check(
+            &self,
+            _i: &[u8],
+            expected: &[u8],
+            actual: &[u8],
+            _args: &[String],
+        ) -> CheckVerdict {
+            match actual {
+                a if a == expected => CheckVerdict::Accepted,
+                b"partial" => CheckVerdict::Partial { score: 0.5, message: "half".into() },
+                b"broken" => CheckVerdict::Fail { message: "checker broke".into() },
+                _ => CheckVerdict::WrongAnswer { message: "differs".into() },
+            }
+        }
+    }
+
+    fn problem() -> (Problem, MemPackage) {
+        let mut files = BTreeMap::new();
+        for (case, input) in
+            [("a", "ok"), ("b", "ok2"), ("c", "tle"), ("d", "half"), ("e", "crash")]
+        {
+            files.insert(format!("tests/{case}.in"), input.as_bytes().to_vec());
+            files.insert(format!("tests/{case}.out"), b"right".to_vec());
+        }
+        let limits = Limits::default();
+        let task = |score: f64, cases: &[&str], time_ms: u64| Task {
+            score,
+            limits: Limits { time_ms, ..limits },
+            cases: cases.iter().map(|c| c.to_string()).collect(),
+        };
+        let problem = Problem {
+            id: "p".into(),
+            title: "p".into(),
+            format: PackageFormat::Native,
+            checker: CheckerSpec { plugin: CheckerRef::Builtin("fake".into()), args: vec![] },
+            tasks: vec![
+                task(20.0, &["a", "b"], 1000),
+                task(30.0, &["a", "d"], 2000),
+                task(50.0, &["a", "c", "e"], 3000),
+            ],
+        };
+        (problem, MemPackage(files))
+    }
+
+    fn executor(compile: Result<Compiled, String>) -> FakeExecutor {
+        let runs = BTreeMap::from([
+            ("ok", (RunEnd::Exited { code: 0 }, "right")),
+            ("ok2", (RunEnd::Exited { code: 0 }, "right")),
+            ("half", (RunEnd::Exited { code: 0 }, "partial")),
+            ("tle", (RunEnd::TimeLimit { reason: "fuel".into() }, "")),
+            ("crash", (RunEnd::Exited { code: 3 }, "right")),
+        ]);
+        FakeExecutor { compile, runs, seen_limits: RefCell::default() }
+    }
+
+    #[test]
+    fn every_case_is_run_checked_and_scored() {
+        let (problem, files) = problem();
+        let exec = executor(Ok(Compiled::Program(vec![])));
+        let mut progress = Vec::new();
+        let r =
+            judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |p| progress.push(p.clone()));
+        let statuses: Vec<Vec<&str>> =
+            r.tasks.iter().map(|t| t.cases.iter().map(|c| c.status.code()).collect()).collect();
+        assert_eq!(statuses, [vec!["AC", "AC"], vec!["AC", "WA"], vec!["AC", "TLE", "RE"]]);
+        assert_eq!(r.tasks.iter().map(|t| t.score).collect::<Vec<_>>(), [20.0, 15.0, 0.0]);
+        assert_eq!((r.status, r.score), (Status::RuntimeError, 35.0));
+        assert_eq!(r.tasks[2].cases[2].message, "exit code 3: oops");
+        assert_eq!(r.tasks[2].cases[1].message, "fuel");
+        assert_eq!(r.tasks[1].cases[1].message, "half");
+        assert_eq!(progress.len(), 1 + 7);
+        let times: Vec<u64> = exec.seen_limits.borrow().iter().map(|l| l.time_ms).collect();
+        assert_eq!(times, [1000, 1000, 2000, 2000, 3000, 3000, 3000]);
+    }
+
+    #[test]
+    fn a_compile_error_makes_every_case_ce() {
+        let (problem, files) = problem();
+        let exec = executor(Ok(Compiled::Error("line 1: syntax".into())));
+        let r = judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |_| {});
+        assert_eq!(
+            (r.status, r.score, r.compile_message.as_str()),
+            (Status::CompileError, 0.0, "line 1: syntax")
+        );
+        assert!(r.tasks.iter().flat_map(|t| &t.cases).all(|c| c.status == Status::CompileError));
+        assert!(exec.seen_limits.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_compiler_that_cannot_run_is_a_judgement_error() {
+        let (problem, files) = problem();
+        let r = judge(
+            &problem,
+            &files,
+            b"src",
+            &executor(Err("no engine".into())),
+            &FakeChecker,
+            &mut |_| {},
+        );
+        assert_eq!(r.status, Status::JudgementError);
+        assert!(r.tasks[0].cases[0].message.contains("no engine"));
+    }
+
+    #[test]
+    fn unreadable_testdata_is_a_judgement_error_for_that_case() {
+        let (problem, mut files) = problem();
+        files.0.remove("tests/b.out");
+        let r = judge(
+            &problem,
+            &files,
+            b"src",
+            &executor(Ok(Compiled::Program(vec![]))),
+            &FakeChecker,
+            &mut |_| {},
+        );
+        assert_eq!(r.tasks[0].cases[1].status, Status::JudgementError);
+        assert!(r.tasks[0].cases[1].message.contains("tests/b.out"));
+    }
+}

@@ -1,0 +1,212 @@
+//! Results of judging, and the scoring rules: a case scores 1 (AC), the
+//! checker's fraction (partial) or 0; a task earns `score × min(case score)`;
+//! a task's and a submission's status is the worst case verdict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::CheckVerdict;
+use crate::problem::Problem;
+use crate::verdict::Status;
+
+/// The result of one test case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseReport {
+    pub name: String,
+    pub status: Status,
+    /// Fraction of the case earned, in `[0, 1]`.
+    pub score: f64,
+    pub time_ms: u64,
+    pub memory_kb: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fuel: Option<u64>,
+    /// Why, for anything but a plain AC (checker message, limit, exit code).
+    pub message: String,
+}
+
+/// The result of one task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskReport {
+    pub status: Status,
+    /// Points earned.
+    pub score: f64,
+    pub max_score: f64,
+    pub cases: Vec<CaseReport>,
+}
+
+/// The result of judging a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeReport {
+    pub status: Status,
+    pub score: f64,
+    pub max_score: f64,
+    /// The compiler's message (errors for CE; may hold warnings otherwise).
+    pub compile_message: String,
+    /// The longest case time.
+    pub time_ms: u64,
+    /// The largest case memory.
+    pub memory_kb: u64,
+    pub tasks: Vec<TaskReport>,
+}
+
+impl CaseReport {
+    /// A case that ended before any checker looked at it.
+    pub fn failed(name: &str, status: Status, message: impl Into<String>) -> Self {
+        CaseReport {
+            name: name.into(),
+            status,
+            score: 0.0,
+            time_ms: 0,
+            memory_kb: 0,
+            fuel: None,
+            message: message.into(),
+        }
+    }
+
+    /// Applies a checker's verdict: status, score and message.
+    pub fn with_verdict(mut self, verdict: CheckVerdict) -> Self {
+        let (status, score, message) = match verdict {
+            CheckVerdict::Accepted => (Status::Accepted, 1.0, String::new()),
+            CheckVerdict::WrongAnswer { message } => (Status::WrongAnswer, 0.0, message),
+            CheckVerdict::PresentationError { message } => {
+                (Status::PresentationError, 0.0, message)
+            }
+            CheckVerdict::Partial { score, message } if score >= 1.0 => {
+                (Status::Accepted, 1.0, message)
+            }
+            CheckVerdict::Partial { score, message } => {
+                let score = if score.is_finite() { score.max(0.0) } else { 0.0 };
+                (Status::WrongAnswer, score, message)
+            }
+            CheckVerdict::Fail { message } => (Status::JudgementError, 0.0, message),
+        };
+        self.status = status;
+        self.score = score;
+        self.message = message;
+        self
+    }
+}
+
+impl TaskReport {
+    /// Scores a task from its cases.
+    pub fn score(max_score: f64, cases: Vec<CaseReport>) -> Self {
+        let status = cases.iter().fold(Status::Accepted, |worst, c| worst.worst(c.status));
+        let min = cases.iter().map(|c| c.score).fold(1.0_f64, f64::min);
+        let score = if cases.is_empty() { 0.0 } else { max_score * min };
+        TaskReport { status, score, max_score, cases }
+    }
+}
+
+impl JudgeReport {
+    /// Scores a submission from its tasks.
+    pub fn from_tasks(compile_message: String, tasks: Vec<TaskReport>) -> Self {
+        let status = tasks.iter().fold(Status::Accepted, |worst, t| worst.worst(t.status));
+        let cases = || tasks.iter().flat_map(|t| &t.cases);
+        JudgeReport {
+            status,
+            score: tasks.iter().map(|t| t.score).sum(),
+            max_score: tasks.iter().map(|t| t.max_score).sum(),
+            compile_message,
+            time_ms: cases().map(|c| c.time_ms).max().unwrap_or(0),
+            memory_kb: cases().map(|c| c.memory_kb).max().unwrap_or(0),
+            tasks,
+        }
+    }
+
+    /// Every case of `problem` ended with `status` before running (CE, JE).
+    pub fn all(
+        problem: &Problem,
+        status: Status,
+        compile_message: String,
+        case_message: &str,
+    ) -> Self {
+        let tasks = problem
+            .tasks
+            .iter()
+            .map(|t| {
+                let cases =
+                    t.cases.iter().map(|c| CaseReport::failed(c, status, case_message)).collect();
+                TaskReport::score(t.score, cases)
+            })
+            .collect();
+        JudgeReport::from_tasks(compile_message, tasks)
+    }
+
+    /// Normal-OJ's numeric status of the submission.
+    pub fn normal_oj_status(&self) -> i32 {
+        self.status.normal_oj_code()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(status: Status, score: f64) -> CaseReport {
+        CaseReport {
+            name: "c".into(),
+            status,
+            score,
+            time_ms: 1,
+            memory_kb: 2,
+            fuel: None,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_task_earns_its_score_times_the_smallest_case_score() {
+        let t = TaskReport::score(
+            40.0,
+            vec![case(Status::Accepted, 1.0), case(Status::WrongAnswer, 0.5)],
+        );
+        assert_eq!((t.status, t.score), (Status::WrongAnswer, 20.0));
+        let t =
+            TaskReport::score(40.0, vec![case(Status::Accepted, 1.0), case(Status::Accepted, 1.0)]);
+        assert_eq!((t.status, t.score), (Status::Accepted, 40.0));
+        let t = TaskReport::score(
+            40.0,
+            vec![case(Status::Accepted, 1.0), case(Status::TimeLimitExceeded, 0.0)],
+        );
+        assert_eq!((t.status, t.score), (Status::TimeLimitExceeded, 0.0));
+    }
+
+    #[test]
+    fn the_submission_takes_the_worst_task_and_the_sum_of_scores() {
+        let tasks = vec![
+            TaskReport::score(30.0, vec![case(Status::Accepted, 1.0)]),
+            TaskReport::score(70.0, vec![case(Status::PresentationError, 0.0)]),
+        ];
+        let r = JudgeReport::from_tasks(String::new(), tasks);
+        assert_eq!((r.status, r.score, r.max_score), (Status::PresentationError, 30.0, 100.0));
+        assert_eq!(r.normal_oj_status(), 1);
+    }
+
+    #[test]
+    fn checker_verdicts_become_case_results() {
+        let base = || CaseReport::failed("c", Status::Judging, "");
+        assert_eq!(base().with_verdict(CheckVerdict::Accepted).status, Status::Accepted);
+        let partial =
+            base().with_verdict(CheckVerdict::Partial { score: 0.25, message: "quarter".into() });
+        assert_eq!(
+            (partial.status, partial.score, partial.message.as_str()),
+            (Status::WrongAnswer, 0.25, "quarter")
+        );
+        let full =
+            base().with_verdict(CheckVerdict::Partial { score: 1.0, message: String::new() });
+        assert_eq!((full.status, full.score), (Status::Accepted, 1.0));
+        let je = base().with_verdict(CheckVerdict::Fail { message: "bad".into() });
+        assert_eq!((je.status, je.score), (Status::JudgementError, 0.0));
+    }
+
+    #[test]
+    fn reports_serialise_statuses_as_codes() {
+        let r = JudgeReport::from_tasks(
+            String::new(),
+            vec![TaskReport::score(100.0, vec![case(Status::Accepted, 1.0)])],
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["status"], "AC");
+        assert_eq!(json["tasks"][0]["cases"][0]["status"], "AC");
+        assert_eq!(serde_json::from_value::<JudgeReport>(json).unwrap(), r);
+    }
+}

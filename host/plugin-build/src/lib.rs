@@ -1,0 +1,105 @@
+//! Builds Gavel's Wasm plugins: the `plugins/` workspace and the example
+//! custom checker, for `wasm32-wasip2`, with a nested `cargo build --release`.
+//!
+//! One place for what both `host/builtin-plugins/build.rs` (which embeds the
+//! result) and `cargo xtask` need: the target check, the patched crates, and
+//! the environment a nested cargo must not inherit. No dependencies, so a
+//! build script can use it.
+
+mod patches;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Wasm target every plugin is built for.
+pub const TARGET: &str = "wasm32-wasip2";
+
+/// Where a build puts the components: `<target_dir>/wasm32-wasip2/release`.
+pub fn output_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join(TARGET).join("release")
+}
+
+/// The folders (relative to the repository root) whose changes require a
+/// rebuild.
+pub const INPUTS: &[&str] =
+    &["plugins", "wit", "examples/custom-checker/src", "examples/custom-checker/Cargo.toml"];
+
+/// Builds everything into `target_dir`. `root` is the repository root.
+pub fn build_all(root: &Path, target_dir: &Path) -> Result<(), String> {
+    check_target_installed()?;
+    patches::prepare(&root.join("plugins"))?;
+    cargo_build(&root.join("plugins"), target_dir, &["--workspace"])?;
+    cargo_build(&root.join("examples/custom-checker"), target_dir, &[])
+}
+
+/// Makes sure the patched crates `plugins/Cargo.toml` points at exist (they
+/// are generated, not committed). Run it before any cargo command in
+/// `plugins/`.
+pub fn prepare_patches(root: &Path) -> Result<(), String> {
+    patches::prepare(&root.join("plugins"))
+}
+
+/// Fails with the fix when the Wasm target is missing.
+fn check_target_installed() -> Result<(), String> {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let libdir =
+        Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output();
+    let installed = libdir
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .is_some_and(|dir| dir.is_dir());
+    if installed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {TARGET} Rust target is missing: run `rustup target add {TARGET}` \
+             (the README's set-up command, `cargo xtask setup`, does it)"
+        ))
+    }
+}
+
+/// A `cargo` command that inherits nothing from an outer cargo (a build
+/// script's profile, target, flags or target dir would leak into the guest).
+pub fn clean_cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        let leaks = key.starts_with("CARGO_")
+            && !matches!(key.as_str(), "CARGO_HOME" | "CARGO_TERM_COLOR" | "CARGO_NET_OFFLINE")
+            || matches!(
+                key.as_str(),
+                "RUSTFLAGS"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "DEBUG"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "TARGET"
+                    | "HOST"
+                    | "OUT_DIR"
+                    | "RUSTC"
+                    | "RUSTDOC"
+            );
+        if leaks {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Runs a nested `cargo build --release` for the Wasm target in `dir`.
+fn cargo_build(dir: &Path, target_dir: &Path, extra: &[&str]) -> Result<(), String> {
+    let status = clean_cargo()
+        .current_dir(dir)
+        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        .arg(target_dir)
+        .args(extra)
+        .status()
+        .map_err(|e| format!("running cargo in {}: {e}", dir.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("building the Wasm plugins in {} failed (see the output above)", dir.display()))
+    }
+}

@@ -1,0 +1,161 @@
+//! Crates the plugins build with a local fix: generated from the published
+//! source plus a few exact edits, into `plugins/.patched/` (ignored by git;
+//! `plugins/Cargo.toml` points `[patch.crates-io]` there).
+//!
+//! rustpython-common 0.5.0 packs an object's reference counts and flags into
+//! one `usize`. On wasm32 that leaves 15 bits for the strong count, so the
+//! 32 768th reference to any object aborts the interpreter — and every
+//! instance holds a reference to its type, so `list(range(40000))` or
+//! `[0] * 100000` kill a Python program. The weak-count half of the word is
+//! never used beyond its initial 1, so the edit below gives 13 of its 14 bits
+//! to the strong count on 32-bit targets (no change on 64-bit hosts).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One crate to patch: where its published source is, and what to change.
+struct Patch {
+    krate: &'static str,
+    version: &'static str,
+    file: &'static str,
+    /// `(published text, replacement)`; each published text must occur
+    /// exactly once, so a changed upstream fails loudly instead of silently.
+    edits: &'static [(&'static str, &'static str)],
+}
+
+const PATCHES: &[Patch] = &[Patch {
+    krate: "rustpython-common",
+    version: "0.5.0",
+    file: "src/refcount.rs",
+    edits: &[(
+        "const WEAK_WIDTH: u32 = TOTAL_COUNT_WIDTH / 2;",
+        "// Gavel: the weak-count bits only ever hold the initial 1 (weak\n\
+         // references are tracked elsewhere), so on 32-bit targets give all but\n\
+         // one of them to the strong count: 28 bits instead of 15.\n\
+         const WEAK_WIDTH: u32 = if usize::BITS == 32 { 1 } else { TOTAL_COUNT_WIDTH / 2 };",
+    )],
+}];
+
+/// Generates every patched crate that is missing or stale.
+pub fn prepare(plugins: &Path) -> Result<(), String> {
+    for patch in PATCHES {
+        let dest = plugins.join(".patched").join(patch.krate);
+        let stamp = dest.join(".gavel-patched");
+        let fingerprint = patch.fingerprint();
+        if std::fs::read_to_string(&stamp).is_ok_and(|s| s == fingerprint) {
+            continue;
+        }
+        let source = pristine_source(plugins, patch)?;
+        let _ = std::fs::remove_dir_all(&dest);
+        copy_dir(&source, &dest).map_err(|e| format!("copying {}: {e}", source.display()))?;
+        let file = dest.join(patch.file);
+        let mut text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("reading {}: {e}", file.display()))?;
+        for (old, new) in patch.edits {
+            if text.matches(old).count() != 1 {
+                return Err(format!(
+                    "the patch of {} {} no longer applies: `{old}` is not in {} exactly once",
+                    patch.krate, patch.version, patch.file
+                ));
+            }
+            text = text.replacen(old, new, 1);
+        }
+        std::fs::write(&file, text).map_err(|e| format!("writing {}: {e}", file.display()))?;
+        std::fs::write(&stamp, fingerprint)
+            .map_err(|e| format!("writing {}: {e}", stamp.display()))?;
+    }
+    Ok(())
+}
+
+impl Patch {
+    /// Changes whenever the patch does, so stale output is regenerated.
+    fn fingerprint(&self) -> String {
+        let mut text = format!("{} {} {}\n", self.krate, self.version, self.file);
+        for (old, new) in self.edits {
+            text.push_str(&format!("{old}\n=>\n{new}\n\n"));
+        }
+        text
+    }
+}
+
+/// The published source of the crate: from cargo's registry if it is there,
+/// else fetched into it with `cargo fetch` on a throwaway manifest.
+fn pristine_source(plugins: &Path, patch: &Patch) -> Result<PathBuf, String> {
+    let name = format!("{}-{}", patch.krate, patch.version);
+    let registry = cargo_home().join("registry");
+    if let Some(dir) = find_in(&registry.join("src"), &name) {
+        return Ok(dir);
+    }
+    let archive = match find_in(&registry.join("cache"), &format!("{name}.crate")) {
+        Some(archive) => archive,
+        None => {
+            fetch(plugins, patch)?;
+            find_in(&registry.join("cache"), &format!("{name}.crate"))
+                .ok_or_else(|| format!("cargo fetch did not download {name}"))?
+        }
+    };
+    let extract = plugins.join(".patched").join(".extract");
+    std::fs::create_dir_all(&extract).map_err(|e| format!("{}: {e}", extract.display()))?;
+    let status = Command::new("tar")
+        .arg("xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&extract)
+        .status()
+        .map_err(|e| format!("running tar: {e}"))?;
+    if !status.success() {
+        return Err(format!("could not unpack {}", archive.display()));
+    }
+    Ok(extract.join(name))
+}
+
+/// Downloads the crate into cargo's cache through a throwaway manifest.
+fn fetch(plugins: &Path, patch: &Patch) -> Result<(), String> {
+    let dir = plugins.join(".patched").join(".fetch");
+    std::fs::create_dir_all(dir.join("src")).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let manifest = format!(
+        "[package]\nname = \"fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\n{} = \"={}\"\n\n[workspace]\n",
+        patch.krate, patch.version
+    );
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(dir.join("Cargo.toml"), &manifest)?;
+    write(dir.join("src/lib.rs"), "")?;
+    let status = crate::clean_cargo()
+        .current_dir(&dir)
+        .arg("fetch")
+        .status()
+        .map_err(|e| format!("running cargo fetch: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("cargo fetch of {} failed", patch.krate)) }
+}
+
+/// `<registry dir>/<index>/<entry>` for the first index that has it.
+fn find_in(dir: &Path, entry: &str) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|index| index.path().join(entry))
+        .find(|p| p.exists())
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! One plugin call: a fresh store with its budgets, and what ended it.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryInputPipe;
+use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+
+use crate::engine::ticks_for;
+use crate::limits::{CallLimits, MemoryLimiter};
+use crate::pipes::CappedOutput;
+
+/// The host state of one store: WASI with nothing ambient, and the limiter.
+pub struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// A store prepared for one call, with its pipes.
+pub struct Call {
+    pub store: Store<CallState>,
+    output: CappedOutput,
+    limits: CallLimits,
+    started: Instant,
+}
+
+impl Call {
+    /// A fresh store: no preopened directory, no environment variable, no
+    /// network, `stdin` as the only input, capped in-memory output.
+    pub fn new(engine: &Engine, limits: CallLimits, stdin: Bytes, args: &[String]) -> Call {
+        let output = CappedOutput::new(limits.output_bytes);
+        let mut wasi = WasiCtx::builder();
+        wasi.stdin(MemoryInputPipe::new(stdin))
+            .stdout(output.stdout())
+            .stderr(output.stderr())
+            .arg("main")
+            .args(args)
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let state = CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+        };
+        let mut store = Store::new(engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_fuel(limits.fuel).expect("fuel is enabled on Gavel's engine");
+        store.set_epoch_deadline(ticks_for(limits.wall_ms));
+        store.epoch_deadline_trap();
+        Call { store, output, limits, started: Instant::now() }
+    }
+
+    /// Ends the call: measures it and classifies `error`, if any.
+    pub fn finish(self, error: Option<wasmtime::Error>) -> CallReport {
+        let elapsed = self.started.elapsed();
+        let fuel_left = self.store.get_fuel().unwrap_or(0);
+        let limiter = &self.store.data().limiter;
+        let failure = error.map(|e| classify(&e, limiter, &self.output, &self.limits));
+        // A guest may survive a refused allocation (e.g. as a caught
+        // exception); hitting the cap is still a memory-limit failure.
+        let failure = failure.or_else(|| memory_failure(limiter, &self.limits));
+        let (stdout, stderr) = self.output.take();
+        CallReport {
+            failure,
+            elapsed,
+            fuel_used: self.limits.fuel.saturating_sub(fuel_left),
+            peak_memory: limiter.peak(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+/// What a finished call produced and used.
+#[derive(Debug)]
+pub struct CallReport {
+    pub failure: Option<Failure>,
+    pub elapsed: Duration,
+    pub fuel_used: u64,
+    pub peak_memory: u64,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why a call did not return normally.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The guest called `exit` (WASI) with this status.
+    Exit(i32),
+    Time(String),
+    Memory(String),
+    Output(String),
+    /// A trap or another guest fault.
+    Crash(String),
+}
+
+impl Failure {
+    /// A one-line description for messages.
+    pub fn reason(&self) -> String {
+        match self {
+            Failure::Exit(code) => format!("exited with status {code}"),
+            Failure::Time(r) | Failure::Memory(r) | Failure::Output(r) | Failure::Crash(r) => {
+                r.clone()
+            }
+        }
+    }
+}
+
+fn memory_failure(limiter: &MemoryLimiter, limits: &CallLimits) -> Option<Failure> {
+    limiter.refused_at().map(|wanted| {
+        Failure::Memory(format!(
+            "memory limit of {} MiB exceeded (asked for {} MiB)",
+            limits.memory_bytes >> 20,
+            wanted.div_ceil(1 << 20)
+        ))
+    })
+}
+
+/// Maps an error out of a call to its cause. The host's own records (the
+/// limiter, the output budget) win over whatever the trap says.
+fn classify(
+    error: &wasmtime::Error,
+    limiter: &MemoryLimiter,
+    output: &CappedOutput,
+    limits: &CallLimits,
+) -> Failure {
+    if let Some(f) = memory_failure(limiter, limits) {
+        return f;
+    }
+    if output.exceeded() {
+        return Failure::Output(format!("output limit of {} bytes exceeded", limits.output_bytes));
+    }
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return Failure::Exit(exit.0);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => {
+            Failure::Time(format!("instruction budget of {} fuel exhausted", limits.fuel))
+        }
+        Some(Trap::Interrupt) => {
+            Failure::Time(format!("wall-clock limit of {} ms exceeded", limits.wall_ms))
+        }
+        Some(Trap::StackOverflow) => Failure::Crash("stack overflow".into()),
+        Some(trap) => Failure::Crash(format!("trap: {trap}")),
+        None => Failure::Crash(format!("{error:#}")),
+    }
+}

@@ -1,0 +1,150 @@
+//! The wasmtime engine Gavel runs plugins in: its settings, the epoch ticker
+//! that turns wall-clock deadlines into traps, and the on-disk cache of
+//! precompiled components.
+
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the engine's epoch advances; deadlines are rounded up to it.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// The largest linear memory any plugin call may use (wasm32's own limit).
+pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
+
+/// The deepest Wasm stack a call may use. Calls run on threads with a
+/// larger native stack (see [`crate::on_big_stack`]).
+pub const MAX_WASM_STACK: usize = 4 << 20;
+
+/// Builds the engine: Cranelift, fuel, epochs, pooling allocator.
+pub fn build_engine(concurrency: u32) -> wasmtime::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    // Enough slots for `concurrency` calls at once, with room for the few
+    // core instances and memories each Rust/C guest component holds.
+    let calls = concurrency.max(1) * 2 + 8;
+    pool.total_component_instances(calls)
+        .total_core_instances(calls * 16)
+        .total_memories(calls * 4)
+        .total_tables(calls * 8)
+        .total_stacks(calls)
+        .max_core_instances_per_component(32)
+        .max_memories_per_component(8)
+        .max_tables_per_component(16)
+        .max_memory_size(MAX_MEMORY_BYTES as usize)
+        .table_elements(200_000)
+        .max_core_instance_size(8 << 20)
+        .max_component_instance_size(8 << 20)
+        // Keep a few freed slots' pages around: fresh stores reuse them.
+        .max_unused_warm_slots(calls.min(16))
+        // Zero reused memory in place instead of decommitting it: a checker
+        // copying megabytes of output in then does not fault every page in
+        // again (5× the throughput; docs/BENCHMARKS.md). Costs up to this
+        // much resident memory per warm slot.
+        .linear_memory_keep_resident(16 << 20);
+
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(MAX_WASM_STACK)
+        // wasmtime-wasi enables async support, which requires room for the Wasm stack.
+        .async_stack_size(MAX_WASM_STACK + (1 << 20))
+        .wasm_backtrace_max_frames(None)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config)?;
+    start_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("gavel-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}
+
+/// The number of epoch ticks that covers `ms` milliseconds (at least one).
+pub fn ticks_for(ms: u64) -> u64 {
+    ms.div_ceil(EPOCH_TICK.as_millis() as u64).max(1) + 1
+}
+
+/// The SHA-256 of a plugin's bytes, lowercase hex: its identity everywhere.
+pub fn digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A directory of `.cwasm` files, one per (component digest, engine settings).
+#[derive(Debug, Clone)]
+pub struct ComponentCache {
+    dir: Option<PathBuf>,
+}
+
+impl ComponentCache {
+    /// A cache in `dir`, or no cache at all.
+    pub fn new(dir: Option<PathBuf>) -> Self {
+        ComponentCache { dir }
+    }
+
+    /// Loads the component cached under `key` for this engine's settings,
+    /// or compiles the bytes `wasm` produces and caches the result. `key`
+    /// must name those bytes (e.g. their digest).
+    pub fn load<'a>(
+        &self,
+        engine: &Engine,
+        key: &str,
+        wasm: impl FnOnce() -> anyhow::Result<Cow<'a, [u8]>>,
+    ) -> anyhow::Result<Component> {
+        let Some(dir) = &self.dir else {
+            return Ok(Component::new(engine, &*wasm()?)?);
+        };
+        let path = dir.join(format!("{key}-{}.cwasm", engine_key(engine)));
+        if path.is_file() {
+            // SAFETY: the file was written by `Engine::precompile_component` of
+            // an engine with the same settings (its name carries both the
+            // plugin's key and the settings hash), into our own cache dir.
+            #[allow(unsafe_code)]
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "discarding unreadable cache entry")
+                }
+            }
+        }
+        let compiled = engine.precompile_component(&wasm()?)?;
+        if let Err(e) = write_atomically(dir, &path, &compiled) {
+            tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled plugin");
+        }
+        // SAFETY: `compiled` was just produced by this engine.
+        #[allow(unsafe_code)]
+        Ok(unsafe { Component::deserialize(engine, &compiled) }?)
+    }
+}
+
+/// A short, stable key for the engine settings that affect compiled code.
+fn engine_key(engine: &Engine) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// so concurrent readers never see a half-written entry.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}

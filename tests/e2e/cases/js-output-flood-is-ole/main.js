@@ -1,0 +1,1 @@
+while (true) console.log('x'.repeat(1000));

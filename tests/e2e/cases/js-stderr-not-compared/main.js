@@ -1,0 +1,3 @@
+const [a, b] = readline().split(" ").map(Number);
+console.error("debug");
+print(a + b);

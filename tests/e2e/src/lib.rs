@@ -1,0 +1,98 @@
+//! Helpers for Gavel's end-to-end tests: find the `gavel` binary the
+//! workspace build produced, run it with a bounded time, read its output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// The `gavel` binary next to this test executable (`cargo test --workspace`
+/// builds it, because `host/gavel` has integration tests of its own).
+pub fn gavel_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let bin = dir.join("gavel");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p gavel`)",
+        bin.display()
+    );
+    bin
+}
+
+/// A shared compiled-plugin cache for every test process.
+pub fn cache_dir() -> PathBuf {
+    std::env::temp_dir().join("gavel-e2e-cache")
+}
+
+/// Runs `gavel ARGS…`, killing it after `limit`.
+pub fn gavel(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(gavel_bin())
+        .args(args)
+        .env("GAVEL_CACHE_DIR", cache_dir())
+        .env_remove("GAVEL_PLUGINS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting gavel");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("waiting for gavel").is_some() {
+            return child.wait_with_output().expect("reading gavel's output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("reading gavel's output");
+            panic!(
+                "gavel {args:?} ran over {limit:?}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `gavel judge [--json] PROBLEM SOURCE EXTRA…`; its stdout, or why it failed.
+fn judge(problem: &Path, source: &Path, json: bool, extra: &[&str]) -> Result<String, String> {
+    let mut args = vec!["judge", problem.to_str().unwrap(), source.to_str().unwrap()];
+    if json {
+        args.push("--json");
+    }
+    args.extend_from_slice(extra);
+    let out = gavel(&args, Duration::from_secs(180));
+    if !out.status.success() {
+        return Err(format!("gavel {args:?} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `gavel judge --json` on a problem and a source; the parsed report.
+pub fn judge_json(
+    problem: &Path,
+    source: &Path,
+    extra: &[&str],
+) -> Result<serde_json::Value, String> {
+    let stdout = judge(problem, source, true, extra)?;
+    serde_json::from_str(&stdout).map_err(|e| format!("gavel printed no JSON ({e}): {stdout}"))
+}
+
+/// `gavel judge` (table mode) on a problem and a source; its stdout.
+pub fn judge_table(problem: &Path, source: &Path, extra: &[&str]) -> Result<String, String> {
+    judge(problem, source, false, extra)
+}
+
+/// `"STATUS SCORE"` of a report, the score rounded to 3 decimals.
+pub fn status_and_score(report: &serde_json::Value) -> String {
+    let score = report["score"].as_f64().expect("a numeric score");
+    format!(
+        "{} {}",
+        report["status"].as_str().expect("a status"),
+        (score * 1000.0).round() / 1000.0
+    )
+}
