@@ -1,7 +1,9 @@
 //! `cargo xtask`: Gavel's project tasks, as code instead of shell scripts.
 //!
-//! - `setup`  — install what is missing (Wasm target), build everything, judge
-//!   every example solution and print the verdicts (the README's first command).
+//! - `setup`  — install what is missing (Wasm target, `redis-server`), build
+//!   everything, start the stack (`gavel up`), push the example problems,
+//!   submit every example solution through the API and print the verdicts
+//!   (the README's first command).
 //! - `test`   — install what is missing, then format check, clippy, and every
 //!   test of both workspaces (the README's second command; CI runs it).
 //! - `plugins` — build the Wasm plugins and the example custom checker.
@@ -9,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 
@@ -59,9 +62,10 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Installs what a fresh machine lacks: the Wasm target.
+/// Installs what a fresh machine lacks: the Wasm target and `redis-server`.
 fn install_prerequisites() -> anyhow::Result<()> {
     step("checking prerequisites");
+    install_redis()?;
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -69,6 +73,30 @@ fn install_prerequisites() -> anyhow::Result<()> {
     if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
         step(&format!("installing the {WASM_TARGET} target"));
         run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+    Ok(())
+}
+
+/// `redis-server` (the backend's store, started by `gavel up` and by the
+/// tests) from the distribution's packages, when it is not on PATH.
+fn install_redis() -> anyhow::Result<()> {
+    if Command::new("redis-server").arg("--version").output().is_ok() {
+        return Ok(());
+    }
+    step("installing redis-server (apt-get)");
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let apt = |args: &[&str]| {
+        let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
+        if !root {
+            cmd.arg("apt-get");
+        }
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut cmd)
+    };
+    if apt(&["install", "-y", "--no-install-recommends", "redis-server"]).is_err() {
+        apt(&["update"])?;
+        apt(&["install", "-y", "--no-install-recommends", "redis-server"])
+            .context("installing redis-server; install it yourself and retry")?;
     }
     Ok(())
 }
@@ -92,20 +120,137 @@ fn setup(root: &Path) -> anyhow::Result<()> {
     step("building gavel");
     run(cargo().current_dir(root).args(["build", "--release", "--package", "gavel"]))?;
     let gavel = target_dir(root).join("release/gavel");
-    step("judging the example solutions");
-    let mut mismatches = 0;
+    let data_dir = target_dir(root).join("gavel-up");
+    step(&format!("starting the stack: gavel up --data-dir {}", data_dir.display()));
+    let stack = Stack::start(&gavel, &data_dir)?;
+    let judged = judge_examples_through(&stack, root);
+    drop(stack);
+    let mismatches = judged?;
+    if mismatches > 0 {
+        bail!("{mismatches} example solution(s) did not get their expected verdict");
+    }
+    println!(
+        "\nall example solutions judged as expected through the API.\n\
+         start the stack again with: {} up   (Ctrl-C stops it)",
+        gavel.display()
+    );
+    Ok(())
+}
+
+/// A `gavel up` child process, stopped (SIGTERM, then waited for) on drop.
+struct Stack {
+    child: std::process::Child,
+    url: String,
+    admin_token: String,
+}
+
+impl Stack {
+    fn start(gavel: &Path, data_dir: &Path) -> anyhow::Result<Stack> {
+        use std::io::BufRead;
+        let mut child = Command::new(gavel)
+            .args(["up", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("starting gavel up")?;
+        let stdout = child.stdout.take().context("gavel up's stdout")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let info: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(info) => info,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("gavel up did not start (see its log above)");
+            }
+        };
+        let text = |key: &str| info[key].as_str().unwrap_or_default().to_string();
+        println!("gavel is up at {} (redis {})", text("url"), text("redis_url"));
+        Ok(Stack { url: text("url"), admin_token: text("admin_token"), child })
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.url)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Pushes every example problem, submits every example solution through
+/// the API, waits for the verdicts and prints them next to the expected
+/// ones. Returns the number of mismatches.
+fn judge_examples_through(stack: &Stack, root: &Path) -> anyhow::Result<usize> {
+    let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build()?;
+    let auth = format!("Bearer {}", stack.admin_token);
+    step("pushing the example problems");
+    let mut problems: Vec<_> =
+        std::fs::read_dir(root.join("examples/problems"))?.filter_map(|e| e.ok()).collect();
+    problems.sort_by_key(|e| e.file_name());
+    for problem in problems {
+        let id = problem.file_name().to_string_lossy().into_owned();
+        let response = http
+            .put(stack.api(&format!("/problems/{id}")))
+            .header("Authorization", &auth)
+            .header("Content-Type", "application/zip")
+            .body(zip_dir(&problem.path())?)
+            .send()?;
+        let status = response.status();
+        anyhow::ensure!(status.is_success(), "pushing {id}: {status} {}", response.text()?);
+        println!("{id:<40} pushed");
+    }
+    step("submitting the example solutions");
+    let mut submitted = Vec::new();
     for (problem, solution, expected) in example_solutions(root)? {
         let source = std::fs::read_dir(&solution)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .find(|p| p.file_stem().is_some_and(|s| s == "main"))
             .with_context(|| format!("{}: no main.* source", solution.display()))?;
-        let out =
-            Command::new(&gavel).arg("judge").arg(&problem).arg(&source).arg("--json").output()?;
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let score = json["score"]
+        let language = match source.extension().and_then(|e| e.to_str()) {
+            Some("js") => "javascript",
+            Some("py") => "rustpython",
+            other => bail!("{}: no language for {other:?}", source.display()),
+        };
+        let problem_id = problem.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let body = serde_json::json!({
+            "problem_id": problem_id,
+            "language": language,
+            "source": std::fs::read_to_string(&source)?,
+        });
+        let response = http
+            .post(stack.api("/submissions"))
+            .header("Authorization", &auth)
+            .json(&body)
+            .send()?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json()?;
+        anyhow::ensure!(status.is_success(), "submitting {}: {status} {answer}", source.display());
+        let id = answer["submission_id"].as_str().unwrap_or_default().to_string();
+        submitted.push((solution, expected, id));
+    }
+    step("verdicts (through the backend and a runner)");
+    let mut mismatches = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    for (solution, expected, id) in submitted {
+        let view = loop {
+            let view: serde_json::Value = http
+                .get(stack.api(&format!("/submissions/{id}")))
+                .header("Authorization", &auth)
+                .send()?
+                .json()?;
+            let status = view["status"].as_str().unwrap_or("?");
+            if !matches!(status, "PENDING" | "JUDGING") || std::time::Instant::now() > deadline {
+                break view;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let score = view["score"]
             .as_f64()
             .map_or("?".into(), |s| format!("{}", (s * 1000.0).round() / 1000.0));
-        let got = format!("{} {score}", json["status"].as_str().unwrap_or("ERROR"));
+        let got = format!("{} {score}", view["status"].as_str().unwrap_or("ERROR"));
         let ok = got == expected;
         mismatches += usize::from(!ok);
         println!(
@@ -116,14 +261,28 @@ fn setup(root: &Path) -> anyhow::Result<()> {
             if ok { "" } else { &expected }
         );
     }
-    if mismatches > 0 {
-        bail!("{mismatches} example solution(s) did not get their expected verdict");
+    Ok(mismatches)
+}
+
+/// A folder as a zip archive, in memory.
+fn zip_dir(dir: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n != ".gitignore") {
+                let name = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
+                zip.start_file(name, options)?;
+                zip.write_all(&std::fs::read(&path)?)?;
+            }
+        }
     }
-    println!(
-        "\nall example solutions judged as expected; try: {} judge examples/problems/a-plus-b examples/solutions/a-plus-b/ac-js-readline/main.js",
-        gavel.display()
-    );
-    Ok(())
+    Ok(zip.finish()?.into_inner())
 }
 
 /// `(problem dir, solution dir, expected "STATUS SCORE")` for every example.

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 /// Which world a builtin implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Checker,
     Language,

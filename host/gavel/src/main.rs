@@ -2,11 +2,11 @@
 //!
 //! Subcommands for problem setters work offline: `judge` a solution against a
 //! problem folder, `check` one checker on three files, `plugins list|check`.
+//! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs.
 //! Exit codes: 0 when the command did its job (a judged solution exits 0
 //! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
 //! 1 for anything else.
 
-mod catalog;
 mod commands;
 mod output;
 
@@ -40,6 +40,20 @@ enum Command {
     /// List or validate plugins.
     #[command(subcommand)]
     Plugins(commands::plugins::Command),
+    /// Serve the HTTP backend (runner pull API, problems, submissions) over Redis.
+    Backend(server::BackendArgs),
+    /// Run a runner host: register with a backend, pull jobs, judge them.
+    Runner(runner::RunnerArgs),
+    /// Start everything on this machine: Redis, the backend and runners.
+    Up(commands::up::Args),
+}
+
+/// Services log what they do; one-shot commands only warnings.
+fn default_log_filter(command: &Command) -> &'static str {
+    match command {
+        Command::Backend(_) | Command::Runner(_) | Command::Up(_) => "info",
+        _ => "warn",
+    }
 }
 
 /// An error that is the user's input's fault (exit code 2).
@@ -57,10 +71,9 @@ impl std::error::Error for BadInput {}
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("GAVEL_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("GAVEL_LOG").unwrap_or_else(
+            |_| tracing_subscriber::EnvFilter::new(default_log_filter(&cli.command)),
+        ))
         .with_writer(std::io::stderr)
         .init();
     let env = commands::Env {
@@ -71,6 +84,9 @@ fn main() -> ExitCode {
         Command::Judge(args) => commands::judge::run(&env, args),
         Command::Check(args) => commands::check::run(&env, args),
         Command::Plugins(cmd) => commands::plugins::run(&env, cmd),
+        Command::Backend(args) => commands::backend::run(args),
+        Command::Runner(args) => commands::runner::run(&env, args),
+        Command::Up(args) => commands::up::run(&env, args),
     };
     match result {
         Ok(code) => code,

@@ -46,6 +46,9 @@ pub struct JudgeReport {
     /// The largest case memory.
     pub memory_kb: u64,
     pub tasks: Vec<TaskReport>,
+    /// Why judging ended without running the cases (a JE's reason).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 impl CaseReport {
@@ -109,6 +112,22 @@ impl JudgeReport {
             time_ms: cases().map(|c| c.time_ms).max().unwrap_or(0),
             memory_kb: cases().map(|c| c.memory_kb).max().unwrap_or(0),
             tasks,
+            message: String::new(),
+        }
+    }
+
+    /// Judging could not start (the problem or a plugin is unusable): JE
+    /// with the reason, and no cases.
+    pub fn judgement_error(message: impl Into<String>) -> Self {
+        JudgeReport {
+            status: Status::JudgementError,
+            score: 0.0,
+            max_score: 0.0,
+            compile_message: String::new(),
+            time_ms: 0,
+            memory_kb: 0,
+            tasks: Vec::new(),
+            message: message.into(),
         }
     }
 

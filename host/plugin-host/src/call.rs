@@ -55,8 +55,28 @@ impl Call {
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(limits.fuel).expect("fuel is enabled on Gavel's engine");
-        store.set_epoch_deadline(ticks_for(limits.wall_ms));
-        store.epoch_deadline_trap();
+        let ticks = ticks_for(limits.wall_ms);
+        match crate::cancel::current() {
+            // Checked at every tick: the wall deadline, and the job's token.
+            Some(token) => {
+                let mut ticks_left = ticks;
+                store.set_epoch_deadline(if token.is_cancelled() { 0 } else { 1 });
+                store.epoch_deadline_callback(move |_| {
+                    ticks_left = ticks_left.saturating_sub(1);
+                    if token.is_cancelled() {
+                        Err(crate::cancel::Cancelled.into())
+                    } else if ticks_left == 0 {
+                        Err(Trap::Interrupt.into())
+                    } else {
+                        Ok(wasmtime::UpdateDeadline::Continue(1))
+                    }
+                });
+            }
+            None => {
+                store.set_epoch_deadline(ticks);
+                store.epoch_deadline_trap();
+            }
+        }
         Call { store, output, limits, started: Instant::now() }
     }
 
@@ -142,6 +162,9 @@ fn classify(
     }
     if let Some(exit) = error.downcast_ref::<I32Exit>() {
         return Failure::Exit(exit.0);
+    }
+    if error.is::<crate::cancel::Cancelled>() {
+        return Failure::Crash("cancelled by the runner".into());
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => {

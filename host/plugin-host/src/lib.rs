@@ -19,6 +19,7 @@
 //! [`engine::MAX_WASM_STACK`]); they run on a thread made by [`on_big_stack`].
 
 mod call;
+pub mod cancel;
 mod checker;
 pub mod engine;
 mod language;
@@ -33,6 +34,7 @@ use std::path::PathBuf;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+pub use cancel::{CancelToken, with_cancel};
 pub use checker::CheckerPlugin;
 pub use language::{LanguageLimits, LanguagePlugin, wall_backstop_ms};
 pub use limits::CallLimits;
@@ -267,13 +269,18 @@ pub fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if ON_BIG_STACK.get() {
         return f();
     }
+    // The job's cancel token (if any) governs calls on the new thread too.
+    let cancel = cancel::current();
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("gavel-plugin".into())
             .stack_size(BIG_STACK)
             .spawn_scoped(s, || {
                 ON_BIG_STACK.set(true);
-                f()
+                match &cancel {
+                    Some(token) => with_cancel(token, f),
+                    None => f(),
+                }
             })
             .expect("spawning a plugin thread")
             .join()

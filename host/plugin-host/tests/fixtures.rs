@@ -217,3 +217,32 @@ fn compiled_components_are_cached_on_disk() {
     });
     assert_eq!(again.unwrap().load(&bytes).unwrap().info().id, "exact");
 }
+
+#[test]
+fn a_cancelled_token_stops_a_running_call_at_once_and_every_later_one() {
+    let lang = fixture_language();
+    let Ok(Compiled::Program(program)) = lang.compile(b"loop") else { panic!("compile failed") };
+    let limits = RunLimits { time_ms: 20_000, memory_mb: 32, output_bytes: 1024 };
+    let token = plugin_host::CancelToken::new();
+    let canceller = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        canceller.cancel();
+    });
+    let started = std::time::Instant::now();
+    let out = plugin_host::with_cancel(&token, || lang.run(&program, b"", &limits));
+    assert!(
+        matches!(&out.end, RunEnd::Crashed { reason } if reason.contains("cancelled")),
+        "{:?}",
+        out.end
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    // Calls made after the cancellation end before they start working.
+    let started = std::time::Instant::now();
+    let out = plugin_host::with_cancel(&token, || lang.run(&program, b"", &limits));
+    assert!(matches!(&out.end, RunEnd::Crashed { reason } if reason.contains("cancelled")));
+    assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    // Without the token, the same program runs to its time limit as before.
+    let out = lang.run(&program, b"", &LIMITS);
+    assert!(matches!(out.end, RunEnd::TimeLimit { .. }), "{:?}", out.end);
+}

@@ -1,5 +1,21 @@
 //! Helpers for Gavel's end-to-end tests: find the `gavel` binary the
 //! workspace build produced, run it with a bounded time, read its output.
+//!
+//! The backend tests (`tests/backend.rs`) use the modules: [`stack`] starts a
+//! `redis-server` and the real `gavel backend` per test and tears them down;
+//! [`api`] is a blocking HTTP client with bounded waits (and SSE);
+//! [`runner`] is a scripted runner speaking the protocol crate's types;
+//! [`package`] builds problem archives, hostile ones included.
+//!
+//! The runner tests (`tests/runner.rs`) add [`fleet`]: real `gavel runner`
+//! processes (killed, stopped, restarted on their data dirs) and a whole
+//! `gavel up` stack.
+
+pub mod api;
+pub mod fleet;
+pub mod package;
+pub mod runner;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -10,8 +10,8 @@ use plugin_host::{CheckerPlugin, Plugin};
 
 use super::{Env, read_input};
 use crate::BadInput;
-use crate::catalog::Catalog;
 use crate::output;
+use catalog::Catalog;
 
 /// The largest source file accepted.
 const MAX_SOURCE_BYTES: u64 = 1 << 20;

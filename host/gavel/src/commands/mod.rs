@@ -1,14 +1,17 @@
 //! One module per subcommand; [`Env`] carries what they share.
 
+pub mod backend;
 pub mod check;
 pub mod judge;
 pub mod plugins;
+pub mod runner;
+pub mod up;
 
 use std::path::{Path, PathBuf};
 
 use plugin_host::HostConfig;
 
-use crate::catalog::Catalog;
+use catalog::Catalog;
 
 /// Settings every subcommand shares.
 #[derive(Debug)]

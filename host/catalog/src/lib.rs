@@ -1,11 +1,16 @@
-//! Where `gavel` finds plugins: the builtins embedded in the binary, then a
-//! plugins folder (`--plugins`), whose plugins win over builtins of the same
-//! id. Builtins are compiled only when first used (and cached on disk).
+//! Where Gavel (`gavel judge`, runner hosts) finds plugins: the builtins
+//! embedded in the binary, then a plugins folder (`--plugins`), whose
+//! plugins win over builtins of the same id. Builtins are compiled only when
+//! first used (and cached on disk); a runner rescans the folder when it
+//! changes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use builtin_plugins::{BUILTINS, Kind};
+use std::sync::OnceLock;
+
+use builtin_plugins::BUILTINS;
+pub use builtin_plugins::Kind;
 use plugin_host::{
     CheckerPlugin, HostConfig, LanguagePlugin, Plugin, PluginHost, PluginSet, Skipped,
 };
@@ -21,17 +26,48 @@ impl Catalog {
     /// A catalog with the builtins and, when given, the plugins in `dir`.
     pub fn new(config: HostConfig, dir: Option<&Path>) -> anyhow::Result<Self> {
         let host = PluginHost::new(config).context("starting the Wasm engine")?;
-        let mut folder = PluginSet::default();
-        let mut skipped = Vec::new();
+        let mut catalog = Catalog { host, folder: PluginSet::default(), skipped: Vec::new() };
         if let Some(dir) = dir {
-            skipped = folder
-                .load_dir(&host, dir)
-                .with_context(|| format!("reading the plugins folder {}", dir.display()))?;
-            for s in &skipped {
-                tracing::warn!(path = %s.path.display(), reason = %s.reason, "skipping a broken plugin");
-            }
+            catalog.rescan(dir)?;
         }
-        Ok(Catalog { host, folder, skipped })
+        Ok(catalog)
+    }
+
+    /// Replaces the folder's plugins with what `dir` holds now; broken files
+    /// are logged and skipped.
+    pub fn rescan(&mut self, dir: &Path) -> anyhow::Result<()> {
+        let mut folder = PluginSet::default();
+        let skipped = folder
+            .load_dir(&self.host, dir)
+            .with_context(|| format!("reading the plugins folder {}", dir.display()))?;
+        for s in &skipped {
+            tracing::warn!(path = %s.path.display(), reason = %s.reason, "skipping a broken plugin");
+        }
+        self.folder = folder;
+        self.skipped = skipped;
+        Ok(())
+    }
+
+    /// Every plugin this catalog offers as `(id, kind, SHA-256)`, folder
+    /// plugins over builtins of the same id.
+    pub fn advertised(&self) -> Vec<(String, Kind, String)> {
+        static BUILTIN_DIGESTS: OnceLock<Vec<String>> = OnceLock::new();
+        let digests = BUILTIN_DIGESTS
+            .get_or_init(|| BUILTINS.iter().map(|b| plugin_host::engine::digest(b.wasm)).collect());
+        let folder: Vec<(String, Kind, String)> = self
+            .folder
+            .infos()
+            .into_iter()
+            .map(|i| (i.id.clone(), kind_of(i.kind), i.digest.clone()))
+            .collect();
+        let builtins = BUILTINS
+            .iter()
+            .zip(digests)
+            .filter(|(b, _)| !folder.iter().any(|(id, kind, _)| id == b.id && *kind == b.kind))
+            .map(|(b, digest)| (b.id.to_string(), b.kind, digest.clone()));
+        let mut all: Vec<_> = builtins.chain(folder.iter().cloned()).collect();
+        all.sort();
+        all
     }
 
     /// Loads one builtin by id.
@@ -142,12 +178,15 @@ impl Catalog {
     }
 }
 
+fn kind_of(kind: plugin_host::PluginKind) -> Kind {
+    match kind {
+        plugin_host::PluginKind::Checker => Kind::Checker,
+        plugin_host::PluginKind::Language => Kind::Language,
+    }
+}
+
 fn same_kind(a: plugin_host::PluginKind, b: Kind) -> bool {
-    matches!(
-        (a, b),
-        (plugin_host::PluginKind::Checker, Kind::Checker)
-            | (plugin_host::PluginKind::Language, Kind::Language)
-    )
+    kind_of(a) == b
 }
 
 /// The default cache directory: `$GAVEL_CACHE_DIR`, else

@@ -1,0 +1,164 @@
+//! The client API (SPEC §5): problems, submissions and their live events,
+//! client tokens.
+
+use judge_core::problem::{CheckerSpec, PackageFormat, Task};
+use judge_core::report::TaskReport;
+use judge_core::verdict::Status;
+use serde::{Deserialize, Serialize};
+
+/// `POST /submissions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    pub problem_id: String,
+    pub language: String,
+    /// The program text.
+    pub source: String,
+    /// Labels a runner must carry to judge it (e.g. a machine class).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+/// `201` answer to a submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    pub submission_id: String,
+}
+
+/// `GET /submissions/{id}`: the current state, final once `status` is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionView {
+    pub submission_id: String,
+    pub problem_id: String,
+    pub language: String,
+    pub status: Status,
+    pub score: f64,
+    pub max_score: f64,
+    /// The job judging (or that judged) this submission; a rejudge replaces it.
+    pub job_id: String,
+    /// Claims of the current job so far (reclaims add one each).
+    pub attempt: u32,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<u64>,
+    /// Longest case time and largest case memory.
+    pub time_ms: u64,
+    pub memory_kb: u64,
+    pub compile_message: String,
+    /// Why the submission ended as it did when no case says so (JE reason,
+    /// cancellation).
+    pub message: String,
+    pub tasks: Vec<TaskReport>,
+}
+
+/// A submission's progress, as `GET /submissions/{id}/events` streams it (the
+/// SSE `event:` is the `type`, the `id:` is `seq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubmissionEvent {
+    /// Position in the submission's event log, from 1.
+    pub seq: u64,
+    pub job_id: String,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The job entered the queue (submitted, rejudged or reclaimed).
+    Queued { attempt: u32 },
+    /// A runner claimed the job.
+    Started { attempt: u32, runner_id: String },
+    /// The source compiled, or did not (`message` holds the compiler's words).
+    Compiled {
+        #[serde(default)]
+        message: String,
+    },
+    /// One case's result.
+    Case {
+        task: usize,
+        case: String,
+        status: Status,
+        score: f64,
+        time_ms: u64,
+        memory_kb: u64,
+        #[serde(default)]
+        message: String,
+    },
+    /// The final verdict: the stream ends here.
+    Finished {
+        status: Status,
+        score: f64,
+        #[serde(default)]
+        message: String,
+    },
+}
+
+impl EventKind {
+    /// The SSE event name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Queued { .. } => "queued",
+            EventKind::Started { .. } => "started",
+            EventKind::Compiled { .. } => "compiled",
+            EventKind::Case { .. } => "case",
+            EventKind::Finished { .. } => "finished",
+        }
+    }
+}
+
+/// `GET /problems/{id}` and the answer to `PUT /problems/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemView {
+    pub id: String,
+    pub title: String,
+    pub format: PackageFormat,
+    /// SHA-256 of the stored manifest: changes whenever a file does.
+    pub revision: String,
+    pub checker: CheckerSpec,
+    pub tasks: Vec<Task>,
+    pub max_score: f64,
+    pub files: usize,
+    pub bytes: u64,
+}
+
+/// `POST /clients` (admin): issue a client token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    pub name: String,
+}
+
+/// `201` answer: the token is shown once; the backend keeps its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateClientResponse {
+    /// `cl_<ULID>`.
+    pub client_id: String,
+    /// `ck_<random>`.
+    pub token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialise_flat_with_their_type() {
+        let event = SubmissionEvent {
+            seq: 3,
+            job_id: "jb_1".into(),
+            kind: EventKind::Finished {
+                status: Status::Accepted,
+                score: 100.0,
+                message: "".into(),
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "finished");
+        assert_eq!(json["status"], "AC");
+        assert_eq!(json["seq"], 3);
+        let back: SubmissionEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+}

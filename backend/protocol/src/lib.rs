@@ -1,0 +1,42 @@
+//! The JSON bodies of Gavel's HTTP API (`/api/v1`, SPEC §4–§5), shared by the
+//! backend, runner hosts and client commands so the two ends cannot drift.
+//!
+//! [`runner`] is the pull protocol (register, heartbeat, long-poll, events,
+//! complete); [`client`] is what problem setters and judge front-ends send and
+//! read (submissions, problems, clients). Every error body is an
+//! [`ErrorBody`]. Types only: no I/O, no async runtime.
+
+pub mod client;
+pub mod runner;
+
+use serde::{Deserialize, Serialize};
+
+/// The prefix of every API path.
+pub const API_BASE: &str = "/api/v1";
+
+/// The body of every 4xx/5xx answer: a stable machine-readable `error` code
+/// and a sentence for humans saying what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub detail: String,
+}
+
+/// Whether `digest` looks like a blob address: 64 lowercase hex digits of a
+/// SHA-256.
+pub fn is_digest(digest: &str) -> bool {
+    digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_64_lowercase_hex_digits() {
+        assert!(is_digest(&"ab".repeat(32)));
+        assert!(!is_digest(&"AB".repeat(32)));
+        assert!(!is_digest(&"ab".repeat(31)));
+        assert!(!is_digest(&format!("{}/x", "a".repeat(62))));
+    }
+}

@@ -1,0 +1,183 @@
+//! The runner protocol (SPEC §4): register, heartbeat, long-poll for a job,
+//! report progress, complete with the lease (the fencing token).
+
+use std::collections::BTreeMap;
+
+use judge_core::report::JudgeReport;
+use judge_core::verdict::Status;
+use serde::{Deserialize, Serialize};
+
+/// What kind of plugin a runner advertises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PluginKind {
+    Checker,
+    Language,
+}
+
+/// A plugin a runner can load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginRef {
+    pub id: String,
+    pub kind: PluginKind,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+}
+
+/// `POST /runners/register`, with the registration token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub name: String,
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// How many jobs the runner runs at once.
+    pub slots: u32,
+    /// Language ids the runner can compile and run.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub plugins: Vec<PluginRef>,
+}
+
+/// `201` answer to a registration. The token is shown once: the backend keeps
+/// only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    /// `rn_<ULID>`.
+    pub runner_id: String,
+    /// `rk_<random>`: the runner's bearer token from now on.
+    pub token: String,
+    pub heartbeat_interval_s: u64,
+    pub lease_ttl_s: u64,
+}
+
+/// A job a runner holds, named in a heartbeat to renew its lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveJob {
+    pub job_id: String,
+    pub lease: String,
+}
+
+/// `POST /runners/{rid}/heartbeat`. `languages`/`plugins`, when present,
+/// replace the advertised capabilities (a plugin was added or removed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    #[serde(default)]
+    pub active_jobs: Vec<ActiveJob>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<Vec<PluginRef>>,
+}
+
+/// The heartbeat's answer: jobs the runner must stop (rejudged, cancelled,
+/// reclaimed) and not report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub cancel: Vec<String>,
+}
+
+/// A blob by address, with its size so a runner can check before it fetches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRef {
+    /// SHA-256 of the contents, hex: `GET /blobs/{digest}`.
+    pub digest: String,
+    pub size: u64,
+}
+
+/// A problem as a job names it: the blob of its [`ProblemManifest`], whose
+/// digest is the problem's revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemRef {
+    pub id: String,
+    pub manifest: BlobRef,
+}
+
+/// A stored problem revision: its package files by path (the layout
+/// `judge_core::problem::load` reads), each a blob. Stored as a JSON blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemManifest {
+    pub id: String,
+    pub files: BTreeMap<String, BlobRef>,
+}
+
+/// What a job asks the runner to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// Judge a submission's source on a problem.
+    Judge {
+        language: String,
+        /// The program text.
+        source: BlobRef,
+        problem: ProblemRef,
+    },
+}
+
+/// What a runner must be able to do to take a job (matched against what it
+/// advertised).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requirements {
+    pub language: String,
+    /// A builtin or plugins-folder checker id; `None` when the checker ships
+    /// in the problem package (fetched by digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checker: Option<String>,
+    /// Labels the runner must carry (all of them).
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// `200` answer of `GET /runners/{rid}/jobs/next`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: String,
+    pub submission_id: String,
+    /// 1 for the first claim, 2 after one reclaim, ….
+    pub attempt: u32,
+    /// The fencing token `events` and `complete` echo.
+    pub lease: String,
+    pub lease_ttl_s: u64,
+    pub spec: JobSpec,
+}
+
+/// One progress report of a running job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunnerEvent {
+    /// The source compiled (or failed to: then `complete` follows with CE).
+    Compiled {
+        #[serde(default)]
+        message: String,
+    },
+    /// One case's result.
+    Case {
+        /// Index of the task in the problem (0-based).
+        task: usize,
+        case: String,
+        status: Status,
+        score: f64,
+        time_ms: u64,
+        memory_kb: u64,
+        #[serde(default)]
+        message: String,
+    },
+}
+
+/// `POST /runners/{rid}/jobs/{jid}/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    pub lease: String,
+    pub events: Vec<RunnerEvent>,
+}
+
+/// `PUT /runners/{rid}/jobs/{jid}/complete`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub lease: String,
+    pub result: JudgeReport,
+}

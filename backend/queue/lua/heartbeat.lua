@@ -1,0 +1,50 @@
+-- heartbeat.lua: renews a runner's liveness and the leases it names (only
+-- those it owns), updates its capabilities, and hands over the jobs it must
+-- stop.
+-- KEYS[1]: key prefix
+-- ARGV[1]: runner id
+-- ARGV[2]: lease time-to-live (ms)   ARGV[3]: runner time-to-live (ms)
+-- ARGV[4]: max attempts
+-- ARGV[5]: languages or '-' (unchanged)   ARGV[6]: checker ids or '-'
+-- ARGV[7]: plugins JSON or '-'
+-- ARGV[8..]: job id, lease, job id, lease, …
+-- Returns: {'unknown_runner'} or {'ok', jid-to-cancel, …}.
+local rid, lease_ttl, runner_ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local key = runner_key(rid)
+if redis.call('EXISTS', key) == 0 then return { 'unknown_runner' } end
+local now = now_ms()
+reclaim_expired(now, 100, tonumber(ARGV[4]))
+redis.call('HSET', key, 'last_seen', now)
+if ARGV[5] ~= '-' then
+  redis.call('HSET', key, 'languages', ARGV[5])
+  for language in string.gmatch(ARGV[5], '%S+') do
+    redis.call('ZADD', P .. 'languages', now, language)
+  end
+  redis.call('PUBLISH', P .. 'wake', 'capabilities')
+end
+if ARGV[6] ~= '-' then redis.call('HSET', key, 'checkers', ARGV[6]) end
+if ARGV[7] ~= '-' then redis.call('HSET', key, 'plugins', ARGV[7]) end
+local token_hash = redis.call('HGET', key, 'token_hash')
+for _, k in ipairs({ key, key .. ':jobs', P .. 'runner-token:' .. token_hash }) do
+  redis.call('PEXPIRE', k, runner_ttl)
+end
+redis.call('ZADD', P .. 'runners', now, rid)
+
+local cancel = {}
+local seen = {}
+for _, jid in ipairs(redis.call('SMEMBERS', key .. ':cancel')) do
+  if not seen[jid] then seen[jid] = true; table.insert(cancel, jid) end
+end
+redis.call('DEL', key .. ':cancel')
+for i = 8, #ARGV, 2 do
+  local jid, lease = ARGV[i], ARGV[i + 1]
+  if holds_lease(jid, rid, lease) then
+    redis.call('ZADD', P .. 'leases', now + lease_ttl, jid)
+  elseif not seen[jid] then
+    seen[jid] = true
+    table.insert(cancel, jid)
+  end
+end
+local reply = { 'ok' }
+for _, jid in ipairs(cancel) do table.insert(reply, jid) end
+return reply

@@ -1,0 +1,171 @@
+-- lib.lua: helpers shared by every script; `scripts.rs` prepends this file to
+-- each script, so a script is this file plus its own body.
+--
+-- Every script takes KEYS[1] = the key prefix, `{gavel}:` by default. The
+-- braces are a Redis Cluster hash tag: KEYS[1] routes the call to the slot of
+-- `{gavel}`, and every key a script derives from the prefix lives in that same
+-- slot, so the scripts stay valid on a cluster.
+--
+-- Keys (P = prefix):
+--   P..'seq'                   counter: FIFO position of new jobs
+--   P..'pending'               zset jid -> FIFO position (queued jobs)
+--   P..'leases'                zset jid -> lease deadline (ms, Redis clock)
+--   P..'job:'..jid             hash: sub, spec, language, checker, labels, seq,
+--                              state (queued|leased|done|failed|cancelled|
+--                              superseded), attempt, lease, runner,
+--                              done_lease (the lease that completed it);
+--                              expires a day after the job ends
+--   P..'sub:'..sid             hash: problem, revision, source, spec,
+--                              language, checker, labels, owner, created_at,
+--                              job, status, score, max_score, attempt,
+--                              result, message, finished_at, seq
+--   P..'problem:'..id          string: the problem's record (JSON)
+--   P..'revision:'..rev        set of the blob digests of a problem revision
+--   P..'sub:'..sid..':events'  list of the current job's events (JSON)
+--   P..'submissions'           zset sid -> created_at
+--   P..'runner:'..rid          hash: name, labels, slots, languages,
+--                              checkers, plugins, token_hash, registered_at,
+--                              last_seen (expires when the runner goes quiet)
+--   P..'runner:'..rid..':jobs'   set of jids the runner holds leases on
+--   P..'runner:'..rid..':cancel' set of jids the runner must stop
+--   P..'runner-token:'..sha    string rid (expires with the runner)
+--   P..'runners'               zset rid -> last_seen
+--   P..'languages'             zset language -> last advertised
+--   P..'stats'                 hash of counters: reclaims, completed,
+--                              je:<reason>
+-- Channels: P..'wake' (a job became claimable), P..'events:'..sid (a new
+-- event was appended; the payload is its seq).
+--
+-- Times come from the Redis server's clock (TIME), so several backend
+-- instances agree on every deadline.
+
+local P = KEYS[1]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function job_key(jid) return P .. 'job:' .. jid end
+local function sub_key(sid) return P .. 'sub:' .. sid end
+local function runner_key(rid) return P .. 'runner:' .. rid end
+
+-- A space-separated list as a set (ids never contain spaces).
+local function set_of(list)
+  local set = {}
+  for word in string.gmatch(list or '', '%S+') do set[word] = true end
+  return set
+end
+
+-- Appends an event to a submission's log and tells subscribers.
+local function append_event(sid, jid, event)
+  local seq = redis.call('HINCRBY', sub_key(sid), 'seq', 1)
+  event.seq = seq
+  event.job_id = jid
+  redis.call('RPUSH', sub_key(sid) .. ':events', cjson.encode(event))
+  redis.call('PUBLISH', P .. 'events:' .. sid, seq)
+end
+
+-- Asks runner `rid` (if it is still registered) to stop job `jid`.
+local function notify_cancel(rid, jid)
+  if not rid or rid == '' then return end
+  local ttl = redis.call('PTTL', runner_key(rid))
+  if ttl > 0 then
+    redis.call('SADD', runner_key(rid) .. ':cancel', jid)
+    redis.call('PEXPIRE', runner_key(rid) .. ':cancel', ttl)
+  end
+end
+
+-- Drops the lease on `jid` held by `rid`.
+local function drop_lease(jid, rid)
+  redis.call('ZREM', P .. 'leases', jid)
+  if rid and rid ~= '' then redis.call('SREM', runner_key(rid) .. ':jobs', jid) end
+end
+
+-- How long an ended job's hash is kept (for idempotent repeats).
+local ENDED_JOB_TTL_MS = 24 * 3600 * 1000
+
+-- Queues a new job for submission `sid`, copying what it needs from the
+-- submission, and tells waiting runners.
+local function enqueue_job(jid, sid)
+  local sub = redis.call('HMGET', sub_key(sid), 'spec', 'language', 'checker', 'labels')
+  local seq = redis.call('INCR', P .. 'seq')
+  redis.call('HSET', job_key(jid), 'sub', sid, 'spec', sub[1], 'language', sub[2],
+    'checker', sub[3], 'labels', sub[4], 'seq', seq, 'state', 'queued', 'attempt', 0,
+    'lease', '', 'runner', '')
+  redis.call('ZADD', P .. 'pending', seq, jid)
+  redis.call('HSET', sub_key(sid), 'job', jid, 'status', 'PENDING', 'score', 0, 'attempt', 0,
+    'result', '', 'message', '', 'finished_at', '')
+  redis.call('DEL', sub_key(sid) .. ':events')
+  append_event(sid, jid, { type = 'queued', attempt = 0 })
+  redis.call('PUBLISH', P .. 'wake', jid)
+end
+
+-- Ends job `jid` in `state` without a result (cancelled, superseded): it
+-- leaves the queue or its runner is told to stop.
+local function abandon(jid, state)
+  local job = redis.call('HMGET', job_key(jid), 'state', 'runner')
+  if job[1] == 'leased' then
+    drop_lease(jid, job[2])
+    notify_cancel(job[2], jid)
+  elseif job[1] == 'queued' then
+    redis.call('ZREM', P .. 'pending', jid)
+  else
+    return
+  end
+  redis.call('HSET', job_key(jid), 'state', state, 'lease', '')
+  redis.call('PEXPIRE', job_key(jid), ENDED_JOB_TTL_MS)
+end
+
+-- Puts a job back at its place in the queue and tells waiting runners.
+local function requeue(jid, sid, attempt)
+  local seq = redis.call('HGET', job_key(jid), 'seq')
+  redis.call('HSET', job_key(jid), 'state', 'queued', 'lease', '', 'runner', '')
+  redis.call('ZADD', P .. 'pending', seq, jid)
+  if redis.call('HGET', sub_key(sid), 'job') == jid then
+    redis.call('HSET', sub_key(sid), 'status', 'PENDING')
+    append_event(sid, jid, { type = 'queued', attempt = attempt })
+  end
+  redis.call('PUBLISH', P .. 'wake', 'requeued')
+end
+
+-- Records a submission's final verdict, if `jid` is still its job.
+local function finish(sid, jid, status, score, message, result, now)
+  local sub = sub_key(sid)
+  if redis.call('HGET', sub, 'job') ~= jid then return end
+  redis.call('HSET', sub, 'status', status, 'score', score, 'message', message,
+    'result', result, 'finished_at', now)
+  append_event(sid, jid, { type = 'finished', status = status, score = tonumber(score), message = message })
+end
+
+-- Reclaims up to `limit` expired leases: each job goes back to the queue, or,
+-- once it has been claimed `max_attempts` times, ends as JE with the reason.
+-- Returns how many leases expired.
+local function reclaim_expired(now, limit, max_attempts)
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', now, 'LIMIT', 0, limit)
+  for _, jid in ipairs(expired) do
+    local job = redis.call('HMGET', job_key(jid), 'sub', 'attempt', 'runner')
+    local sid, attempt, rid = job[1], tonumber(job[2]) or 0, job[3]
+    drop_lease(jid, rid)
+    notify_cancel(rid, jid)
+    redis.call('HINCRBY', P .. 'stats', 'reclaims', 1)
+    if attempt >= max_attempts then
+      redis.call('HSET', job_key(jid), 'state', 'failed', 'lease', '')
+      redis.call('PEXPIRE', job_key(jid), ENDED_JOB_TTL_MS)
+      local reason = 'judging failed: the lease expired on all ' .. attempt ..
+        ' attempts (the last runner, ' .. tostring(rid) .. ', stopped renewing it)'
+      finish(sid, jid, 'JE', 0, reason, '', now)
+      redis.call('HINCRBY', P .. 'stats', 'je:attempts_exhausted', 1)
+    else
+      requeue(jid, sid, attempt)
+    end
+  end
+  return #expired
+end
+
+-- Whether `rid` holds a live lease `lease` on `jid` (expired leases are
+-- reclaimed first by the caller).
+local function holds_lease(jid, rid, lease)
+  local job = redis.call('HMGET', job_key(jid), 'state', 'runner', 'lease')
+  return job[1] == 'leased' and job[2] == rid and job[3] == lease
+end

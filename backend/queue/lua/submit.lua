@@ -1,0 +1,16 @@
+-- submit.lua: records a new submission and queues its first job.
+-- KEYS[1]: key prefix
+-- ARGV[1]: submission id   ARGV[2]: job id   ARGV[3]: problem id
+-- ARGV[4]: problem revision   ARGV[5]: source digest   ARGV[6]: language
+-- ARGV[7]: checker id ('' when the problem ships its own)
+-- ARGV[8]: labels (space-separated)   ARGV[9]: owner   ARGV[10]: max score
+-- ARGV[11]: job spec (JSON, what the runner receives)
+-- Returns: 'ok'.
+local sid = ARGV[1]
+local now = now_ms()
+redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
+  'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
+  'max_score', ARGV[10], 'spec', ARGV[11], 'created_at', now, 'seq', 0)
+redis.call('ZADD', P .. 'submissions', now, sid)
+enqueue_job(ARGV[2], sid)
+return 'ok'

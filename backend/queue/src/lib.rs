@@ -1,0 +1,716 @@
+//! Gavel's shared state in Redis: the job queue with leases, the runner
+//! registry, submissions with their event logs, problems and client tokens.
+//!
+//! Every change that must be atomic is one Lua script (`lua/*.lua`, loaded by
+//! [`scripts`]); `lua/lib.lua` documents the key schema. All keys share one
+//! hash tag (`{gavel}` by default), so the scripts run unchanged on a Redis
+//! Cluster slot. Times are the Redis server's, so backend instances agree.
+//!
+//! The queue is FIFO with capability matching: a claim leases the oldest
+//! queued job whose language, checker and labels the runner advertised
+//! (looking at a bounded window of the queue). A lease is a random fencing
+//! token with a deadline; heartbeats renew it; an expired lease is reclaimed
+//! by whichever script runs next (claims, heartbeats, completions and the
+//! backend's reaper all sweep), so exactly one caller requeues it, and a job
+//! claimed `max_attempts` times ends as JE with the reason.
+//!
+//! [`Listener`] turns the pub/sub channels into in-process wake-ups for
+//! long-polls (`wake`) and SSE streams (`events:*`).
+
+mod listener;
+pub mod managed;
+mod scripts;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use judge_core::report::{JudgeReport, TaskReport};
+use judge_core::verdict::Status;
+use protocol::client::SubmissionView;
+use protocol::runner::{ActiveJob, Job, JobSpec, RunnerEvent};
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+pub use listener::Listener;
+
+/// How the queue behaves; the same on every backend instance.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Key prefix, with the hash tag: `{gavel}:`.
+    pub prefix: String,
+    pub lease_ttl: Duration,
+    pub heartbeat_interval: Duration,
+    /// Claims of one job before it ends as JE.
+    pub max_attempts: u32,
+    /// Queued jobs a claim looks at to find one the runner can run.
+    pub scan_window: usize,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            prefix: "{gavel}:".into(),
+            lease_ttl: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(10),
+            max_attempts: 3,
+            scan_window: 200,
+        }
+    }
+}
+
+impl QueueConfig {
+    /// How long a runner that stopped calling stays registered: three missed
+    /// heartbeats plus one lease.
+    pub fn runner_ttl(&self) -> Duration {
+        self.heartbeat_interval * 3 + self.lease_ttl
+    }
+}
+
+/// Why a queue operation failed (the HTTP layer answers 503/500).
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = QueueError> = std::result::Result<T, E>;
+
+/// A runner about to be registered.
+#[derive(Debug, Clone)]
+pub struct NewRunner {
+    pub id: String,
+    pub token_hash: String,
+    pub name: String,
+    pub labels: Vec<String>,
+    pub slots: u32,
+    pub languages: Vec<String>,
+    pub checkers: Vec<String>,
+    /// The advertised plugins, as JSON.
+    pub plugins_json: String,
+}
+
+/// What a token says about the runner id in a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerAuth {
+    /// The token is this runner's.
+    Valid,
+    /// No runner has this token (never issued, expired, deregistered).
+    UnknownToken,
+    /// The token is another runner's.
+    Foreign,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    Job(Box<Job>),
+    Nothing,
+    /// The runner already holds as many leases as it has slots.
+    SlotsFull,
+    UnknownRunner,
+}
+
+/// The answer to a fenced call (`events`, `complete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fence {
+    Accepted,
+    /// The same completion again: nothing changes, the answer is still 200.
+    Repeated,
+    /// The lease is no longer the job's (expired, reclaimed, rejudged,
+    /// cancelled): nothing changes.
+    Stale,
+}
+
+/// Capability updates carried by a heartbeat.
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    pub languages: Option<Vec<String>>,
+    pub checkers: Option<Vec<String>>,
+    pub plugins_json: Option<String>,
+}
+
+/// A submission about to be queued.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub id: String,
+    pub job_id: String,
+    pub problem_id: String,
+    /// Digest of the problem's manifest blob.
+    pub revision: String,
+    /// Digest of the source blob.
+    pub source: String,
+    pub language: String,
+    pub checker: Option<String>,
+    pub labels: Vec<String>,
+    pub owner: String,
+    pub max_score: f64,
+    pub spec: JobSpec,
+}
+
+/// A stored submission.
+#[derive(Debug, Clone)]
+pub struct SubmissionRecord {
+    pub view: SubmissionView,
+    pub owner: String,
+}
+
+/// The outcome of a rejudge or cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    UnknownSubmission,
+    /// Cancel of a submission that already has its final verdict.
+    AlreadyFinal,
+}
+
+/// Counters and gauges for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub pending: u64,
+    pub leased: u64,
+    pub runners_alive: u64,
+    pub reclaims: u64,
+    pub completed: u64,
+    /// JE verdicts by reason.
+    pub judgement_errors: BTreeMap<String, u64>,
+}
+
+/// A registered runner, for `GET /runners`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunnerInfo {
+    pub runner_id: String,
+    pub name: String,
+    pub labels: Vec<String>,
+    pub slots: u32,
+    pub languages: Vec<String>,
+    pub active_jobs: u64,
+    pub last_seen_ms: u64,
+}
+
+/// The handle to Gavel's Redis state. Cheap to clone (one multiplexed
+/// connection, reconnected on failure).
+#[derive(Clone)]
+pub struct Queue {
+    conn: ConnectionManager,
+    client: redis::Client,
+    config: std::sync::Arc<QueueConfig>,
+}
+
+fn words(list: &[String]) -> String {
+    list.join(" ")
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Whether `id` can be stored in a space-separated list: a language,
+/// checker or label id (`[A-Za-z0-9._:+-]`, 1..=64 characters).
+pub fn is_valid_word(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:+-".contains(&b))
+}
+
+impl Queue {
+    /// Connects, checks the server answers, and loads every script.
+    pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue> {
+        let client = redis::Client::open(url)?;
+        let mut conn =
+            ConnectionManager::new_with_config(client.clone(), reconnect_policy()).await?;
+        for script in scripts::all() {
+            script.prepare_invoke().load_async(&mut conn).await?;
+        }
+        Ok(Queue { conn, client, config: std::sync::Arc::new(config) })
+    }
+
+    pub fn config(&self) -> &QueueConfig {
+        &self.config
+    }
+
+    fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.config.prefix)
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> bool {
+        redis::cmd("PING").query_async::<String>(&mut self.conn()).await.is_ok()
+    }
+
+    /// Starts the pub/sub listener that wakes long-polls and SSE streams.
+    pub fn listen(&self) -> Listener {
+        Listener::spawn(self.client.clone(), self.config.prefix.clone())
+    }
+
+    // ---- runners ----
+
+    pub async fn register_runner(&self, runner: &NewRunner) -> Result<()> {
+        let _: String = scripts::REGISTER
+            .key(&self.config.prefix)
+            .arg(&runner.id)
+            .arg(&runner.token_hash)
+            .arg(&runner.name)
+            .arg(words(&runner.labels))
+            .arg(runner.slots)
+            .arg(words(&runner.languages))
+            .arg(words(&runner.checkers))
+            .arg(&runner.plugins_json)
+            .arg(millis(self.config.runner_ttl()))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a runner token (its SHA-256, hex) against the runner id in a
+    /// path. The stored hash is compared in constant time.
+    pub async fn authenticate_runner(
+        &self,
+        runner_id: &str,
+        token_hash: &str,
+    ) -> Result<RunnerAuth> {
+        let (owner, stored): (Option<String>, Option<String>) = redis::pipe()
+            .get(self.key(&format!("runner-token:{token_hash}")))
+            .hget(self.key(&format!("runner:{runner_id}")), "token_hash")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(match (owner, stored) {
+            (None, _) => RunnerAuth::UnknownToken,
+            (Some(owner), Some(stored))
+                if owner == runner_id
+                    && constant_time_eq(stored.as_bytes(), token_hash.as_bytes()) =>
+            {
+                RunnerAuth::Valid
+            }
+            (Some(_), _) => RunnerAuth::Foreign,
+        })
+    }
+
+    /// The runner a token (its SHA-256, hex) belongs to.
+    pub async fn runner_for_token(&self, token_hash: &str) -> Result<Option<String>> {
+        Ok(self.conn().get(self.key(&format!("runner-token:{token_hash}"))).await?)
+    }
+
+    /// Renews a runner's liveness and the leases it names; returns the jobs
+    /// it must stop, or `None` for an unknown runner.
+    pub async fn heartbeat(
+        &self,
+        runner_id: &str,
+        active_jobs: &[ActiveJob],
+        capabilities: &Capabilities,
+    ) -> Result<Option<Vec<String>>> {
+        let unchanged = || "-".to_string();
+        let mut invocation = scripts::HEARTBEAT.key(&self.config.prefix);
+        invocation
+            .arg(runner_id)
+            .arg(millis(self.config.lease_ttl))
+            .arg(millis(self.config.runner_ttl()))
+            .arg(self.config.max_attempts)
+            .arg(capabilities.languages.as_deref().map_or_else(unchanged, words))
+            .arg(capabilities.checkers.as_deref().map_or_else(unchanged, words))
+            .arg(capabilities.plugins_json.clone().unwrap_or_else(unchanged));
+        for job in active_jobs {
+            invocation.arg(&job.job_id).arg(&job.lease);
+        }
+        let mut reply: Vec<String> = invocation.invoke_async(&mut self.conn()).await?;
+        if reply.first().map(String::as_str) != Some("ok") {
+            return Ok(None);
+        }
+        reply.remove(0);
+        Ok(Some(reply))
+    }
+
+    /// Leases the oldest queued job the runner can run.
+    pub async fn claim(&self, runner_id: &str, lease: &str) -> Result<Claim> {
+        let reply: Vec<String> = scripts::CLAIM
+            .key(&self.config.prefix)
+            .arg(runner_id)
+            .arg(lease)
+            .arg(millis(self.config.lease_ttl))
+            .arg(self.config.max_attempts)
+            .arg(self.config.scan_window)
+            .invoke_async(&mut self.conn())
+            .await?;
+        match reply.as_slice() {
+            [ok, job_id, submission_id, attempt, spec] if ok == "ok" => {
+                let spec: JobSpec = serde_json::from_str(spec)
+                    .map_err(|e| QueueError::Corrupt(format!("job {job_id} spec: {e}")))?;
+                Ok(Claim::Job(Box::new(Job {
+                    job_id: job_id.clone(),
+                    submission_id: submission_id.clone(),
+                    attempt: attempt.parse().unwrap_or(0),
+                    lease: lease.to_string(),
+                    lease_ttl_s: self.config.lease_ttl.as_secs(),
+                    spec,
+                })))
+            }
+            [s] if s == "none" => Ok(Claim::Nothing),
+            [s] if s == "slots_full" => Ok(Claim::SlotsFull),
+            [s] if s == "unknown_runner" => Ok(Claim::UnknownRunner),
+            other => Err(QueueError::Corrupt(format!("claim answered {other:?}"))),
+        }
+    }
+
+    /// Appends progress events of a job whose lease the runner holds.
+    pub async fn post_events(
+        &self,
+        runner_id: &str,
+        job_id: &str,
+        lease: &str,
+        events: &[RunnerEvent],
+    ) -> Result<Fence> {
+        let mut invocation = scripts::EVENTS.key(&self.config.prefix);
+        invocation.arg(runner_id).arg(job_id).arg(lease).arg(self.config.max_attempts);
+        for event in events {
+            let json = serde_json::to_string(event)
+                .map_err(|e| QueueError::Corrupt(format!("event: {e}")))?;
+            invocation.arg(json);
+        }
+        let reply: String = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(if reply == "ok" { Fence::Accepted } else { Fence::Stale })
+    }
+
+    /// Records a job's result if the lease is still the job's.
+    pub async fn complete(
+        &self,
+        runner_id: &str,
+        job_id: &str,
+        lease: &str,
+        result: &JudgeReport,
+    ) -> Result<Fence> {
+        let json = serde_json::to_string(result)
+            .map_err(|e| QueueError::Corrupt(format!("result: {e}")))?;
+        let reply: String = scripts::COMPLETE
+            .key(&self.config.prefix)
+            .arg(runner_id)
+            .arg(job_id)
+            .arg(lease)
+            .arg(self.config.max_attempts)
+            .arg(result.status.code())
+            .arg(result.score)
+            .arg(json)
+            .arg(&result.message)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(match reply.as_str() {
+            "ok" => Fence::Accepted,
+            "repeat" => Fence::Repeated,
+            _ => Fence::Stale,
+        })
+    }
+
+    /// Removes a runner and requeues its jobs; `None` for an unknown runner.
+    pub async fn deregister(&self, runner_id: &str) -> Result<Option<u64>> {
+        let requeued: i64 = scripts::DEREGISTER
+            .key(&self.config.prefix)
+            .arg(runner_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(u64::try_from(requeued).ok())
+    }
+
+    /// The reaper's sweep: reclaims expired leases; returns how many, and
+    /// how long until the next lease expires.
+    pub async fn reclaim_expired(&self) -> Result<(u64, Option<Duration>)> {
+        let (reclaimed, next_ms): (u64, i64) = scripts::RECLAIM
+            .key(&self.config.prefix)
+            .arg(self.config.max_attempts)
+            .arg(1000)
+            .invoke_async(&mut self.conn())
+            .await?;
+        let next = u64::try_from(next_ms).ok().map(Duration::from_millis);
+        Ok((reclaimed, next))
+    }
+
+    /// Whether a runner may read a blob now (see `lua/blob_access.lua`).
+    pub async fn runner_may_read(&self, runner_id: &str, digest: &str) -> Result<bool> {
+        let allowed: i64 = scripts::BLOB_ACCESS
+            .key(&self.config.prefix)
+            .arg(runner_id)
+            .arg(digest)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(allowed == 1)
+    }
+
+    /// Registered runners, most recently seen first (prunes expired ones).
+    pub async fn runners(&self) -> Result<Vec<RunnerInfo>> {
+        let mut conn = self.conn();
+        let ids: Vec<String> = conn.zrevrange(self.key("runners"), 0, 999).await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let key = self.key(&format!("runner:{id}"));
+            let fields: BTreeMap<String, String> = conn.hgetall(&key).await?;
+            if fields.is_empty() {
+                let _: () = conn.zrem(self.key("runners"), &id).await?;
+                continue;
+            }
+            let active_jobs: u64 = conn.scard(format!("{key}:jobs")).await?;
+            let list = |name: &str| {
+                fields.get(name).map(|v| v.split_whitespace().map(String::from).collect())
+            };
+            out.push(RunnerInfo {
+                runner_id: id,
+                name: fields.get("name").cloned().unwrap_or_default(),
+                labels: list("labels").unwrap_or_default(),
+                slots: fields.get("slots").and_then(|s| s.parse().ok()).unwrap_or(0),
+                languages: list("languages").unwrap_or_default(),
+                active_jobs,
+                last_seen_ms: fields.get("last_seen").and_then(|s| s.parse().ok()).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Languages some runner advertised within `within`.
+    pub async fn languages(&self, within: Duration) -> Result<Vec<String>> {
+        let now = self.server_time_ms().await?;
+        let since = now.saturating_sub(millis(within));
+        Ok(self.conn().zrangebyscore(self.key("languages"), since, "+inf").await?)
+    }
+
+    /// Whether some runner advertised `language` within `within`: the check
+    /// [`Queue::languages`] makes, for one language, in one round trip.
+    pub async fn offers_language(&self, language: &str, within: Duration) -> Result<bool> {
+        let ((secs, micros), seen): ((u64, u64), Option<f64>) = redis::pipe()
+            .cmd("TIME")
+            .zscore(self.key("languages"), language)
+            .query_async(&mut self.conn())
+            .await?;
+        let since = (secs * 1000 + micros / 1000).saturating_sub(millis(within));
+        Ok(seen.is_some_and(|ms| ms >= since as f64))
+    }
+
+    async fn server_time_ms(&self) -> Result<u64> {
+        let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await?;
+        Ok(secs * 1000 + micros / 1000)
+    }
+
+    // ---- submissions ----
+
+    pub async fn submit(&self, submission: &NewSubmission) -> Result<()> {
+        let spec = serde_json::to_string(&submission.spec)
+            .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
+        let _: String = scripts::SUBMIT
+            .key(&self.config.prefix)
+            .arg(&submission.id)
+            .arg(&submission.job_id)
+            .arg(&submission.problem_id)
+            .arg(&submission.revision)
+            .arg(&submission.source)
+            .arg(&submission.language)
+            .arg(submission.checker.as_deref().unwrap_or(""))
+            .arg(words(&submission.labels))
+            .arg(&submission.owner)
+            .arg(submission.max_score)
+            .arg(spec)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Supersedes the submission's job with `new_job_id`.
+    pub async fn rejudge(&self, submission_id: &str, new_job_id: &str) -> Result<Change> {
+        let reply: String = scripts::REJUDGE
+            .key(&self.config.prefix)
+            .arg(submission_id)
+            .arg(new_job_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(if reply == "ok" { Change::Done } else { Change::UnknownSubmission })
+    }
+
+    pub async fn cancel(&self, submission_id: &str) -> Result<Change> {
+        let reply: String = scripts::CANCEL
+            .key(&self.config.prefix)
+            .arg(submission_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(match reply.as_str() {
+            "ok" => Change::Done,
+            "final" => Change::AlreadyFinal,
+            _ => Change::UnknownSubmission,
+        })
+    }
+
+    pub async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionRecord>> {
+        let fields: BTreeMap<String, String> =
+            self.conn().hgetall(self.key(&format!("sub:{submission_id}"))).await?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        submission_record(submission_id, &fields).map(Some)
+    }
+
+    /// Submission ids, newest first.
+    pub async fn recent_submissions(&self, count: usize) -> Result<Vec<String>> {
+        let stop = isize::try_from(count).unwrap_or(isize::MAX) - 1;
+        Ok(self.conn().zrevrange(self.key("submissions"), 0, stop).await?)
+    }
+
+    /// The submission's event log from position `from` (0-based), as JSON
+    /// [`protocol::client::SubmissionEvent`]s, and the log's length.
+    pub async fn events(&self, submission_id: &str, from: usize) -> Result<(Vec<String>, usize)> {
+        let key = self.key(&format!("sub:{submission_id}:events"));
+        let start = isize::try_from(from).unwrap_or(isize::MAX);
+        let (events, len): (Vec<String>, usize) =
+            redis::pipe().lrange(&key, start, -1).llen(&key).query_async(&mut self.conn()).await?;
+        Ok((events, len))
+    }
+
+    // ---- problems ----
+
+    /// Stores a problem's record and its revision's blob set atomically;
+    /// returns whether it replaced an existing problem.
+    pub async fn put_problem(
+        &self,
+        id: &str,
+        revision: &str,
+        record_json: &str,
+        digests: impl IntoIterator<Item = &str>,
+    ) -> Result<bool> {
+        let mut invocation = scripts::PUT_PROBLEM.key(&self.config.prefix);
+        invocation.arg(id).arg(revision).arg(record_json);
+        for digest in digests {
+            invocation.arg(digest);
+        }
+        let reply: String = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(reply == "replaced")
+    }
+
+    pub async fn problem(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.conn().get(self.key(&format!("problem:{id}"))).await?)
+    }
+
+    pub async fn problem_ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self.conn().smembers(self.key("problems")).await?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    // ---- clients ----
+
+    pub async fn create_client(&self, client_id: &str, name: &str, token_hash: &str) -> Result<()> {
+        let _: () = redis::pipe()
+            .atomic()
+            .hset_multiple(self.key(&format!("client:{client_id}")), &[("name", name)])
+            .set(self.key(&format!("client-token:{token_hash}")), client_id)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The client a token (its SHA-256) belongs to.
+    pub async fn client_for_token(&self, token_hash: &str) -> Result<Option<String>> {
+        Ok(self.conn().get(self.key(&format!("client-token:{token_hash}"))).await?)
+    }
+
+    // ---- metrics ----
+
+    pub async fn stats(&self) -> Result<Stats> {
+        let now = self.server_time_ms().await?;
+        let alive_since = now.saturating_sub(millis(self.config.heartbeat_interval * 2));
+        let (pending, leased, runners_alive, counters): (u64, u64, u64, BTreeMap<String, u64>) =
+            redis::pipe()
+                .zcard(self.key("pending"))
+                .zcard(self.key("leases"))
+                .zcount(self.key("runners"), alive_since, "+inf")
+                .hgetall(self.key("stats"))
+                .query_async(&mut self.conn())
+                .await?;
+        let judgement_errors = counters
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("je:").map(|reason| (reason.to_string(), *v)))
+            .collect();
+        Ok(Stats {
+            pending,
+            leased,
+            runners_alive,
+            reclaims: counters.get("reclaims").copied().unwrap_or(0),
+            completed: counters.get("completed").copied().unwrap_or(0),
+            judgement_errors,
+        })
+    }
+}
+
+/// How a lost Redis connection is retried: twice, within about half a
+/// second. While Redis is down every call then fails fast (the HTTP layer
+/// answers 503 and `/healthz` says `{"redis": false}` at once) instead of
+/// each waiting out redis-rs' default backoff of six retries (about ten
+/// seconds); the next call tries again.
+fn reconnect_policy() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(400))
+}
+
+/// Compares two byte strings in time independent of where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn submission_record(id: &str, fields: &BTreeMap<String, String>) -> Result<SubmissionRecord> {
+    let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let number = |name: &str| fields.get(name).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let int = |name: &str| fields.get(name).and_then(|v| v.parse::<u64>().ok());
+    let status = Status::from_code(&text("status")).ok_or_else(|| {
+        QueueError::Corrupt(format!("submission {id}: status {:?}", text("status")))
+    })?;
+    let report: Option<JudgeReport> = match fields.get("result").map(String::as_str) {
+        None | Some("") => None,
+        Some(json) => Some(
+            serde_json::from_str(json)
+                .map_err(|e| QueueError::Corrupt(format!("submission {id} result: {e}")))?,
+        ),
+    };
+    let (time_ms, memory_kb, compile_message, tasks): (u64, u64, String, Vec<TaskReport>) =
+        match report {
+            Some(r) => (r.time_ms, r.memory_kb, r.compile_message, r.tasks),
+            None => (0, 0, String::new(), Vec::new()),
+        };
+    Ok(SubmissionRecord {
+        owner: text("owner"),
+        view: SubmissionView {
+            submission_id: id.to_string(),
+            problem_id: text("problem"),
+            language: text("language"),
+            status,
+            score: number("score"),
+            max_score: number("max_score"),
+            job_id: text("job"),
+            attempt: int("attempt").and_then(|a| u32::try_from(a).ok()).unwrap_or(0),
+            created_at_ms: int("created_at").unwrap_or(0),
+            finished_at_ms: int("finished_at"),
+            time_ms,
+            memory_kb,
+            compile_message,
+            message: text("message"),
+            tasks,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_space_free_ids() {
+        assert!(is_valid_word("javascript"));
+        assert!(is_valid_word("c++17"));
+        assert!(!is_valid_word("a b"));
+        assert!(!is_valid_word(""));
+        assert!(!is_valid_word(&"x".repeat(65)));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

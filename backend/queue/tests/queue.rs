@@ -1,0 +1,378 @@
+//! The queue's promises against a real `redis-server` (one per test, on a
+//! free loopback port): FIFO claims with capability matching, lease fencing,
+//! reclaim with attempts and JE, rejudge and cancel, deregistration, blob
+//! access, and exactly one winner among racing claimers.
+
+use std::time::Duration;
+
+use judge_core::report::JudgeReport;
+use judge_core::verdict::Status;
+use protocol::runner::{ActiveJob, BlobRef, Job, JobSpec, ProblemRef, RunnerEvent};
+use queue::managed::ManagedRedis;
+use queue::{Capabilities, Change, Claim, Fence, NewRunner, NewSubmission, Queue, QueueConfig};
+
+struct Fixture {
+    queue: Queue,
+    _redis: ManagedRedis,
+    _dir: tempfile::TempDir,
+}
+
+async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
+    let config = QueueConfig {
+        lease_ttl: Duration::from_millis(lease_ms),
+        max_attempts,
+        ..QueueConfig::default()
+    };
+    let queue = Queue::connect(&redis.url(), config).await.unwrap();
+    Fixture { queue, _redis: redis, _dir: dir }
+}
+
+fn digest(n: u8) -> String {
+    format!("{n:02x}").repeat(32)
+}
+
+async fn runner(queue: &Queue, id: &str, languages: &[&str], labels: &[&str], slots: u32) {
+    queue
+        .register_runner(&NewRunner {
+            id: id.into(),
+            token_hash: format!("hash-of-{id}"),
+            name: id.into(),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            slots,
+            languages: languages.iter().map(|s| s.to_string()).collect(),
+            checkers: vec!["tokens".into()],
+            plugins_json: "[]".into(),
+        })
+        .await
+        .unwrap();
+}
+
+async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
+    let source = BlobRef { digest: digest(1), size: 10 };
+    queue
+        .submit(&NewSubmission {
+            id: sid.into(),
+            job_id: format!("jb_{sid}"),
+            problem_id: "a-plus-b".into(),
+            revision: digest(2),
+            source: source.digest.clone(),
+            language: language.into(),
+            checker: Some("tokens".into()),
+            labels: labels.iter().map(|s| s.to_string()).collect(),
+            owner: "admin".into(),
+            max_score: 100.0,
+            spec: JobSpec::Judge {
+                language: language.into(),
+                source,
+                problem: ProblemRef {
+                    id: "a-plus-b".into(),
+                    manifest: BlobRef { digest: digest(2), size: 100 },
+                },
+            },
+        })
+        .await
+        .unwrap();
+}
+
+async fn claim(queue: &Queue, rid: &str) -> Option<Job> {
+    match queue.claim(rid, &format!("lease-{rid}-{}", rand_suffix())).await.unwrap() {
+        Claim::Job(job) => Some(*job),
+        _ => None,
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn accepted() -> JudgeReport {
+    JudgeReport::from_tasks(String::new(), Vec::new())
+}
+
+async fn status(queue: &Queue, sid: &str) -> Status {
+    queue.submission(sid).await.unwrap().unwrap().view.status
+}
+
+async fn event_types(queue: &Queue, sid: &str) -> Vec<String> {
+    let (events, _) = queue.events(sid, 0).await.unwrap();
+    events
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(e).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_job_goes_from_submit_to_claim_to_verdict_with_every_event() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Pending);
+
+    let job = claim(&f.queue, "rn_a").await.expect("a job");
+    assert_eq!(
+        (job.job_id.as_str(), job.submission_id.as_str(), job.attempt),
+        ("jb_sb_1", "sb_1", 1)
+    );
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Judging);
+    let events = [
+        RunnerEvent::Compiled { message: String::new() },
+        RunnerEvent::Case {
+            task: 0,
+            case: "01".into(),
+            status: Status::Accepted,
+            score: 1.0,
+            time_ms: 3,
+            memory_kb: 100,
+            message: String::new(),
+        },
+    ];
+    let fence = f.queue.post_events("rn_a", &job.job_id, &job.lease, &events).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    // A repeat of the accepted completion is harmless.
+    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Repeated);
+
+    let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
+    assert_eq!(view.status, Status::Accepted);
+    assert!(view.finished_at_ms.is_some());
+    assert_eq!(
+        event_types(&f.queue, "sb_1").await,
+        ["queued", "started", "compiled", "case", "finished"]
+    );
+    assert!(claim(&f.queue, "rn_a").await.is_none(), "the queue is empty");
+}
+
+#[tokio::test]
+async fn claims_match_language_and_labels_and_keep_fifo_order() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_js", &["javascript"], &[], 4).await;
+    runner(&f.queue, "rn_gpu", &["javascript", "rustpython"], &["gpu"], 4).await;
+    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    submit(&f.queue, "sb_gpu", "javascript", &["gpu"]).await;
+    submit(&f.queue, "sb_js1", "javascript", &[]).await;
+    submit(&f.queue, "sb_js2", "javascript", &[]).await;
+
+    // rn_js can run neither Python nor a job that needs the `gpu` label.
+    assert_eq!(claim(&f.queue, "rn_js").await.unwrap().submission_id, "sb_js1");
+    assert_eq!(claim(&f.queue, "rn_js").await.unwrap().submission_id, "sb_js2");
+    assert!(claim(&f.queue, "rn_js").await.is_none());
+    assert_eq!(claim(&f.queue, "rn_gpu").await.unwrap().submission_id, "sb_py");
+    assert_eq!(claim(&f.queue, "rn_gpu").await.unwrap().submission_id, "sb_gpu");
+}
+
+#[tokio::test]
+async fn a_language_is_offered_while_a_runner_advertised_it_recently() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
+    let day = Duration::from_secs(24 * 3600);
+    assert!(f.queue.offers_language("javascript", day).await.unwrap());
+    assert!(!f.queue.offers_language("rustpython", day).await.unwrap());
+    assert_eq!(f.queue.languages(day).await.unwrap(), ["javascript"]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let moment = Duration::from_millis(1);
+    assert!(!f.queue.offers_language("javascript", moment).await.unwrap());
+    assert!(f.queue.languages(moment).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_runner_never_holds_more_leases_than_slots() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    submit(&f.queue, "sb_2", "javascript", &[]).await;
+    assert!(claim(&f.queue, "rn_a").await.is_some());
+    assert!(matches!(f.queue.claim("rn_a", "l2").await.unwrap(), Claim::SlotsFull));
+    assert!(matches!(f.queue.claim("rn_nobody", "l3").await.unwrap(), Claim::UnknownRunner));
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_reclaimed_and_the_late_completion_refused() {
+    let f = fixture(300, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let first = claim(&f.queue, "rn_a").await.unwrap();
+    assert!(claim(&f.queue, "rn_b").await.is_none(), "leased to A");
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = claim(&f.queue, "rn_b").await.expect("reclaimed for B");
+    assert_eq!((second.job_id.as_str(), second.attempt), (first.job_id.as_str(), 2));
+
+    let late = f.queue.complete("rn_a", &first.job_id, &first.lease, &accepted()).await.unwrap();
+    assert_eq!(late, Fence::Stale);
+    let compiled = [RunnerEvent::Compiled { message: String::new() }];
+    let events = f.queue.post_events("rn_a", &first.job_id, &first.lease, &compiled);
+    assert_eq!(events.await.unwrap(), Fence::Stale);
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Judging, "A changed nothing");
+    // A hears about it on its next heartbeat.
+    let active = [ActiveJob { job_id: first.job_id.clone(), lease: first.lease.clone() }];
+    let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![first.job_id.clone()]));
+
+    let fence = f.queue.complete("rn_b", &second.job_id, &second.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Accepted);
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_lease_alive_past_its_ttl() {
+    let f = fixture(300, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    let active = [ActiveJob { job_id: job.job_id.clone(), lease: job.lease.clone() }];
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
+        assert_eq!(cancel, Some(vec![]));
+    }
+    assert!(claim(&f.queue, "rn_b").await.is_none(), "still A's after 750 ms");
+    // B cannot renew A's lease by naming it.
+    let cancel = f.queue.heartbeat("rn_b", &active, &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![job.job_id.clone()]));
+    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+}
+
+#[tokio::test]
+async fn a_job_whose_leases_keep_expiring_ends_as_je_with_the_reason() {
+    let f = fixture(200, 2).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    for attempt in 1..=2 {
+        let job = claim(&f.queue, "rn_a").await.expect("claimable again");
+        assert_eq!(job.attempt, attempt);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        // The runner is alive but never renews: its heartbeat lists nothing.
+        f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
+    }
+    let (reclaimed, _) = f.queue.reclaim_expired().await.unwrap();
+    assert_eq!(reclaimed, 0, "the heartbeat already swept it");
+    let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
+    assert_eq!(view.status, Status::JudgementError);
+    assert!(view.message.contains("lease expired on all 2 attempts"), "{}", view.message);
+    assert!(claim(&f.queue, "rn_a").await.is_none());
+    let stats = f.queue.stats().await.unwrap();
+    assert_eq!(stats.judgement_errors.get("attempts_exhausted"), Some(&1));
+    assert_eq!(stats.reclaims, 2);
+}
+
+#[tokio::test]
+async fn many_racing_claimers_get_one_orphan_exactly_once() {
+    let f = fixture(200, 5).await;
+    for i in 0..32 {
+        runner(&f.queue, &format!("rn_{i}"), &["javascript"], &[], 1).await;
+    }
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let first = claim(&f.queue, "rn_0").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let claims = (1..32).map(|i| {
+        let queue = f.queue.clone();
+        tokio::spawn(async move { claim(&queue, &format!("rn_{i}")).await })
+    });
+    let winners: Vec<Job> = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter_map(|r| r.unwrap())
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one winner");
+    assert_eq!((winners[0].job_id.as_str(), winners[0].attempt), (first.job_id.as_str(), 2));
+    assert_eq!(f.queue.stats().await.unwrap().reclaims, 1);
+}
+
+#[tokio::test]
+async fn a_rejudge_fences_off_the_old_job_and_tells_its_runner() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 2).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let old = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(f.queue.rejudge("sb_1", "jb_new").await.unwrap(), Change::Done);
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Pending);
+
+    let active = [ActiveJob { job_id: old.job_id.clone(), lease: old.lease.clone() }];
+    let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![old.job_id.clone()]));
+    let fence = f.queue.complete("rn_a", &old.job_id, &old.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Stale);
+
+    let new = claim(&f.queue, "rn_a").await.expect("the new job");
+    assert_eq!((new.job_id.as_str(), new.attempt), ("jb_new", 1));
+    let fence = f.queue.complete("rn_a", &new.job_id, &new.lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
+    assert_eq!((view.status, view.job_id.as_str()), (Status::Accepted, "jb_new"));
+    assert_eq!(f.queue.rejudge("sb_nope", "jb_x").await.unwrap(), Change::UnknownSubmission);
+}
+
+#[tokio::test]
+async fn cancel_stops_a_pending_or_running_submission_but_not_a_judged_one() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 2).await;
+    submit(&f.queue, "sb_queued", "javascript", &[]).await;
+    submit(&f.queue, "sb_running", "javascript", &[]).await;
+    assert_eq!(f.queue.cancel("sb_queued").await.unwrap(), Change::Done);
+    let running = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(running.submission_id, "sb_running", "the cancelled job left the queue");
+    assert_eq!(f.queue.cancel("sb_running").await.unwrap(), Change::Done);
+    assert_eq!(status(&f.queue, "sb_running").await, Status::Cancelled);
+    let cancel = f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![running.job_id.clone()]));
+    let report = accepted();
+    let fence = f.queue.complete("rn_a", &running.job_id, &running.lease, &report);
+    assert_eq!(fence.await.unwrap(), Fence::Stale);
+    assert_eq!(f.queue.cancel("sb_running").await.unwrap(), Change::AlreadyFinal);
+    assert_eq!(event_types(&f.queue, "sb_running").await.last().unwrap(), "finished");
+}
+
+#[tokio::test]
+async fn deregistering_requeues_the_runners_jobs_at_once() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(f.queue.deregister("rn_a").await.unwrap(), Some(1));
+    let again = claim(&f.queue, "rn_b").await.expect("requeued without waiting for the lease");
+    assert_eq!((again.job_id, again.attempt), (job.job_id, 2));
+    assert_eq!(f.queue.deregister("rn_a").await.unwrap(), None);
+    assert!(matches!(f.queue.claim("rn_a", "x").await.unwrap(), Claim::UnknownRunner));
+}
+
+#[tokio::test]
+async fn runners_read_only_blobs_of_jobs_they_hold() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
+    f.queue.put_problem("a-plus-b", &digest(2), "{}", [digest(3).as_str()]).await.unwrap();
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    assert!(!f.queue.runner_may_read("rn_a", &digest(1)).await.unwrap(), "no lease yet");
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    for n in [1, 2, 3] {
+        assert!(f.queue.runner_may_read("rn_a", &digest(n)).await.unwrap(), "blob {n}");
+        assert!(!f.queue.runner_may_read("rn_b", &digest(n)).await.unwrap(), "B holds nothing");
+    }
+    assert!(!f.queue.runner_may_read("rn_a", &digest(4)).await.unwrap(), "not the job's");
+    f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    assert!(!f.queue.runner_may_read("rn_a", &digest(1)).await.unwrap(), "lease over");
+}
+
+#[tokio::test]
+async fn runner_tokens_authenticate_only_their_own_runner() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
+    use queue::RunnerAuth::*;
+    assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-rn_a").await.unwrap(), Valid);
+    assert_eq!(f.queue.authenticate_runner("rn_b", "hash-of-rn_a").await.unwrap(), Foreign);
+    assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-nobody").await.unwrap(), UnknownToken);
+}

@@ -1,0 +1,169 @@
+//! The backend's settings: flags, `GAVEL_*` environment variables and a TOML
+//! file (`--config`), in that order of precedence, then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// `gavel backend` flags; every one also has an env var and a TOML key (the
+/// flag's name with `_` for `-`).
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendArgs {
+    /// A TOML file with any of the settings below.
+    #[arg(long, env = "GAVEL_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "GAVEL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Redis URL [default: redis://127.0.0.1:6379/].
+    #[arg(long, env = "GAVEL_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Directory of the blob store and uploads [default: ./gavel-data].
+    #[arg(long, env = "GAVEL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The admin token (problems, client tokens, runners list).
+    #[arg(long, env = "GAVEL_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// The token runners register with.
+    #[arg(long, env = "GAVEL_REGISTRATION_TOKEN", hide_env_values = true)]
+    pub registration_token: Option<String>,
+    /// Seconds a lease lasts without renewal [default: 30].
+    #[arg(long, env = "GAVEL_LEASE_TTL_S")]
+    pub lease_ttl_s: Option<u64>,
+    /// Seconds between a runner's heartbeats [default: 10].
+    #[arg(long, env = "GAVEL_HEARTBEAT_INTERVAL_S")]
+    pub heartbeat_interval_s: Option<u64>,
+    /// Claims of one job before it ends as JE [default: 3].
+    #[arg(long, env = "GAVEL_MAX_ATTEMPTS")]
+    pub max_attempts: Option<u32>,
+    /// Largest submission source, in KiB [default: 256].
+    #[arg(long, env = "GAVEL_MAX_SOURCE_KB")]
+    pub max_source_kb: Option<u64>,
+    /// Largest problem package upload, in MiB [default: 256].
+    #[arg(long, env = "GAVEL_MAX_PACKAGE_MB")]
+    pub max_package_mb: Option<u64>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub redis_url: String,
+    pub data_dir: PathBuf,
+    pub admin_token: String,
+    pub registration_token: String,
+    pub lease_ttl: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_attempts: u32,
+    pub max_source_bytes: u64,
+    pub max_package_bytes: u64,
+    pub unpack_limits: problem_package::UnpackLimits,
+}
+
+impl BackendArgs {
+    /// Flags and env over the TOML file over defaults, validated.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => read_toml(path)?,
+            None => BackendArgs::default(),
+        };
+        let pick =
+            |flag: Option<u64>, toml: Option<u64>, default: u64| flag.or(toml).unwrap_or(default);
+        let config = Config {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            redis_url: self
+                .redis_url
+                .or(file.redis_url)
+                .unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "gavel-data".into()),
+            admin_token: self.admin_token.or(file.admin_token).unwrap_or_default(),
+            registration_token: self
+                .registration_token
+                .or(file.registration_token)
+                .unwrap_or_default(),
+            lease_ttl: Duration::from_secs(pick(self.lease_ttl_s, file.lease_ttl_s, 30)),
+            heartbeat_interval: Duration::from_secs(pick(
+                self.heartbeat_interval_s,
+                file.heartbeat_interval_s,
+                10,
+            )),
+            max_attempts: self.max_attempts.or(file.max_attempts).unwrap_or(3),
+            max_source_bytes: pick(self.max_source_kb, file.max_source_kb, 256) * 1024,
+            max_package_bytes: pick(self.max_package_mb, file.max_package_mb, 256) << 20,
+            unpack_limits: problem_package::UnpackLimits::default(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+fn read_toml(path: &Path) -> anyhow::Result<BackendArgs> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid backend config", path.display()))
+}
+
+impl Config {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.lease_ttl.is_zero() || self.heartbeat_interval.is_zero() {
+            bail!("lease_ttl_s and heartbeat_interval_s must be at least 1");
+        }
+        if self.heartbeat_interval > self.lease_ttl {
+            bail!(
+                "heartbeat_interval_s ({}) must not exceed lease_ttl_s ({}): leases would expire between heartbeats",
+                self.heartbeat_interval.as_secs(),
+                self.lease_ttl.as_secs()
+            );
+        }
+        if !(1..=100).contains(&self.max_attempts) {
+            bail!("max_attempts must be 1 to 100");
+        }
+        if self.max_source_bytes == 0 || self.max_package_bytes == 0 {
+            bail!("max_source_kb and max_package_mb must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backend.toml");
+        std::fs::write(
+            &path,
+            "lease_ttl_s = 5\nheartbeat_interval_s = 2\nadmin_token = \"from-file\"\n",
+        )
+        .unwrap();
+        let args = BackendArgs { config: Some(path), lease_ttl_s: Some(7), ..Default::default() };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.lease_ttl, Duration::from_secs(7));
+        assert_eq!(config.heartbeat_interval, Duration::from_secs(2));
+        assert_eq!(config.admin_token, "from-file");
+        assert_eq!(config.max_attempts, 3);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backend.toml");
+        std::fs::write(&path, "leas_ttl_s = 5\n").unwrap();
+        let error = BackendArgs { config: Some(path), ..Default::default() }.resolve().unwrap_err();
+        assert!(format!("{error:#}").contains("leas_ttl_s"), "{error:#}");
+        let args = BackendArgs {
+            lease_ttl_s: Some(1),
+            heartbeat_interval_s: Some(5),
+            ..Default::default()
+        };
+        assert!(args.resolve().unwrap_err().to_string().contains("must not exceed"));
+    }
+}

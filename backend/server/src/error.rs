@@ -1,0 +1,154 @@
+//! The one error type of the HTTP layer: every failure becomes a status code
+//! and a JSON `{error, detail}` body. Internal causes (Redis down, disk
+//! errors) are logged, never shown to clients.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use protocol::ErrorBody;
+
+/// An error answer: status, stable machine code, human sentence.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError { status, code, detail: detail.into() }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", detail)
+    }
+
+    /// A failure of ours: logged with its cause; the client sees a 500.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the backend failed; see its log")
+    }
+}
+
+impl From<queue::QueueError> for ApiError {
+    fn from(error: queue::QueueError) -> Self {
+        match error {
+            queue::QueueError::Redis(e) => {
+                tracing::error!(error = %e, "redis call failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the backend's store (Redis) is unavailable; retry later",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<blobstore::BlobError> for ApiError {
+    fn from(error: blobstore::BlobError) -> Self {
+        match error {
+            blobstore::BlobError::TooLarge { limit } => {
+                ApiError::too_large(format!("the body is larger than {limit} bytes"))
+            }
+            blobstore::BlobError::InvalidDigest(d) => {
+                ApiError::bad_request("bad_digest", format!("{d:?} is not a SHA-256 hex digest"))
+            }
+            blobstore::BlobError::DigestMismatch { expected, actual } => ApiError::bad_request(
+                "digest_mismatch",
+                format!("the body hashes to {actual}, not {expected}"),
+            ),
+            blobstore::BlobError::Source(e) => {
+                ApiError::bad_request("body", format!("reading the body failed: {e}"))
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// A rejected JSON body: malformed, wrong shape, wrong content type, or
+/// over the size limit (413).
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "content_type",
+            _ => "bad_json",
+        };
+        ApiError::new(status, code, rejection.body_text())
+    }
+}
+
+/// Middleware (`axum::middleware::map_response`): axum answers some bad
+/// requests itself before any handler runs — a method the route does not
+/// take (405, empty body), a path segment or query string that does not
+/// parse (400, plain text). This puts those answers in the one error format
+/// too, keeping their status and headers (`Allow`); JSON answers pass as
+/// they are.
+pub async fn as_api_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let detail = match text.is_empty() {
+        true => status.canonical_reason().unwrap_or("the request was refused").to_string(),
+        false => text,
+    };
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "content_type",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let mut fixed = ApiError::new(status, code, detail).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    fixed.headers_mut().extend(parts.headers);
+    fixed
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.code.to_string(), detail: self.detail };
+        (self.status, Json(body)).into_response()
+    }
+}

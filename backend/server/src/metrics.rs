@@ -1,0 +1,142 @@
+//! Prometheus metrics: request latencies measured here (per instance), and
+//! queue gauges and counters read from Redis at scrape time (shared by every
+//! instance).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::AppState;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bound, count) in BUCKETS.iter().zip(&mut self.counts) {
+            if seconds <= *bound {
+                *count += 1;
+            }
+        }
+        self.count += 1;
+        self.sum += seconds;
+    }
+}
+
+/// This instance's request metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// By (method, route, status).
+    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        requests
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default()
+            .observe(seconds);
+    }
+
+    /// The exposition text.
+    pub fn render(&self, stats: &queue::Stats) -> String {
+        let mut out = String::new();
+        let gauges = [
+            ("gavel_queue_pending", "Jobs waiting for a runner.", stats.pending),
+            ("gavel_queue_leased", "Jobs a runner holds a lease on.", stats.leased),
+            (
+                "gavel_runners_alive",
+                "Runners that sent a heartbeat within two intervals.",
+                stats.runners_alive,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        let counters = [
+            ("gavel_reclaims_total", "Expired leases reclaimed.", stats.reclaims),
+            ("gavel_jobs_completed_total", "Jobs completed by runners.", stats.completed),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP gavel_judgement_errors_total JE verdicts by reason.\n# TYPE gavel_judgement_errors_total counter"
+        );
+        for (reason, value) in &stats.judgement_errors {
+            let _ = writeln!(out, "gavel_judgement_errors_total{{reason=\"{reason}\"}} {value}");
+        }
+        let name = "gavel_http_request_duration_seconds";
+        let _ = writeln!(out, "# HELP {name} HTTP request latency.\n# TYPE {name} histogram");
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        for ((method, route, status), h) in requests.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+}
+
+/// Middleware: times every request under its route pattern (not its path,
+/// so ids do not explode the label set).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    state.metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_rendered_per_route() {
+        let metrics = Metrics::default();
+        metrics.observe("GET", "/a", 200, 0.0007);
+        metrics.observe("GET", "/a", 200, 0.02);
+        let text = metrics.render(&queue::Stats { pending: 3, ..Default::default() });
+        assert!(text.contains("gavel_queue_pending 3"));
+        let labels = "method=\"GET\",route=\"/a\",status=\"200\"";
+        assert!(text.contains(&format!(
+            "gavel_http_request_duration_seconds_bucket{{{labels},le=\"0.0005\"}} 0"
+        )));
+        assert!(text.contains(&format!(
+            "gavel_http_request_duration_seconds_bucket{{{labels},le=\"0.001\"}} 1"
+        )));
+        assert!(text.contains(&format!(
+            "gavel_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 2"
+        )));
+        assert!(text.contains(&format!("gavel_http_request_duration_seconds_count{{{labels}}} 2")));
+    }
+}

@@ -1,0 +1,53 @@
+//! `GET /blobs/{sha256}`: content-addressed files, streamed from disk and
+//! cacheable forever. The admin reads any blob; a runner only those of jobs
+//! it holds a live lease on; everyone else gets 404.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use tokio_util::io::ReaderStream;
+
+use crate::AppState;
+use crate::auth::{bearer, hash_token};
+use crate::error::{ApiError, ApiResult};
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::not_found(format!("no blob {digest}"));
+    if !protocol::is_digest(&digest) {
+        return Err(ApiError::bad_request(
+            "bad_digest",
+            format!("{digest:?} is not a SHA-256 hex digest"),
+        ));
+    }
+    if state.require_admin(&headers).is_err() {
+        let token = bearer(&headers).ok_or_else(|| {
+            ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
+        })?;
+        let Some(runner_id) = state.queue.runner_for_token(&hash_token(token)).await? else {
+            return Err(not_found());
+        };
+        if !state.queue.runner_may_read(&runner_id, &digest).await? {
+            return Err(not_found());
+        }
+    }
+    let Some((file, size)) = state.blobs.open_blob(&digest).await? else {
+        return Err(not_found());
+    };
+    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+        headers.insert(header::ETAG, etag);
+    }
+    Ok(response)
+}

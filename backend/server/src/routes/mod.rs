@@ -1,0 +1,7 @@
+//! The HTTP routes, one module per resource.
+
+pub mod blobs;
+pub mod ops;
+pub mod problems;
+pub mod runners;
+pub mod submissions;

@@ -1,0 +1,69 @@
+//! Operations and listings: health, Prometheus metrics, languages, runners,
+//! the queue, and client tokens.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use protocol::client::{CreateClientRequest, CreateClientResponse};
+
+use crate::AppState;
+use crate::auth::{hash_token, new_id, new_token};
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+
+/// `{"redis": true}`, or 503 with `{"redis": false}`.
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    let redis = state.queue.ping().await;
+    let status = if redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, ApiJson(serde_json::json!({ "redis": redis }))).into_response()
+}
+
+pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
+    let stats = state.queue.stats().await?;
+    let text = state.metrics.render(&stats);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
+}
+
+/// Languages some runner offered in the last day.
+pub async fn languages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<String>>> {
+    Ok(ApiJson(state.queue.languages(std::time::Duration::from_secs(24 * 3600)).await?))
+}
+
+pub async fn runners(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<Vec<queue::RunnerInfo>>> {
+    state.require_admin(&headers)?;
+    Ok(ApiJson(state.queue.runners().await?))
+}
+
+pub async fn queue_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    state.caller(&headers).await?;
+    let stats = state.queue.stats().await?;
+    Ok(ApiJson(serde_json::json!({
+        "pending": stats.pending,
+        "leased": stats.leased,
+        "runners_alive": stats.runners_alive,
+    })))
+}
+
+/// `POST /clients` (admin): a new client token, shown once.
+pub async fn create_client(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CreateClientRequest>,
+) -> ApiResult<Response> {
+    state.require_admin(&headers)?;
+    if request.name.trim().is_empty() || request.name.len() > 128 {
+        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
+    }
+    let client_id = new_id("cl_");
+    let token = new_token("ck_");
+    state.queue.create_client(&client_id, &request.name, &hash_token(&token)).await?;
+    tracing::info!(client_id, name = request.name, "client token issued");
+    let body = CreateClientResponse { client_id, token };
+    Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+}

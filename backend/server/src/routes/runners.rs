@@ -1,0 +1,234 @@
+//! The runner protocol (SPEC §4): register, heartbeat, long-poll for a job,
+//! progress events, fenced completion, deregistration.
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use protocol::runner::{
+    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, PluginKind, PluginRef,
+    RegisterRequest, RegisterResponse,
+};
+use queue::{Capabilities, Claim, Fence, NewRunner};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{hash_token, new_id, new_token};
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+
+/// The longest a long-poll may wait.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The wait when the runner does not say.
+const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+/// Most slots, labels, languages or plugins a runner may advertise.
+const MAX_LIST: usize = 256;
+
+fn check_words(field: &str, words: &[String]) -> ApiResult<()> {
+    if words.len() > MAX_LIST {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field}: at most {MAX_LIST} entries"),
+        ));
+    }
+    match words.iter().find(|w| !queue::is_valid_word(w)) {
+        Some(bad) => Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field}: {bad:?} is not an id (1-64 of A-Z a-z 0-9 . _ : + -)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_plugins(plugins: &[PluginRef]) -> ApiResult<Vec<String>> {
+    let ids: Vec<String> = plugins.iter().map(|p| p.id.clone()).collect();
+    check_words("plugins[].id", &ids)?;
+    if let Some(bad) = plugins.iter().find(|p| !protocol::is_digest(&p.digest)) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("plugins[{}].digest: not a SHA-256 hex digest", bad.id),
+        ));
+    }
+    Ok(plugins.iter().filter(|p| p.kind == PluginKind::Checker).map(|p| p.id.clone()).collect())
+}
+
+fn plugins_json(plugins: &[PluginRef]) -> String {
+    serde_json::to_string(plugins).unwrap_or_else(|_| "[]".into())
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    state.require_registration(&headers)?;
+    if request.name.trim().is_empty() || request.name.len() > 128 {
+        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
+    }
+    if !(1..=1024).contains(&request.slots) {
+        return Err(ApiError::bad_request("invalid_field", "slots: 1 to 1024"));
+    }
+    check_words("labels", &request.labels)?;
+    check_words("languages", &request.languages)?;
+    let checkers = check_plugins(&request.plugins)?;
+    let runner_id = new_id("rn_");
+    let token = new_token("rk_");
+    state
+        .queue
+        .register_runner(&NewRunner {
+            id: runner_id.clone(),
+            token_hash: hash_token(&token),
+            name: request.name.clone(),
+            labels: request.labels,
+            slots: request.slots,
+            languages: request.languages,
+            checkers,
+            plugins_json: plugins_json(&request.plugins),
+        })
+        .await?;
+    tracing::info!(runner_id, name = request.name, "runner registered");
+    let config = state.queue.config();
+    let body = RegisterResponse {
+        runner_id,
+        token,
+        heartbeat_interval_s: config.heartbeat_interval.as_secs(),
+        lease_ttl_s: config.lease_ttl.as_secs(),
+    };
+    Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+}
+
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Path(runner_id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<HeartbeatRequest>,
+) -> ApiResult<ApiJson<HeartbeatResponse>> {
+    state.require_runner(&headers, &runner_id).await?;
+    if request.active_jobs.len() > 4096 {
+        return Err(ApiError::bad_request("invalid_field", "active_jobs: at most 4096"));
+    }
+    if let Some(languages) = &request.languages {
+        check_words("languages", languages)?;
+    }
+    let checkers = request.plugins.as_deref().map(check_plugins).transpose()?;
+    let capabilities = Capabilities {
+        languages: request.languages,
+        checkers,
+        plugins_json: request.plugins.as_deref().map(plugins_json),
+    };
+    match state.queue.heartbeat(&runner_id, &request.active_jobs, &capabilities).await? {
+        Some(cancel) => Ok(ApiJson(HeartbeatResponse { cancel })),
+        None => Err(ApiError::unauthorized("runner no longer registered; register again")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    wait_ms: Option<u64>,
+}
+
+/// Long-poll: answers the moment a job this runner can run is queued (woken
+/// through Redis pub/sub, never by polling), or 204 when the wait is over.
+pub async fn next_job(
+    State(state): State<AppState>,
+    Path(runner_id): Path<String>,
+    Query(query): Query<NextQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    state.require_runner(&headers, &runner_id).await?;
+    let wait = query.wait_ms.map_or(DEFAULT_WAIT, Duration::from_millis).min(MAX_WAIT);
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        // Registered before looking, so a job queued in between wakes us.
+        let woken = state.listener.wake().notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        match state.queue.claim(&runner_id, &new_token("ls_")).await? {
+            Claim::Job(job) => {
+                tracing::info!(
+                    runner_id,
+                    job_id = job.job_id,
+                    submission_id = job.submission_id,
+                    attempt = job.attempt,
+                    "job leased"
+                );
+                return Ok(ApiJson(job).into_response());
+            }
+            Claim::Nothing => {}
+            Claim::SlotsFull => {
+                return Err(ApiError::conflict(
+                    "slots_full",
+                    "the runner already holds a lease for each of its slots",
+                ));
+            }
+            Claim::UnknownRunner => {
+                return Err(ApiError::unauthorized("runner no longer registered; register again"));
+            }
+        }
+        tokio::select! {
+            () = &mut woken => {}
+            () = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
+            _ = shutdown.wait_for(|stopping| *stopping) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        }
+    }
+}
+
+fn fence_answer(fence: Fence, job_id: &str) -> ApiResult<StatusCode> {
+    match fence {
+        Fence::Accepted | Fence::Repeated => Ok(StatusCode::OK),
+        Fence::Stale => Err(ApiError::conflict(
+            "stale_lease",
+            format!(
+                "the lease on {job_id} is no longer valid (expired, reclaimed, rejudged or cancelled); stop the job"
+            ),
+        )),
+    }
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    Path((runner_id, job_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<EventsRequest>,
+) -> ApiResult<StatusCode> {
+    state.require_runner(&headers, &runner_id).await?;
+    if request.events.len() > 10_000 {
+        return Err(ApiError::bad_request("invalid_field", "events: at most 10000 per call"));
+    }
+    let fence =
+        state.queue.post_events(&runner_id, &job_id, &request.lease, &request.events).await?;
+    fence_answer(fence, &job_id)
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    Path((runner_id, job_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<CompleteRequest>,
+) -> ApiResult<StatusCode> {
+    state.require_runner(&headers, &runner_id).await?;
+    if !request.result.status.is_final_verdict() {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("result.status: {} is not a final verdict", request.result.status.code()),
+        ));
+    }
+    let fence = state.queue.complete(&runner_id, &job_id, &request.lease, &request.result).await?;
+    if fence == Fence::Accepted {
+        tracing::info!(runner_id, job_id, status = request.result.status.code(), "job completed");
+    }
+    fence_answer(fence, &job_id)
+}
+
+pub async fn deregister(
+    State(state): State<AppState>,
+    Path(runner_id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<serde_json::Value>> {
+    state.require_runner(&headers, &runner_id).await?;
+    let requeued = state.queue.deregister(&runner_id).await?.unwrap_or(0);
+    tracing::info!(runner_id, requeued, "runner deregistered");
+    Ok(ApiJson(serde_json::json!({ "requeued": requeued })))
+}

@@ -1,0 +1,229 @@
+//! Submissions (SPEC §5): create, read, rejudge, cancel, and the live event
+//! stream (SSE) that replays the log to late subscribers and then follows it
+//! through Redis pub/sub, so it works from any backend instance.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use judge_core::problem::CheckerRef;
+use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
+use protocol::runner::{JobSpec, ProblemRef};
+use queue::{Change, NewSubmission};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::auth::{Caller, new_id};
+use crate::error::{ApiError, ApiResult};
+use crate::json::ApiJson;
+use crate::routes::problems::ProblemRecord;
+
+/// How long ago a language must have been advertised to be accepted.
+const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<SubmitRequest>,
+) -> ApiResult<Response> {
+    let caller = state.caller(&headers).await?;
+    let limit = state.config.max_source_bytes;
+    if request.source.len() as u64 > limit {
+        return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
+    }
+    let labels = request.labels.clone();
+    if let Some(bad) = labels.iter().find(|l| !queue::is_valid_word(l)) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("labels: {bad:?} is not an id"),
+        ));
+    }
+    // Both checks at once: one Redis round trip instead of three in a row.
+    let (record, offered) =
+        tokio::try_join!(ProblemRecord::load(&state, &request.problem_id), async {
+            Ok(state.queue.offers_language(&request.language, LANGUAGE_MEMORY).await?)
+        },)?;
+    let Some(record) = record else {
+        return Err(ApiError::unprocessable(
+            "unknown_problem",
+            format!("problem {:?} does not exist", request.problem_id),
+        ));
+    };
+    if !offered {
+        let languages = state.queue.languages(LANGUAGE_MEMORY).await?;
+        return Err(ApiError::unprocessable(
+            "unknown_language",
+            format!(
+                "language {:?} is not offered by any runner (known: {})",
+                request.language,
+                languages.join(", ")
+            ),
+        ));
+    }
+    let source = state.blobs.put_bytes(request.source.as_bytes()).await?;
+    let source = protocol::runner::BlobRef { digest: source.digest, size: source.size };
+    let submission = NewSubmission {
+        id: new_id("sb_"),
+        job_id: new_id("jb_"),
+        problem_id: record.view.id.clone(),
+        revision: record.manifest.digest.clone(),
+        source: source.digest.clone(),
+        language: request.language.clone(),
+        checker: match &record.view.checker.plugin {
+            CheckerRef::Builtin(id) => Some(id.clone()),
+            CheckerRef::Package(_) => None,
+        },
+        labels,
+        owner: caller.owner().to_string(),
+        max_score: record.view.max_score,
+        spec: JobSpec::Judge {
+            language: request.language,
+            source,
+            problem: ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() },
+        },
+    };
+    state.queue.submit(&submission).await?;
+    tracing::info!(
+        submission_id = submission.id,
+        job_id = submission.job_id,
+        problem_id = submission.problem_id,
+        "submission queued"
+    );
+    let body = SubmitResponse { submission_id: submission.id };
+    Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+}
+
+/// The submission if the caller may see it; others' are 404, like missing ones.
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SubmissionView> {
+    match state.queue.submission(id).await? {
+        Some(record) if caller.may_see(&record.owner) => Ok(record.view),
+        _ => Err(ApiError::not_found(format!("no submission {id}"))),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<SubmissionView>> {
+    let caller = state.caller(&headers).await?;
+    Ok(ApiJson(visible(&state, &caller, &id).await?))
+}
+
+pub async fn rejudge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<SubmissionView>> {
+    let caller = state.caller(&headers).await?;
+    visible(&state, &caller, &id).await?;
+    let job_id = new_id("jb_");
+    if state.queue.rejudge(&id, &job_id).await? != Change::Done {
+        return Err(ApiError::not_found(format!("no submission {id}")));
+    }
+    tracing::info!(submission_id = id, job_id, "rejudge queued");
+    Ok(ApiJson(visible(&state, &caller, &id).await?))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<SubmissionView>> {
+    let caller = state.caller(&headers).await?;
+    visible(&state, &caller, &id).await?;
+    match state.queue.cancel(&id).await? {
+        Change::Done => tracing::info!(submission_id = id, "submission cancelled"),
+        Change::AlreadyFinal => {
+            return Err(ApiError::conflict(
+                "already_final",
+                format!("submission {id} already has its final verdict"),
+            ));
+        }
+        Change::UnknownSubmission => {
+            return Err(ApiError::not_found(format!("no submission {id}")));
+        }
+    }
+    Ok(ApiJson(visible(&state, &caller, &id).await?))
+}
+
+/// `GET /submissions/{id}/events`: every event of the current job so far,
+/// then live ones, ending after `finished`.
+pub async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let caller = state.caller(&headers).await?;
+    visible(&state, &caller, &id).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(follow(state, id, tx));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|event| (Ok(event), rx))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Sends the log of submission `id` to `tx` from the start, then each new
+/// event as pub/sub says the log grew, until `finished` or the client leaves.
+async fn follow(state: AppState, id: String, tx: tokio::sync::mpsc::Sender<Event>) {
+    // Subscribed before the first read, so nothing appended in between is missed.
+    let mut grew = state.listener.events();
+    let mut shutdown = state.shutdown.clone();
+    let (mut next_index, mut last_seq) = (0usize, 0u64);
+    loop {
+        // Reads from the last event sent, to check it is still there: a
+        // rejudge replaces the log with a new one (whose seqs are all newer),
+        // which may already be as long as the old one; then it is read from
+        // the start.
+        let from = next_index.saturating_sub(1);
+        let (events, _) = match state.queue.events(&id, from).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(submission_id = id, error = %e, "reading events failed");
+                return;
+            }
+        };
+        let seq_of =
+            |json: &String| serde_json::from_str::<serde_json::Value>(json).ok()?["seq"].as_u64();
+        if next_index > 0 && events.first().and_then(seq_of) != Some(last_seq) {
+            next_index = 0;
+            continue;
+        }
+        let mut finished = false;
+        next_index = from + events.len();
+        for json in events {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else { continue };
+            let seq = value["seq"].as_u64().unwrap_or(0);
+            if seq <= last_seq {
+                continue;
+            }
+            last_seq = seq;
+            let kind = value["type"].as_str().unwrap_or("message").to_string();
+            finished = kind == "finished";
+            let event = Event::default().event(kind).id(seq.to_string()).data(json);
+            if tx.send(event).await.is_err() {
+                return; // the client left
+            }
+        }
+        if finished {
+            return;
+        }
+        loop {
+            tokio::select! {
+                message = grew.recv() => match message {
+                    Ok(sid) if *sid == *id || &*sid == "*" => break,
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return,
+                },
+                () = tx.closed() => return,
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+}

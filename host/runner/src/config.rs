@@ -1,0 +1,138 @@
+//! The runner's settings: flags, `GAVEL_*` environment variables and a TOML
+//! file (`--config`), in that order of precedence, then defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// `gavel runner` flags; each also has an env var and a TOML key (the flag's
+/// name with `_` for `-`). The plugins folder and the compiled-plugin cache
+/// are gavel's global `--plugins` and `--cache-dir`.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunnerArgs {
+    /// A TOML file with any of the settings below.
+    #[arg(long, env = "GAVEL_RUNNER_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// The backend's base URL [default: http://127.0.0.1:8080].
+    #[arg(long, env = "GAVEL_BACKEND")]
+    pub backend: Option<String>,
+    /// The backend's runner registration token.
+    #[arg(long, env = "GAVEL_REGISTRATION_TOKEN", hide_env_values = true)]
+    pub registration_token: Option<String>,
+    /// This runner's name in the backend's listings [default: the host name].
+    #[arg(long, env = "GAVEL_RUNNER_NAME")]
+    pub name: Option<String>,
+    /// Jobs judged at once [default: 1].
+    #[arg(long, env = "GAVEL_SLOTS")]
+    pub slots: Option<u32>,
+    /// Labels jobs may require, comma-separated.
+    #[arg(long, env = "GAVEL_LABELS", value_delimiter = ',')]
+    pub labels: Option<Vec<String>>,
+    /// Identity, outbox and blob cache [default: ./gavel-runner].
+    #[arg(long, env = "GAVEL_RUNNER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Blob cache budget in MiB [default: 2048].
+    #[arg(long, env = "GAVEL_CACHE_MB")]
+    pub cache_mb: Option<u64>,
+    /// Seconds running jobs get to finish on shutdown [default: 30].
+    #[arg(long, env = "GAVEL_GRACE_S")]
+    pub grace_s: Option<u64>,
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    pub backend: String,
+    pub registration_token: String,
+    pub name: String,
+    pub slots: u32,
+    pub labels: Vec<String>,
+    pub data_dir: PathBuf,
+    pub cache_bytes: u64,
+    pub grace: Duration,
+    /// Extra plugins, watched for changes.
+    pub plugins_dir: Option<PathBuf>,
+    /// Where compiled plugins are cached.
+    pub compiled_cache_dir: Option<PathBuf>,
+}
+
+impl RunnerArgs {
+    /// Flags and env over the TOML file over defaults, validated.
+    pub fn resolve(
+        self,
+        plugins_dir: Option<PathBuf>,
+        compiled_cache_dir: Option<PathBuf>,
+    ) -> anyhow::Result<RunnerConfig> {
+        let file = match &self.config {
+            Some(path) => read_toml(path)?,
+            None => RunnerArgs::default(),
+        };
+        let config = RunnerConfig {
+            backend: self
+                .backend
+                .or(file.backend)
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            registration_token: self
+                .registration_token
+                .or(file.registration_token)
+                .unwrap_or_default(),
+            name: self.name.or(file.name).unwrap_or_else(host_name),
+            slots: self.slots.or(file.slots).unwrap_or(1),
+            labels: self.labels.or(file.labels).unwrap_or_default(),
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "gavel-runner".into()),
+            cache_bytes: self.cache_mb.or(file.cache_mb).unwrap_or(2048) << 20,
+            grace: Duration::from_secs(self.grace_s.or(file.grace_s).unwrap_or(30)),
+            plugins_dir,
+            compiled_cache_dir,
+        };
+        if config.registration_token.is_empty() {
+            bail!(
+                "a registration token is needed: --registration-token or GAVEL_REGISTRATION_TOKEN"
+            );
+        }
+        if !(1..=1024).contains(&config.slots) {
+            bail!("slots must be 1 to 1024");
+        }
+        if !config.backend.starts_with("http://") && !config.backend.starts_with("https://") {
+            bail!("backend must be an http:// or https:// URL, not {:?}", config.backend);
+        }
+        Ok(config)
+    }
+}
+
+fn read_toml(path: &Path) -> anyhow::Result<RunnerArgs> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{}: invalid runner config", path.display()))
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "runner".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_a_token_is_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runner.toml");
+        std::fs::write(&path, "slots = 4\nlabels = [\"gpu\"]\nregistration_token = \"t\"\n")
+            .unwrap();
+        let args = RunnerArgs { config: Some(path.clone()), slots: Some(2), ..Default::default() };
+        let config = args.resolve(None, None).unwrap();
+        assert_eq!((config.slots, config.labels.as_slice()), (2, ["gpu".to_string()].as_slice()));
+        assert_eq!(config.backend, "http://127.0.0.1:8080");
+        let error = RunnerArgs::default().resolve(None, None).unwrap_err();
+        assert!(error.to_string().contains("registration token"));
+    }
+}

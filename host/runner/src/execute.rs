@@ -1,0 +1,191 @@
+//! Running one job: fetch what it names through the blob cache, rebuild the
+//! problem package, and judge with exactly the code path of `gavel judge`
+//! (judge-core's loop over the Wasm plugins), reporting each case as it ends.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use catalog::Catalog;
+use judge_core::judge::{Progress, judge};
+use judge_core::problem::{self, CheckerRef, PackageFiles};
+use judge_core::report::JudgeReport;
+use plugin_host::{CancelToken, CheckerPlugin, Plugin};
+use protocol::runner::{Job, JobSpec, ProblemManifest, RunnerEvent};
+use tokio::sync::mpsc;
+
+use crate::cache::{BlobCache, Pinned};
+use crate::client::{BackendClient, ClientError, Identity};
+
+/// The largest manifest (the list of a problem's files) accepted.
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// The largest file `PackageFiles::read` hands to the judge.
+const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// What a job needs from the runner.
+#[derive(Clone)]
+pub struct Context {
+    pub client: BackendClient,
+    pub cache: Arc<BlobCache>,
+    pub catalog: Arc<RwLock<Catalog>>,
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A verdict to deliver.
+    Judged(JudgeReport),
+    /// The backend could not give us the job's files: drop the job (its
+    /// lease runs out and it is retried, counting an attempt).
+    Abandoned(String),
+}
+
+/// A problem package whose files are cached blobs.
+struct CachedPackage {
+    files: BTreeMap<String, PathBuf>,
+}
+
+impl PackageFiles for CachedPackage {
+    fn list(&self) -> Vec<String> {
+        self.files.keys().cloned().collect()
+    }
+
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        let file = self.files.get(path).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("{path}: not in the package"))
+        })?;
+        read_capped(file, MAX_FILE_BYTES)
+    }
+}
+
+/// Reads a cached blob (written and verified by us) of at most `cap` bytes.
+fn read_capped(path: &std::path::Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    if std::fs::metadata(path)?.len() > cap {
+        return Err(std::io::Error::other(format!("{} is over {cap} bytes", path.display())));
+    }
+    std::fs::read(path)
+}
+
+/// Runs `job`, sending progress to `events`.
+pub async fn run(
+    context: &Context,
+    me: &Identity,
+    job: &Job,
+    cancel: &CancelToken,
+    events: mpsc::UnboundedSender<RunnerEvent>,
+) -> Outcome {
+    let JobSpec::Judge { language, source, problem } = &job.spec;
+    let fetched = fetch(context, me, &problem.manifest.digest, &source.digest).await;
+    let (package, source_path, _pins) = match fetched {
+        Ok(fetched) => fetched,
+        Err(e) => return Outcome::Abandoned(format!("fetching the job's files: {e}")),
+    };
+    let catalog = context.catalog.clone();
+    let (language, problem_id, cancel) = (language.clone(), problem.id.clone(), cancel.clone());
+    let judged = tokio::task::spawn_blocking(move || {
+        plugin_host::on_big_stack(|| {
+            plugin_host::with_cancel(&cancel, || {
+                judge_files(&catalog, &package, &problem_id, &source_path, &language, &events)
+            })
+        })
+    })
+    .await;
+    match judged {
+        Ok(report) => Outcome::Judged(report),
+        Err(panic) => Outcome::Judged(JudgeReport::judgement_error(format!(
+            "the runner failed while judging: {panic}"
+        ))),
+    }
+}
+
+/// Downloads the manifest, every file it names and the source.
+async fn fetch(
+    context: &Context,
+    me: &Identity,
+    manifest_digest: &str,
+    source_digest: &str,
+) -> Result<(CachedPackage, PathBuf, Vec<Pinned>), ClientError> {
+    let client = &context.client;
+    let manifest_blob = context.cache.get(client, me, manifest_digest).await?;
+    let manifest: ProblemManifest = read_capped(&manifest_blob.path, MAX_MANIFEST_BYTES)
+        .map_err(ClientError::Io)
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Blob {
+                digest: manifest_digest.into(),
+                reason: format!("not a problem manifest: {e}"),
+            })
+        })?;
+    let mut pins = vec![manifest_blob];
+    let mut files = BTreeMap::new();
+    for (path, blob) in &manifest.files {
+        let pinned = context.cache.get(client, me, &blob.digest).await?;
+        files.insert(path.clone(), pinned.path.clone());
+        pins.push(pinned);
+    }
+    let source = context.cache.get(client, me, source_digest).await?;
+    let source_path = source.path.clone();
+    pins.push(source);
+    Ok((CachedPackage { files }, source_path, pins))
+}
+
+/// Loads the problem and plugins and judges: the same calls as `gavel judge`.
+fn judge_files(
+    catalog: &RwLock<Catalog>,
+    package: &CachedPackage,
+    problem_id: &str,
+    source_path: &std::path::Path,
+    language_id: &str,
+    events: &mpsc::UnboundedSender<RunnerEvent>,
+) -> JudgeReport {
+    let problem = match problem::load(package, problem_id) {
+        Ok(problem) => problem,
+        Err(e) => return JudgeReport::judgement_error(format!("the problem is invalid: {e}")),
+    };
+    let source = match read_capped(source_path, MAX_FILE_BYTES) {
+        Ok(source) => source,
+        Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
+    };
+    let (language, checker) = {
+        let catalog = catalog.read().unwrap_or_else(|e| e.into_inner());
+        let language = catalog.language(language_id);
+        let checker = problem_checker(&catalog, &problem.checker.plugin, package);
+        (language, checker)
+    };
+    let language = match language {
+        Ok(language) => language,
+        Err(e) => return JudgeReport::judgement_error(format!("language: {e:#}")),
+    };
+    let checker = match checker {
+        Ok(checker) => checker,
+        Err(e) => return JudgeReport::judgement_error(format!("checker: {e:#}")),
+    };
+    judge(&problem, package, &source, &language, &checker, &mut |progress: &Progress| {
+        let _ = events.send(match progress {
+            Progress::Compiled { message } => RunnerEvent::Compiled { message: message.clone() },
+            Progress::Case { task, case } => RunnerEvent::Case {
+                task: *task,
+                case: case.name.clone(),
+                status: case.status,
+                score: case.score,
+                time_ms: case.time_ms,
+                memory_kb: case.memory_kb,
+                message: case.message.clone(),
+            },
+        });
+    })
+}
+
+/// The problem's checker: a plugin by id, or the component in the package.
+fn problem_checker(
+    catalog: &Catalog,
+    checker: &CheckerRef,
+    package: &CachedPackage,
+) -> anyhow::Result<CheckerPlugin> {
+    match checker {
+        CheckerRef::Builtin(id) => catalog.checker(id),
+        CheckerRef::Package(path) => match catalog.host.load(&package.read(path)?)? {
+            Plugin::Checker(checker) => Ok(checker),
+            Plugin::Language(_) => anyhow::bail!("{path} is a language plugin, not a checker"),
+        },
+    }
+}

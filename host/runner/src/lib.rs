@@ -1,0 +1,18 @@
+//! Gavel's runner host (SPEC §3, §4, §9): it registers with a backend,
+//! long-polls for jobs while it has a free slot, judges each with the Wasm
+//! plugins exactly as `gavel judge` does, and delivers every result through
+//! a durable outbox.
+//!
+//! `agent` is the runner's life (loops and shutdown), `client` the HTTP
+//! calls, `execute` one job, `cache` the blob cache, `outbox` the durable
+//! results, `config` the settings.
+
+pub mod agent;
+pub mod cache;
+pub mod client;
+pub mod config;
+pub mod execute;
+pub mod outbox;
+
+pub use agent::run;
+pub use config::{RunnerArgs, RunnerConfig};

@@ -1,0 +1,320 @@
+//! One backend stack per test: a `redis-server` of its own
+//! ([`queue::managed::ManagedRedis`], AOF in a temp dir), the real
+//! `gavel backend` process on a free loopback port, and a temp data dir.
+//!
+//! Everything is killed when the [`Stack`] drops, also when the test panics;
+//! a failing test prints the tail of the backend's log. The backend can be
+//! killed with SIGKILL and restarted on the same address, Redis and data dir
+//! ([`Stack::restart_backend`]), and Redis can be killed
+//! ([`Stack::kill_redis`]).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use queue::managed::ManagedRedis;
+
+use crate::api::{Client, Http};
+use crate::gavel_bin;
+
+/// The admin token every test backend is started with.
+pub const ADMIN_TOKEN: &str = "e2e-admin-token";
+/// The runner registration token every test backend is started with.
+pub const REGISTRATION_TOKEN: &str = "e2e-registration-token";
+
+/// How long a backend may take to start listening.
+const START_LIMIT: Duration = Duration::from_secs(15);
+
+/// Flags of a test backend besides the address, Redis, data dir and tokens:
+/// short leases, so reclaims happen within seconds. [`Stack::start_with`]
+/// overrides or adds flags.
+const DEFAULT_FLAGS: [(&str, &str); 2] = [("--lease-ttl-s", "2"), ("--heartbeat-interval-s", "1")];
+
+/// Redis, the backend and their files, for one test.
+pub struct Stack {
+    backend: Option<Child>,
+    /// More instances on the same Redis ([`Stack::start_another_backend`]).
+    others: Vec<Child>,
+    addr: SocketAddr,
+    flags: BTreeMap<String, String>,
+    http: Http,
+    redis: ManagedRedis,
+    dir: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Redis and a backend with the default flags.
+    pub fn start() -> Stack {
+        Stack::start_with(&[])
+    }
+
+    /// Redis and a backend whose flags are the defaults overridden by
+    /// `flags` (`[("--max-attempts", "2")]`).
+    pub fn start_with(flags: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
+        let redis = start_redis(&dir.path().join("redis"));
+        let mut all: BTreeMap<String, String> =
+            DEFAULT_FLAGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        all.extend(flags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let unbound: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let mut stack = Stack {
+            backend: None,
+            others: Vec::new(),
+            addr: unbound,
+            flags: all,
+            http: Http::new("http://127.0.0.1:0"),
+            redis,
+            dir,
+        };
+        stack.spawn_backend(unbound);
+        stack
+    }
+
+    /// `http://127.0.0.1:PORT`: the backend's address (the same after a
+    /// restart).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A blocking HTTP client for this backend.
+    pub fn http(&self) -> Http {
+        self.http.clone()
+    }
+
+    /// The admin, as an API client.
+    pub fn admin(&self) -> Client {
+        Client::new(self.http(), ADMIN_TOKEN)
+    }
+
+    /// The backend's data dir (blobs, uploads).
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("backend.log")
+    }
+
+    /// Starts `gavel backend` on `listen` and waits until it says where it
+    /// listens. A restart on a fixed port retries while the port is still
+    /// taken.
+    fn spawn_backend(&mut self, listen: SocketAddr) {
+        let started = Instant::now();
+        loop {
+            match self.try_spawn_backend(listen, &self.data_dir()) {
+                Ok((child, addr)) => {
+                    self.backend = Some(child);
+                    self.addr = addr;
+                    self.http = Http::new(&self.url());
+                    return;
+                }
+                Err(why) if started.elapsed() < START_LIMIT && listen.port() != 0 => {
+                    eprintln!("backend did not start ({why}); retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(why) => panic!("gavel backend did not start: {why}\n{}", self.log_tail()),
+            }
+        }
+    }
+
+    fn try_spawn_backend(
+        &self,
+        listen: SocketAddr,
+        data_dir: &Path,
+    ) -> Result<(Child, SocketAddr), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("opening the backend log: {e}"))?;
+        let mut command = Command::new(gavel_bin());
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("GAVEL_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("backend")
+            .arg("--listen")
+            .arg(listen.to_string())
+            .arg("--redis-url")
+            .arg(self.redis.url())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--admin-token", ADMIN_TOKEN, "--registration-token", REGISTRATION_TOKEN]);
+        for (flag, value) in &self.flags {
+            command.arg(flag).arg(value);
+        }
+        let mut child = command
+            .env("GAVEL_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawning {}: {e}", gavel_bin().display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Reads every line, so the backend never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(url) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let deadline = Instant::now() + START_LIMIT;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(addr) => {
+                    let addr = addr.parse().map_err(|e| format!("bad address {addr:?}: {e}"))?;
+                    return Ok((child, addr));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {}
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("it exited with {status}"));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("it did not listen within {START_LIMIT:?}"));
+            }
+        }
+    }
+
+    /// Starts one more backend instance on the same Redis, with the same
+    /// flags and a data dir of its own (a blob store has one owner), and
+    /// returns a client for it. It is killed with the stack.
+    pub fn start_another_backend(&mut self) -> Http {
+        let data_dir = self.dir.path().join(format!("data-{}", self.others.len() + 2));
+        let unbound: SocketAddr = ([127, 0, 0, 1], 0).into();
+        match self.try_spawn_backend(unbound, &data_dir) {
+            Ok((child, addr)) => {
+                self.others.push(child);
+                Http::new(&format!("http://{addr}"))
+            }
+            Err(why) => panic!("another gavel backend did not start: {why}\n{}", self.log_tail()),
+        }
+    }
+
+    /// Asks the backend to stop (SIGTERM) and waits up to `limit` for it to
+    /// exit; returns its exit status and how long it took.
+    pub fn terminate_backend(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let mut child = self.backend.take().expect("a running backend");
+        let asked = Instant::now();
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.as_ref().is_ok_and(|s| s.success()), "kill -TERM failed: {sent:?}");
+        loop {
+            if let Some(status) = child.try_wait().expect("waiting for the backend") {
+                return (status, asked.elapsed());
+            }
+            if asked.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the backend did not exit within {limit:?} of SIGTERM\n{}", self.log_tail());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the backend with SIGKILL (a crash: nothing is flushed or
+    /// closed gracefully).
+    pub fn kill_backend(&mut self) {
+        if let Some(mut child) = self.backend.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the backend again on the same address, Redis and data dir,
+    /// after [`kill_backend`](Self::kill_backend) (a backend that was down
+    /// for a while).
+    pub fn start_backend_again(&mut self) {
+        assert!(self.backend.is_none(), "the backend is still running");
+        self.spawn_backend(self.addr);
+    }
+
+    /// Kills the backend (SIGKILL) and starts a new one on the same address,
+    /// Redis and data dir.
+    pub fn restart_backend(&mut self) {
+        self.kill_backend();
+        self.spawn_backend(self.addr);
+    }
+
+    /// Kills Redis (SIGKILL); the backend keeps running.
+    pub fn kill_redis(&mut self) {
+        self.redis.kill();
+    }
+
+    /// Kills Redis (SIGKILL) and starts it again on the same port and dir:
+    /// it reloads its AOF, which has every acknowledged write. The backend
+    /// keeps running and must reconnect by itself.
+    pub fn restart_redis(&mut self) {
+        let (dir, port) = (self.redis.dir().to_path_buf(), self.redis.port());
+        self.redis.kill();
+        let started = Instant::now();
+        self.redis = loop {
+            match ManagedRedis::start(&dir, port) {
+                Ok(redis) => break redis,
+                Err(e) if started.elapsed() < START_LIMIT => {
+                    eprintln!("redis-server did not restart ({e}); retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("redis-server did not restart on port {port}: {e}"),
+            }
+        };
+    }
+
+    /// The last lines of the backend's log (every run of it).
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log_path()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(80)..].join("\n")
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.kill_backend();
+        for mut child in self.others.drain(..) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.redis.kill();
+        if std::thread::panicking() {
+            eprintln!("---- gavel backend log (last lines) ----\n{}\n----", self.log_tail());
+        }
+    }
+}
+
+/// A fresh `redis-server` on a free port, answering PING. `free_port` can
+/// race with another test taking the same port, so a server that does not
+/// turn out to be ours is replaced.
+fn start_redis(dir: &Path) -> ManagedRedis {
+    let mut last_error = String::new();
+    for _ in 0..5 {
+        match ManagedRedis::start(dir, 0) {
+            Ok(redis) if answers_ping(redis.port()) => return redis,
+            Ok(redis) => last_error = format!("port {} answered, but not as Redis", redis.port()),
+            Err(e) => last_error = e.to_string(),
+        }
+    }
+    panic!("could not start redis-server: {last_error}");
+}
+
+/// Whether a Redis server answers `PING` on `port`.
+fn answers_ping(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}

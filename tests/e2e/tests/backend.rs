@@ -1,0 +1,815 @@
+//! The backend end to end: each test starts its own `redis-server` and the
+//! real `gavel backend` process (short leases: `--lease-ttl-s 2
+//! --heartbeat-interval-s 1`) and talks HTTP to it, as an admin, as clients
+//! and as scripted runners ([`TestRunner`]) that claim, go silent, renew,
+//! report and complete exactly when told to.
+//!
+//! Run with `cargo build -p gavel && cargo test -p e2e --test backend`.
+//! Needs `redis-server` on PATH (`cargo xtask setup` installs it).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use e2e::api::{Client, SOON, SseEvent};
+use e2e::package::{self, Entry, TAR_GZ, ZIP, file};
+use e2e::runner::{KeepAlive, LANGUAGE, TestRunner, report, sha256_hex};
+use e2e::stack::Stack;
+use judge_core::verdict::Status;
+use protocol::client::{EventKind, ProblemView, SubmissionView, SubmitRequest};
+use protocol::runner::{HeartbeatRequest, Job, JobSpec, ProblemManifest, RunnerEvent};
+use reqwest::Method;
+use serde_json::json;
+
+const PROBLEM: &str = "a-plus-b";
+/// A submission's source: never run (the runners here are scripted).
+const SOURCE: &str = "const [a, b] = require('fs').readFileSync(0, 'utf8').split(/\\s+/).map(Number);\nconsole.log(a + b);\n";
+
+/// Uploads the example problem (as a zip) and issues a client token.
+fn setup(stack: &Stack) -> (ProblemView, Client) {
+    let admin = stack.admin();
+    let problem = admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    (problem, admin.create_client("e2e-client"))
+}
+
+/// The SSE event names, in order.
+fn names(events: &[SseEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.event.as_str()).collect()
+}
+
+/// `gavel_…` sample value of a metric without labels.
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample of {name} in:\n{text}"))
+}
+
+fn metrics(stack: &Stack) -> String {
+    stack.http().get_root("/metrics").expect(200).text()
+}
+
+#[test]
+fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
+    let stack = Stack::start();
+    let admin = stack.admin();
+
+    // The admin uploads the example problem, built here as a zip.
+    let problem = admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    assert_eq!((problem.id.as_str(), problem.title.as_str()), (PROBLEM, "A + B"));
+    assert_eq!(problem.max_score, 100.0);
+    assert_eq!(problem.files, 11, "problem.toml and five cases: {problem:?}");
+    assert!(protocol::is_digest(&problem.revision), "{problem:?}");
+    let cases: Vec<String> = problem.tasks.iter().flat_map(|t| t.cases.clone()).collect();
+    assert_eq!(cases, ["01", "02", "03", "04", "05"]);
+    let stored: ProblemView = admin.get(&format!("/problems/{PROBLEM}")).expect(200).json();
+    assert_eq!(stored, problem);
+    // The same files as a tar.gz: replaced (200), and the content-addressed
+    // revision is the same.
+    let tar_gz = package::tar_gz(&package::example(PROBLEM));
+    let replaced: ProblemView = admin.put_problem(PROBLEM, TAR_GZ, tar_gz).expect(200).json();
+    assert_eq!(replaced, problem);
+    let client = admin.create_client("front-end");
+
+    // A runner long-polls before the submission exists.
+    let runner = TestRunner::register(&stack.http(), "runner-1");
+    let bystander = TestRunner::register(&stack.http(), "runner-2");
+    let poller = runner.clone();
+    let poll_started = Instant::now();
+    let polling = std::thread::spawn(move || {
+        let job = poller.next_job(Duration::from_secs(10));
+        (job, Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    let submitted_at = Instant::now();
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let mut live = client.events(&id);
+    let (job, claimed_at) = polling.join().expect("the polling thread");
+    let job = job.expect("the long-poll returned the job");
+    let latency = claimed_at.duration_since(submitted_at);
+    assert!(latency < Duration::from_secs(2), "the long-poll answered {latency:?} after submit");
+    assert!(submitted_at.duration_since(poll_started) >= Duration::from_millis(300));
+    assert_eq!((job.submission_id.as_str(), job.attempt, job.lease_ttl_s), (id.as_str(), 1, 2));
+    let renewing = runner.keep_alive(vec![job.clone()]);
+
+    // The runner fetches the source, the manifest and a testdata file.
+    let JobSpec::Judge { language, source, problem: problem_ref } = &job.spec;
+    assert_eq!(language, LANGUAGE);
+    assert_eq!(
+        (problem_ref.id.as_str(), problem_ref.manifest.digest.as_str()),
+        (PROBLEM, problem.revision.as_str())
+    );
+    let blob = runner.blob(&source.digest).expect(200);
+    assert_eq!(sha256_hex(&blob.body), source.digest);
+    assert_eq!((blob.body.as_slice(), blob.body.len() as u64), (SOURCE.as_bytes(), source.size));
+    let cache = blob.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(cache.contains("immutable"), "cache-control {cache:?}");
+    let blob = runner.blob(&problem_ref.manifest.digest).expect(200);
+    assert_eq!(sha256_hex(&blob.body), problem_ref.manifest.digest);
+    let manifest: ProblemManifest = blob.json();
+    assert_eq!(manifest.id, PROBLEM);
+    assert_eq!(manifest.files.len(), 11);
+    let input = &manifest.files["tests/01.in"];
+    let blob = runner.blob(&input.digest).expect(200);
+    assert_eq!(sha256_hex(&blob.body), input.digest);
+    let on_disk =
+        std::fs::read(e2e::root().join("examples/problems/a-plus-b/tests/01.in")).unwrap();
+    assert_eq!(blob.body, on_disk);
+
+    // A runner without a lease on the job reads none of its blobs; the
+    // admin reads them all.
+    for digest in [&source.digest, &problem_ref.manifest.digest, &input.digest] {
+        bystander.blob(digest).expect_error(404);
+        assert_eq!(sha256_hex(&admin.get(&format!("/blobs/{digest}")).expect(200).body), **digest);
+    }
+
+    // Progress, then the result; a repeated completion is harmless.
+    runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
+    let case_events = cases
+        .iter()
+        .map(|case| RunnerEvent::Case {
+            task: 0,
+            case: case.clone(),
+            status: Status::Accepted,
+            score: 1.0,
+            time_ms: 3,
+            memory_kb: 1024,
+            message: String::new(),
+        })
+        .collect();
+    runner.events(&job, case_events).expect(200);
+    let mut streamed = Vec::new();
+    while streamed.len() < 2 + 1 + cases.len() {
+        streamed.push(live.next(SOON).expect("the stream is open until the verdict"));
+    }
+    let result = report(&problem, Status::Accepted);
+    runner.complete(&job, &result).expect(200);
+    drop(renewing);
+    runner.complete(&job, &result).expect(200);
+
+    let view = client.submission(&id);
+    assert_eq!((view.status, view.score, view.max_score), (Status::Accepted, 100.0, 100.0));
+    assert_eq!((view.job_id.as_str(), view.attempt), (job.job_id.as_str(), 1));
+    assert_eq!((view.time_ms, view.memory_kb), (3, 1024));
+    assert!(view.finished_at_ms.is_some_and(|t| t >= view.created_at_ms), "{view:?}");
+    assert_eq!(view.tasks, result.tasks);
+    assert_eq!(admin.submission(&id), view);
+
+    // The stream delivered everything in order, then ended.
+    streamed.extend(live.until_end(SOON));
+    let mut expected = vec!["queued", "started", "compiled"];
+    expected.extend(cases.iter().map(|_| "case"));
+    expected.push("finished");
+    assert_eq!(names(&streamed), expected);
+    for (n, event) in streamed.iter().enumerate() {
+        let parsed = event.submission_event();
+        assert_eq!((parsed.seq, event.id.clone()), (n as u64 + 1, (n + 1).to_string()));
+        assert_eq!(parsed.job_id, job.job_id);
+        assert_eq!(parsed.kind.name(), event.event);
+    }
+    let EventKind::Finished { status, score, .. } =
+        streamed.last().unwrap().submission_event().kind
+    else {
+        unreachable!()
+    };
+    assert_eq!((status, score), (Status::Accepted, 100.0));
+
+    // A late subscriber gets the whole log again, and the stream ends.
+    let replay = client.events(&id).until_end(SOON);
+    assert_eq!(replay, streamed);
+}
+
+#[test]
+fn runner_events_reach_clients_intact_as_submission_events() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let runner = TestRunner::register(&stack.http(), "chatty");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let job = runner.claim(SOON);
+    let posted = vec![
+        RunnerEvent::Compiled { message: "warning: «unused» \"x\" </script>\n".into() },
+        RunnerEvent::Case {
+            task: 0,
+            case: "01".into(),
+            status: Status::WrongAnswer,
+            score: 0.5,
+            time_ms: 17,
+            memory_kb: 2048,
+            message: "expected 3, found 4 ✗".into(),
+        },
+    ];
+    runner.events(&job, posted).expect(200);
+    runner.complete(&job, &report(&problem, Status::WrongAnswer)).expect(200);
+
+    let log: Vec<_> =
+        client.events(&id).until_end(SOON).iter().map(SseEvent::submission_event).collect();
+    let kinds: Vec<EventKind> = log.into_iter().map(|e| e.kind).collect();
+    let started = |attempt| EventKind::Started { attempt, runner_id: runner.id.clone() };
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Queued { attempt: 0 },
+            started(1),
+            EventKind::Compiled { message: "warning: «unused» \"x\" </script>\n".into() },
+            EventKind::Case {
+                task: 0,
+                case: "01".into(),
+                status: Status::WrongAnswer,
+                score: 0.5,
+                time_ms: 17,
+                memory_kb: 2048,
+                message: "expected 3, found 4 ✗".into(),
+            },
+            EventKind::Finished { status: Status::WrongAnswer, score: 0.0, message: String::new() },
+        ]
+    );
+}
+
+#[test]
+fn an_expired_lease_goes_to_the_next_runner_and_the_late_runner_is_refused() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let a = TestRunner::register(&stack.http(), "runner-a");
+    let b = TestRunner::register(&stack.http(), "runner-b");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let first = a.claim(SOON);
+    assert_eq!(first.attempt, 1);
+
+    // A goes silent; B's long-poll gets the job once A's 2 s lease expires.
+    let started = Instant::now();
+    let second = b.claim(Duration::from_secs(10));
+    let waited = started.elapsed();
+    assert!(waited > Duration::from_millis(1000), "B got the job after {waited:?}, before expiry");
+    assert!(waited < Duration::from_secs(6), "reclaimed only after {waited:?}");
+    assert_eq!((second.job_id.as_str(), second.attempt), (first.job_id.as_str(), 2));
+    assert_ne!(second.lease, first.lease);
+    let _renewing = b.keep_alive(vec![second.clone()]);
+    let before = client.submission(&id);
+    assert_eq!((before.status, before.attempt), (Status::Judging, 2));
+
+    // A's late calls are refused and change nothing.
+    let refused = a.complete(&first, &report(&problem, Status::WrongAnswer)).expect_error(409);
+    assert_eq!(refused.error, "stale_lease");
+    assert!(refused.detail.contains(&first.job_id), "{refused:?}");
+    a.events(&first, vec![RunnerEvent::Compiled { message: "late".into() }]).expect_error(409);
+    assert_eq!(client.submission(&id), before);
+    assert!(a.heartbeat_ok(&[&first]).contains(&first.job_id));
+    assert_eq!(metric(&metrics(&stack), "gavel_reclaims_total"), 1.0);
+
+    // B finishes the job.
+    b.complete(&second, &report(&problem, Status::Accepted)).expect(200);
+    let view = client.submission(&id);
+    assert_eq!((view.status, view.score, view.attempt), (Status::Accepted, 100.0, 2));
+    let log = client.events(&id).until_end(SOON);
+    assert_eq!(names(&log), ["queued", "started", "queued", "started", "finished"]);
+}
+
+#[test]
+fn a_job_whose_lease_expires_max_attempts_times_ends_as_je_with_the_reason() {
+    let stack = Stack::start_with(&[("--max-attempts", "2")]);
+    let (problem, client) = setup(&stack);
+    let runner = TestRunner::register(&stack.http(), "forgetful");
+    // Alive, but it never names its jobs: their leases are never renewed.
+    let _alive = runner.keep_alive(Vec::new());
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+
+    let first = runner.claim(SOON);
+    assert_eq!(first.attempt, 1);
+    let requeued = client.wait_for(&id, Duration::from_secs(8), |v| v.status == Status::Pending);
+    assert_eq!(requeued.attempt, 1);
+    let second = runner.claim(SOON);
+    assert_eq!((second.job_id.as_str(), second.attempt), (first.job_id.as_str(), 2));
+
+    let view = client.wait_for(&id, Duration::from_secs(8), |v| v.status != Status::Judging);
+    assert_eq!((view.status, view.score), (Status::JudgementError, 0.0), "{view:?}");
+    assert!(view.message.contains("attempts"), "message {:?}", view.message);
+    assert!(view.message.contains('2'), "message {:?}", view.message);
+    assert!(view.finished_at_ms.is_some());
+
+    // The verdict is final: the runner's late completion is refused.
+    runner.complete(&second, &report(&problem, Status::Accepted)).expect_error(409);
+    assert_eq!(client.submission(&id), view);
+    let log = client.events(&id).until_end(SOON);
+    assert_eq!(names(&log), ["queued", "started", "queued", "started", "finished"]);
+    let finished = log.last().unwrap().submission_event();
+    assert!(
+        matches!(&finished.kind, EventKind::Finished { status: Status::JudgementError, message, .. } if message == &view.message)
+    );
+    let text = metrics(&stack);
+    assert_eq!(metric(&text, "gavel_judgement_errors_total{reason=\"attempts_exhausted\"}"), 1.0);
+    assert_eq!(metric(&text, "gavel_reclaims_total"), 2.0);
+}
+
+#[test]
+fn exactly_one_of_twelve_racing_runners_gets_an_orphaned_job() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let a = TestRunner::register(&stack.http(), "orphaner");
+    let racers: Vec<TestRunner> =
+        (0..12).map(|n| TestRunner::register(&stack.http(), &format!("racer-{n}"))).collect();
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let orphan = a.claim(SOON);
+    client.wait_for(&id, Duration::from_secs(8), |v| v.status == Status::Pending);
+
+    // Twelve long-polls start at once on the orphaned job. The one that
+    // gets it (attempt 2) goes silent too: its lease expires while the
+    // eleven others still wait, and exactly one of them gets attempt 3 and
+    // completes it at once. Every racer stays registered (heartbeats that
+    // name no job), so only leases expire.
+    let barrier = Arc::new(Barrier::new(racers.len()));
+    let threads: Vec<_> = racers
+        .into_iter()
+        .map(|racer| {
+            let barrier = Arc::clone(&barrier);
+            let problem = problem.clone();
+            std::thread::spawn(move || {
+                let alive = racer.keep_alive(Vec::new());
+                barrier.wait();
+                let job = racer.next_job(Duration::from_secs(4))?;
+                let completed = (job.attempt > 2)
+                    .then(|| racer.complete(&job, &report(&problem, Status::Accepted)).status);
+                Some((racer, job, completed, alive))
+            })
+        })
+        .collect();
+    let mut winners: Vec<(TestRunner, Job, Option<u16>, KeepAlive)> =
+        threads.into_iter().filter_map(|t| t.join().expect("a racer thread")).collect();
+    winners.sort_by_key(|(_, job, _, _)| job.attempt);
+    let summary: Vec<_> =
+        winners.iter().map(|(r, job, done, _)| (&r.id, job.attempt, done)).collect();
+    assert_eq!(winners.len(), 2, "one winner per expiry: {summary:?}");
+    let [(second_runner, second, None, _), (third_runner, third, Some(200), _)] = &winners[..]
+    else {
+        panic!("attempts 2 (silent) and 3 (completed) expected: {summary:?}");
+    };
+    assert_eq!((second.attempt, third.attempt), (2, 3), "{summary:?}");
+    assert_ne!(second_runner.id, third_runner.id);
+    for job in [second, third] {
+        assert_eq!(
+            (job.job_id.as_str(), job.submission_id.as_str()),
+            (orphan.job_id.as_str(), id.as_str())
+        );
+    }
+
+    second_runner.complete(second, &report(&problem, Status::Accepted)).expect_error(409);
+    let view = client.submission(&id);
+    assert_eq!((view.status, view.attempt), (Status::Accepted, 3));
+    assert_eq!(metric(&metrics(&stack), "gavel_reclaims_total"), 2.0);
+}
+
+#[test]
+fn a_rejudge_cancels_the_held_job_and_the_new_job_sets_the_verdict() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let holder = TestRunner::register(&stack.http(), "holder");
+    let other = TestRunner::register(&stack.http(), "other");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let old = holder.claim(SOON);
+
+    let rejudged: SubmissionView =
+        client.post(&format!("/submissions/{id}/rejudge"), &json!({})).expect(200).json();
+    assert_ne!(rejudged.job_id, old.job_id);
+    assert_eq!(rejudged.status, Status::Pending);
+
+    // The holder learns at its next heartbeat, and its old lease is dead.
+    let cancel = holder.heartbeat_ok(&[&old]);
+    assert!(cancel.contains(&old.job_id), "cancel {cancel:?}");
+    assert!(!cancel.contains(&rejudged.job_id), "cancel {cancel:?}");
+    holder.events(&old, vec![RunnerEvent::Compiled { message: String::new() }]).expect_error(409);
+    let refused = holder.complete(&old, &report(&problem, Status::Accepted)).expect_error(409);
+    assert_eq!(refused.error, "stale_lease");
+    assert_eq!(client.submission(&id), rejudged);
+
+    // The new job is claimable, and its completion sets the verdict.
+    let new = other.claim(SOON);
+    assert_eq!(
+        (new.job_id.as_str(), new.submission_id.as_str(), new.attempt),
+        (rejudged.job_id.as_str(), id.as_str(), 1)
+    );
+    other.complete(&new, &report(&problem, Status::WrongAnswer)).expect(200);
+    let view = client.submission(&id);
+    assert_eq!(
+        (view.status, view.score, view.job_id.as_str()),
+        (Status::WrongAnswer, 0.0, new.job_id.as_str())
+    );
+    let log = client.events(&id).until_end(SOON);
+    assert_eq!(names(&log), ["queued", "started", "finished"]);
+    assert!(log.iter().all(|e| e.submission_event().job_id == new.job_id), "{log:?}");
+}
+
+#[test]
+fn backend_instances_on_one_redis_share_wake_ups_and_event_streams() {
+    let mut stack = Stack::start();
+    let second = stack.start_another_backend();
+    let (problem, client) = setup(&stack);
+    // The runner talks only to the second instance, the client only to the first.
+    let runner = TestRunner::register(&second, "elsewhere");
+    let poller = runner.clone();
+    let polling =
+        std::thread::spawn(move || (poller.next_job(Duration::from_secs(10)), Instant::now()));
+    std::thread::sleep(Duration::from_millis(300));
+
+    let submitted_at = Instant::now();
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let mut live = client.events(&id);
+    let (job, claimed_at) = polling.join().expect("the polling thread");
+    let job = job.expect("the long-poll on the other instance got the job");
+    let latency = claimed_at.duration_since(submitted_at);
+    assert!(latency < Duration::from_secs(2), "woken {latency:?} after submit");
+    assert_eq!(job.submission_id, id);
+
+    let _renewing = runner.keep_alive(vec![job.clone()]);
+    assert_eq!(names(&[live.next(SOON).unwrap(), live.next(SOON).unwrap()]), ["queued", "started"]);
+    runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
+    assert_eq!(live.next(SOON).expect("a live event").event, "compiled");
+    runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
+    assert_eq!(names(&live.until_end(SOON)), ["finished"]);
+    assert_eq!(client.submission(&id).status, Status::Accepted);
+}
+
+#[test]
+fn a_terminated_backend_ends_long_polls_and_event_streams_and_exits() {
+    let mut stack = Stack::start();
+    let (_, client) = setup(&stack);
+    let busy = TestRunner::register(&stack.http(), "busy");
+    let idle = TestRunner::register(&stack.http(), "idle");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let _job = busy.claim(SOON);
+    let mut stream = client.events(&id);
+    assert_eq!(
+        names(&[stream.next(SOON).unwrap(), stream.next(SOON).unwrap()]),
+        ["queued", "started"]
+    );
+    let polling = std::thread::spawn(move || idle.poll(Duration::from_secs(30)).status);
+    std::thread::sleep(Duration::from_millis(300));
+
+    let (status, took) = stack.terminate_backend(Duration::from_secs(8));
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(3), "exiting took {took:?}");
+    assert_eq!(polling.join().expect("the polling thread"), 204);
+    assert_eq!(stream.until_end(SOON), []);
+}
+
+#[test]
+fn a_deregistered_runner_hands_its_job_back_at_once() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let leaving = TestRunner::register(&stack.http(), "leaving");
+    let staying = TestRunner::register(&stack.http(), "staying");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let job = leaving.claim(SOON);
+
+    let poller = staying.clone();
+    let polling = std::thread::spawn(move || poller.next_job(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(300));
+    let http = stack.http();
+    let path = format!("/runners/{}", leaving.id);
+    let reply = http
+        .send(format!("DELETE {path}"), http.request(Method::DELETE, &path, Some(&leaving.token)));
+    assert_eq!(reply.expect(200).json::<serde_json::Value>(), json!({ "requeued": 1 }));
+    let handed = polling.join().expect("the polling thread").expect("the job came back");
+    assert_eq!((handed.job_id.as_str(), handed.attempt), (job.job_id.as_str(), 2));
+    assert_eq!(metric(&metrics(&stack), "gavel_reclaims_total"), 0.0, "handed back, not expired");
+
+    // The token is gone with the runner.
+    leaving.heartbeat(&[&job]).expect_error(401);
+    leaving.complete(&job, &report(&problem, Status::Accepted)).expect_error(401);
+    staying.complete(&handed, &report(&problem, Status::Accepted)).expect(200);
+    assert_eq!(client.submission(&id).status, Status::Accepted);
+}
+
+#[test]
+fn an_event_stream_follows_a_rejudge_into_the_new_job_without_gaps() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let first = TestRunner::register(&stack.http(), "first");
+    let second = TestRunner::register(&stack.http(), "second");
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let old = first.claim(SOON);
+    let mut stream = client.events(&id);
+    assert_eq!(
+        names(&[stream.next(SOON).unwrap(), stream.next(SOON).unwrap()]),
+        ["queued", "started"]
+    );
+
+    // A runner waits for work, so the new job is claimed the moment the
+    // rejudge queues it, racing the stream's look at the new log.
+    let poller = second.clone();
+    let polling = std::thread::spawn(move || poller.next_job(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(300));
+    client.post(&format!("/submissions/{id}/rejudge"), &json!({})).expect(200);
+    let new = polling.join().expect("the polling thread").expect("the new job");
+    assert_ne!(new.job_id, old.job_id);
+    second.events(&new, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
+    second.complete(&new, &report(&problem, Status::Accepted)).expect(200);
+
+    let rest = stream.until_end(SOON);
+    let seqs: Vec<&str> = rest.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(seqs, ["3", "4", "5", "6"], "{rest:#?}");
+    assert_eq!(names(&rest), ["queued", "started", "compiled", "finished"]);
+    assert!(rest.iter().all(|e| e.submission_event().job_id == new.job_id));
+}
+
+#[test]
+fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
+    // Leases of 4 s, so the claimed job's lease outlives the restart even on
+    // a loaded machine; heartbeats still come every second.
+    let mut stack = Stack::start_with(&[("--lease-ttl-s", "4")]);
+    let (problem, client) = setup(&stack);
+    let runner = TestRunner::register(&stack.http(), "survivor");
+    let claimed = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let job = runner.claim(SOON);
+    let waiting = client.submit_ok(PROBLEM, LANGUAGE, "console.log(3);\n");
+    assert!(runner.heartbeat_ok(&[&job]).is_empty());
+
+    stack.restart_backend();
+
+    let view = client.submission(&claimed);
+    assert_eq!(
+        (view.status, view.job_id.as_str(), view.attempt),
+        (Status::Judging, job.job_id.as_str(), 1)
+    );
+    assert!(runner.heartbeat_ok(&[&job]).is_empty(), "the lease survived the restart");
+    let JobSpec::Judge { source, .. } = &job.spec;
+    assert_eq!(runner.blob(&source.digest).expect(200).body, SOURCE.as_bytes());
+    runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
+    runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
+    assert_eq!(client.submission(&claimed).status, Status::Accepted);
+
+    // The submission queued before the crash is claimable after it.
+    assert_eq!(client.submission(&waiting).status, Status::Pending);
+    let next = runner.claim(SOON);
+    assert_eq!((next.submission_id.as_str(), next.attempt), (waiting.as_str(), 1));
+    let JobSpec::Judge { source, .. } = &next.spec;
+    let blob = runner.blob(&source.digest).expect(200);
+    assert_eq!(sha256_hex(&blob.body), source.digest);
+    runner.complete(&next, &report(&problem, Status::WrongAnswer)).expect(200);
+    assert_eq!(client.submission(&waiting).status, Status::WrongAnswer);
+    assert_eq!(stack.admin().problem_ids(), [PROBLEM]);
+}
+
+/// Every file under `dir`, by relative path.
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else {
+                out.insert(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let stack = Stack::start_with(&[("--max-source-kb", "1"), ("--max-package-mb", "1")]);
+    let (_, client) = setup(&stack);
+    let admin = stack.admin();
+    let http = stack.http();
+    let a = TestRunner::register(&http, "runner-a");
+    let b = TestRunner::register(&http, "runner-b");
+    let files_before = files_under(&stack.data_dir());
+    let queue_before: serde_json::Value = admin.get("/queue").expect(200).json();
+    let request = |source: String| SubmitRequest {
+        problem_id: PROBLEM.into(),
+        language: LANGUAGE.into(),
+        source,
+        labels: Vec::new(),
+    };
+
+    // Submissions.
+    let malformed = br#"{"problem_id": "a-plus-b", "language": "#.to_vec();
+    let error = http
+        .raw(Method::POST, "/submissions", Some(&client.token), "application/json", malformed)
+        .expect_error(400);
+    assert_eq!(error.error, "bad_json");
+    assert_eq!(
+        client.submit("no-such-problem", LANGUAGE, SOURCE).expect_error(422).error,
+        "unknown_problem"
+    );
+    assert_eq!(client.submit(PROBLEM, "cobol", SOURCE).expect_error(422).error, "unknown_language");
+    let error = client.submit(PROBLEM, LANGUAGE, &"x".repeat(1025)).expect_error(413);
+    assert_eq!(error.error, "too_large");
+    let error = client.post("/submissions", &request("x".repeat(9 << 20))).expect_error(413);
+    assert_eq!(error.error, "too_large");
+
+    // Requests axum refuses before any handler: a method the route does
+    // not take, a path or query that does not parse.
+    let reply = http.send(
+        "DELETE /submissions".into(),
+        http.request(Method::DELETE, "/submissions", Some(&client.token)),
+    );
+    let allow = reply.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert_eq!(reply.expect_error(405).error, "method_not_allowed");
+    assert!(allow.contains("POST"), "allow {allow:?}");
+    client.get("/submissions/%FF").expect_error(400);
+    a.get("/jobs/next?wait_ms=soon").expect_error(400);
+    let path = format!("/runners/{}/jobs/%FF/events", a.id);
+    let events = json!({ "lease": "ls_x", "events": [] });
+    http.json(Method::POST, &path, Some(&a.token), &events).expect_error(400);
+
+    // Tokens.
+    let example = package::zip(&package::example(PROBLEM));
+    client.put_problem("x", ZIP, example.clone()).expect_error(403);
+    http.json(Method::POST, "/submissions", Some(&a.token), &request(SOURCE.into()))
+        .expect_error(401);
+    http.json(Method::POST, "/submissions", None, &request(SOURCE.into())).expect_error(401);
+    http.get(&format!("/problems/{PROBLEM}"), None).expect_error(401);
+    let path = format!("/runners/{}/heartbeat", a.id);
+    http.json(Method::POST, &path, Some(&b.token), &HeartbeatRequest::default()).expect_error(404);
+    http.json(Method::POST, &path, Some("rk_forged"), &HeartbeatRequest::default())
+        .expect_error(401);
+    let register = json!({ "name": "intruder", "slots": 1, "languages": [LANGUAGE] });
+    http.json(Method::POST, "/runners/register", Some(&client.token), &register).expect_error(401);
+    client.post("/clients", &json!({ "name": "mallory" })).expect_error(403);
+
+    // Packages: hostile archives, broken problems, wrong types, oversize.
+    let with = |extra: Entry| {
+        let mut entries = package::example(PROBLEM);
+        entries.push(extra);
+        entries
+    };
+    for (name, archive) in [
+        ("zip", package::zip(&with(file("../evil", "pwned")))),
+        ("tar.gz", package::tar_gz(&with(file("../evil", "pwned")))),
+    ] {
+        let content_type = if name == "zip" { ZIP } else { TAR_GZ };
+        let error = admin.put_problem("slip", content_type, archive).expect_error(400);
+        assert_eq!(error.error, "unsafe_path", "{name}: {error:?}");
+        assert!(error.detail.contains("../evil"), "{name}: {error:?}");
+    }
+    for (name, archive) in [
+        ("zip", package::zip(&with(Entry::Symlink("tests/06.in".into(), "/etc/passwd".into())))),
+        (
+            "tar.gz",
+            package::tar_gz(&with(Entry::Symlink("tests/06.in".into(), "/etc/passwd".into()))),
+        ),
+    ] {
+        let content_type = if name == "zip" { ZIP } else { TAR_GZ };
+        let error = admin.put_problem("linked", content_type, archive).expect_error(400);
+        assert_eq!(error.error, "symlink", "{name}: {error:?}");
+    }
+    let bomb = package::zip_bomb("bomb", 50);
+    assert!(bomb.len() < 1 << 20, "the bomb is {} bytes packed", bomb.len());
+    let reply = admin.put_problem("bomb", ZIP, bomb);
+    let status = reply.status;
+    let error = reply.expect_error(status);
+    assert!(
+        (status, error.error.as_str()) == (400, "zip_bomb")
+            || (status, error.error.as_str()) == (413, "too_large"),
+        "bomb: {status} {error:?}"
+    );
+    let missing_case = package::zip(&[
+        file("problem.toml", package::minimal_problem_toml("broken", &["01", "02"])),
+        file("tests/01.in", "1 2\n"),
+        file("tests/01.out", "3\n"),
+    ]);
+    let error = admin.put_problem("broken", ZIP, missing_case).expect_error(422);
+    assert_eq!(error.error, "invalid_problem");
+    assert!(error.detail.contains("tests/02.in"), "{error:?}");
+    let error = admin.put_problem("typed", "text/plain", example.clone()).expect_error(415);
+    assert_eq!(error.error, "content_type");
+    let huge = package::zip(&with(file("tests/big.txt", package::incompressible(3 << 19))));
+    let error = admin.put_problem("huge", ZIP, huge).expect_error(413);
+    assert_eq!(error.error, "too_large");
+
+    // Nothing was stored: no problem, no submission, no file.
+    assert_eq!(admin.problem_ids(), [PROBLEM]);
+    for id in ["x", "slip", "linked", "bomb", "broken", "typed", "huge"] {
+        admin.get(&format!("/problems/{id}")).expect_error(404);
+    }
+    let queue_after: serde_json::Value = admin.get("/queue").expect(200).json();
+    assert_eq!(queue_after, queue_before);
+    assert_eq!(queue_after["pending"], 0);
+    assert_eq!(files_under(&stack.data_dir()), files_before);
+}
+
+#[test]
+fn a_client_sees_only_its_own_submissions() {
+    let stack = Stack::start();
+    let (_, alice) = setup(&stack);
+    let admin = stack.admin();
+    let bob = admin.create_client("bob");
+    let runner = TestRunner::register(&stack.http(), "runner");
+    let id = alice.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let before = alice.submission(&id);
+
+    let missing = bob.get("/submissions/sb_01JNOSUCHSUBMISSION0000000").expect_error(404);
+    let error = bob.get(&format!("/submissions/{id}")).expect_error(404);
+    assert_eq!(error.error, missing.error);
+    let reply = bob
+        .http
+        .sse(&format!("/submissions/{id}/events"), Some(&bob.token))
+        .err()
+        .expect("no stream for bob");
+    (*reply).expect_error(404);
+    bob.post(&format!("/submissions/{id}/rejudge"), &json!({})).expect_error(404);
+    bob.post(&format!("/submissions/{id}/cancel"), &json!({})).expect_error(404);
+
+    assert_eq!(alice.submission(&id), before, "bob's calls changed nothing");
+    assert_eq!(admin.submission(&id), before);
+    let first = alice.events(&id).next(SOON).expect("alice's stream");
+    assert_eq!(first.event, "queued");
+
+    // The admin may act on it: a cancelled submission leaves the queue.
+    let cancelled: SubmissionView =
+        admin.post(&format!("/submissions/{id}/cancel"), &json!({})).expect(200).json();
+    assert_eq!(cancelled.status, Status::Cancelled);
+    assert_eq!(alice.submission(&id), cancelled);
+    assert!(runner.next_job(Duration::from_millis(300)).is_none());
+    let names_seen = names(&alice.events(&id).until_end(SOON)).join(" ");
+    assert_eq!(names_seen, "queued finished");
+}
+
+#[test]
+fn health_and_metrics_report_redis_and_the_queue() {
+    let mut stack = Stack::start();
+    let http = stack.http();
+    let health: serde_json::Value = http.get_root("/healthz").expect(200).json();
+    assert_eq!(health, json!({ "redis": true }));
+    let (_, client) = setup(&stack);
+    let runner = TestRunner::register(&http, "runner");
+    assert!(runner.heartbeat_ok(&[]).is_empty());
+    client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+
+    let reply = http.get_root("/metrics").expect(200);
+    let content_type =
+        reply.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(content_type.starts_with("text/plain"), "{content_type:?}");
+    let text = reply.text();
+    assert_eq!(metric(&text, "gavel_queue_pending"), 1.0);
+    assert_eq!(metric(&text, "gavel_runners_alive"), 1.0);
+    assert_eq!(metric(&text, "gavel_reclaims_total"), 0.0);
+    let bucket = text
+        .lines()
+        .find(|l| {
+            l.starts_with("gavel_http_request_duration_seconds_bucket{")
+                && l.contains("route=\"/api/v1/submissions\"")
+                && l.contains("le=\"+Inf\"")
+        })
+        .unwrap_or_else(|| panic!("no latency bucket for POST /submissions:\n{text}"));
+    assert!(bucket.contains("method=\"POST\"") && bucket.ends_with(" 1"), "{bucket}");
+
+    // Without Redis, the health check says so at once, and so does every
+    // other call: a 503 with the error body, never a hang.
+    stack.kill_redis();
+    for _ in 0..3 {
+        let asked = Instant::now();
+        let reply = http.get_root("/healthz");
+        let took = asked.elapsed();
+        assert!(took < Duration::from_secs(2), "/healthz took {took:?} without Redis");
+        let health: serde_json::Value = reply.expect(503).json();
+        assert_eq!(health, json!({ "redis": false }));
+    }
+    let asked = Instant::now();
+    let error = client.get("/problems").expect_error(503);
+    assert_eq!(error.error, "unavailable");
+    assert!(asked.elapsed() < Duration::from_secs(2), "took {:?}", asked.elapsed());
+    http.get_root("/metrics").expect_error(503);
+}
+
+#[test]
+fn redis_killed_and_restarted_from_its_aof_loses_nothing_and_wakes_long_polls() {
+    let mut stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    let runner = TestRunner::register(&stack.http(), "runner");
+    let _alive = runner.keep_alive(Vec::new());
+    let before = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+
+    stack.restart_redis();
+
+    // The backend reconnects by itself (a call or two may get a 503 while
+    // it does), and the submission accepted before the crash is there.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let view = loop {
+        let reply = client.get(&format!("/submissions/{before}"));
+        if reply.status == 200 {
+            break reply.json::<SubmissionView>();
+        }
+        assert!(Instant::now() < deadline, "no answer after the Redis restart: {}", reply.text());
+        reply.expect_error(503);
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(view.status, Status::Pending);
+    let job = runner.claim(SOON);
+    assert_eq!(job.submission_id, before);
+    runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
+
+    // Long-polls are woken through the re-established subscription.
+    let poller = runner.clone();
+    let polling =
+        std::thread::spawn(move || (poller.next_job(Duration::from_secs(10)), Instant::now()));
+    std::thread::sleep(Duration::from_millis(300));
+    let submitted_at = Instant::now();
+    let after = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let (job, claimed_at) = polling.join().expect("the polling thread");
+    let latency = claimed_at.duration_since(submitted_at);
+    assert_eq!(job.expect("the long-poll got the new job").submission_id, after);
+    assert!(latency < Duration::from_secs(2), "the long-poll answered {latency:?} after submit");
+}
