@@ -122,7 +122,7 @@ fn setup(root: &Path) -> anyhow::Result<()> {
     let gavel = target_dir(root).join("release/gavel");
     let data_dir = target_dir(root).join("gavel-up");
     step(&format!("starting the stack: gavel up --data-dir {}", data_dir.display()));
-    let stack = Stack::start(&gavel, &data_dir)?;
+    let stack = Stack::start(&gavel, &data_dir, &[])?;
     let judged = judge_examples_through(&stack, root);
     drop(stack);
     let mismatches = judged?;
@@ -142,14 +142,16 @@ struct Stack {
     child: std::process::Child,
     url: String,
     admin_token: String,
+    registration_token: String,
 }
 
 impl Stack {
-    fn start(gavel: &Path, data_dir: &Path) -> anyhow::Result<Stack> {
+    fn start(gavel: &Path, data_dir: &Path, extra: &[&str]) -> anyhow::Result<Stack> {
         use std::io::BufRead;
         let mut child = Command::new(gavel)
             .args(["up", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .context("starting gavel up")?;
@@ -165,7 +167,12 @@ impl Stack {
         };
         let text = |key: &str| info[key].as_str().unwrap_or_default().to_string();
         println!("gavel is up at {} (redis {})", text("url"), text("redis_url"));
-        Ok(Stack { url: text("url"), admin_token: text("admin_token"), child })
+        Ok(Stack {
+            url: text("url"),
+            admin_token: text("admin_token"),
+            registration_token: text("registration_token"),
+            child,
+        })
     }
 
     fn api(&self, path: &str) -> String {
@@ -351,7 +358,36 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
 
 fn bench(root: &Path) -> anyhow::Result<()> {
     plugins(root)?;
-    run(cargo().current_dir(root).args(["bench", "--package", "plugin-host"]))
+    step("plugin host: checker calls, run starts");
+    run(cargo().current_dir(root).args(["bench", "--package", "plugin-host"]))?;
+    step("backend: dispatch latency and throughput");
+    run(cargo().current_dir(root).args(["bench", "--package", "server", "--bench", "dispatch"]))?;
+    step("runner: per-job overhead");
+    run(cargo().current_dir(root).args(["bench", "--package", "runner", "--bench", "overhead"]))?;
+    step("runner: idle RSS");
+    run(cargo().current_dir(root).args(["build", "--release", "--package", "gavel"]))?;
+    let gavel = target_dir(root).join("release/gavel");
+    let data_dir = target_dir(root).join("gavel-bench");
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let stack = Stack::start(&gavel, &data_dir, &["--runners", "0"])?;
+    let mut runner = Command::new(&gavel)
+        .args(["runner", "--backend", &stack.url, "--registration-token"])
+        .arg(&stack.registration_token)
+        .arg("--data-dir")
+        .arg(data_dir.join("runner"))
+        .spawn()
+        .context("starting gavel runner")?;
+    std::thread::sleep(Duration::from_secs(5));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", runner.id()))?;
+    let rss = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: ?");
+    let _ = Command::new("kill").arg("-TERM").arg(runner.id().to_string()).status();
+    let _ = runner.wait();
+    drop(stack);
+    println!(
+        "idle `gavel runner` after 5 s (registered, heartbeating): {}   (target <= 30 MB)",
+        rss.trim()
+    );
+    Ok(())
 }
 
 fn host_triple() -> anyhow::Result<String> {

@@ -17,10 +17,11 @@ reclaim_expired(now, 100, tonumber(ARGV[4]))
 redis.call('HSET', key, 'last_seen', now)
 if ARGV[5] ~= '-' then
   redis.call('HSET', key, 'languages', ARGV[5])
-  for language in string.gmatch(ARGV[5], '%S+') do
-    redis.call('ZADD', P .. 'languages', now, language)
-  end
   redis.call('PUBLISH', P .. 'wake', 'capabilities')
+end
+-- A live runner keeps its languages offered (submissions check this).
+for language in string.gmatch(redis.call('HGET', key, 'languages') or '', '%S+') do
+  redis.call('ZADD', P .. 'languages', now, language)
 end
 if ARGV[6] ~= '-' then redis.call('HSET', key, 'checkers', ARGV[6]) end
 if ARGV[7] ~= '-' then redis.call('HSET', key, 'plugins', ARGV[7]) end

@@ -13,7 +13,7 @@ use queue::{Capabilities, Change, Claim, Fence, NewRunner, NewSubmission, Queue,
 
 struct Fixture {
     queue: Queue,
-    _redis: ManagedRedis,
+    redis: ManagedRedis,
     _dir: tempfile::TempDir,
 }
 
@@ -26,7 +26,7 @@ async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
         ..QueueConfig::default()
     };
     let queue = Queue::connect(&redis.url(), config).await.unwrap();
-    Fixture { queue, _redis: redis, _dir: dir }
+    Fixture { queue, redis, _dir: dir }
 }
 
 fn digest(n: u8) -> String {
@@ -375,4 +375,26 @@ async fn runner_tokens_authenticate_only_their_own_runner() {
     assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-rn_a").await.unwrap(), Valid);
     assert_eq!(f.queue.authenticate_runner("rn_b", "hash-of-rn_a").await.unwrap(), Foreign);
     assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-nobody").await.unwrap(), UnknownToken);
+}
+
+#[tokio::test]
+async fn heartbeats_keep_a_runners_languages_offered() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    // As if the registration were two days old.
+    let client = redis::Client::open(f.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg("{gavel}:languages")
+        .arg(0)
+        .arg("javascript")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let day = Duration::from_secs(24 * 3600);
+    assert!(!f.queue.offers_language("javascript", day).await.unwrap());
+    // A heartbeat without capability changes still counts as offering them.
+    f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
+    assert!(f.queue.offers_language("javascript", day).await.unwrap());
+    assert!(!f.queue.offers_language("rustpython", day).await.unwrap());
 }

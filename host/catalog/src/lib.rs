@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use builtin_plugins::BUILTINS;
 pub use builtin_plugins::Kind;
@@ -20,13 +21,21 @@ pub struct Catalog {
     pub host: PluginHost,
     folder: PluginSet,
     pub skipped: Vec<Skipped>,
+    /// Builtins loaded so far, by id and kind: loading hashes and looks up
+    /// megabytes of Wasm, which a runner must not pay per job.
+    loaded: Mutex<HashMap<(&'static str, Kind), Plugin>>,
 }
 
 impl Catalog {
     /// A catalog with the builtins and, when given, the plugins in `dir`.
     pub fn new(config: HostConfig, dir: Option<&Path>) -> anyhow::Result<Self> {
         let host = PluginHost::new(config).context("starting the Wasm engine")?;
-        let mut catalog = Catalog { host, folder: PluginSet::default(), skipped: Vec::new() };
+        let mut catalog = Catalog {
+            host,
+            folder: PluginSet::default(),
+            skipped: Vec::new(),
+            loaded: Mutex::default(),
+        };
         if let Some(dir) = dir {
             catalog.rescan(dir)?;
         }
@@ -75,8 +84,13 @@ impl Catalog {
         let Some(b) = BUILTINS.iter().find(|b| b.id == id && b.kind == kind) else {
             return Ok(None);
         };
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plugin) = loaded.get(&(b.id, kind)) {
+            return Ok(Some(plugin.clone()));
+        }
         let plugin =
             self.host.load(b.wasm).with_context(|| format!("loading the builtin plugin `{id}`"))?;
+        loaded.insert((b.id, kind), plugin.clone());
         Ok(Some(plugin))
     }
 
