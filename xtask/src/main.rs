@@ -152,6 +152,8 @@ impl Stack {
             .args(["up", "--json", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
+            // The verdict table is the output; the stack's logs only warn.
+            .env("GAVEL_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .spawn()
             .context("starting gavel up")?;

@@ -130,6 +130,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         }
         backend.shutdown().await
     })?;
+    // Background tasks (the pub/sub listener) end before Redis does.
+    drop(runtime);
     drop(redis);
     Ok(ExitCode::SUCCESS)
 }
