@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest
@@ -22,8 +24,18 @@ fn main() {
     if let Err(e) = plugin_build::build_all(root, &target_dir) {
         panic!("{e}");
     }
-    println!(
-        "cargo:rustc-env=GAVEL_PLUGIN_DIR={}",
-        plugin_build::output_dir(&target_dir).display()
-    );
+    let output = plugin_build::output_dir(&target_dir);
+    println!("cargo:rustc-env=GAVEL_PLUGIN_DIR={}", output.display());
+    // Each component's SHA-256, so runners advertise builtins without
+    // reading (and keeping resident) megabytes of embedded Wasm.
+    for entry in std::fs::read_dir(&output).expect("listing the built plugins") {
+        let path = entry.expect("listing the built plugins").path();
+        if let (Some(stem), Some("wasm")) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|e| e.to_str()))
+        {
+            let bytes = std::fs::read(&path).expect("reading a built plugin");
+            let digest = hex::encode(sha2::Sha256::digest(&bytes));
+            println!("cargo:rustc-env=GAVEL_DIGEST_{stem}={digest}");
+        }
+    }
 }

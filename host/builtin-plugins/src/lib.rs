@@ -24,6 +24,8 @@ pub struct Builtin {
     /// For languages: the extension of the source file, e.g. `js`.
     pub extension: Option<&'static str>,
     pub wasm: &'static [u8],
+    /// SHA-256 of `wasm`, hex (computed by the build).
+    pub digest: &'static str,
 }
 
 macro_rules! builtin {
@@ -33,6 +35,7 @@ macro_rules! builtin {
             kind: Kind::$kind,
             extension: $ext,
             wasm: include_bytes!(concat!(env!("GAVEL_PLUGIN_DIR"), "/", $file, ".wasm")),
+            digest: env!(concat!("GAVEL_DIGEST_", $file)),
         }
     };
 }

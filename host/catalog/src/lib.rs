@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use builtin_plugins::BUILTINS;
 pub use builtin_plugins::Kind;
@@ -60,9 +60,6 @@ impl Catalog {
     /// Every plugin this catalog offers as `(id, kind, SHA-256)`, folder
     /// plugins over builtins of the same id.
     pub fn advertised(&self) -> Vec<(String, Kind, String)> {
-        static BUILTIN_DIGESTS: OnceLock<Vec<String>> = OnceLock::new();
-        let digests = BUILTIN_DIGESTS
-            .get_or_init(|| BUILTINS.iter().map(|b| plugin_host::engine::digest(b.wasm)).collect());
         let folder: Vec<(String, Kind, String)> = self
             .folder
             .infos()
@@ -71,9 +68,8 @@ impl Catalog {
             .collect();
         let builtins = BUILTINS
             .iter()
-            .zip(digests)
-            .filter(|(b, _)| !folder.iter().any(|(id, kind, _)| id == b.id && *kind == b.kind))
-            .map(|(b, digest)| (b.id.to_string(), b.kind, digest.clone()));
+            .filter(|b| !folder.iter().any(|(id, kind, _)| id == b.id && *kind == b.kind))
+            .map(|b| (b.id.to_string(), b.kind, b.digest.to_string()));
         let mut all: Vec<_> = builtins.chain(folder.iter().cloned()).collect();
         all.sort();
         all
@@ -213,4 +209,16 @@ pub fn default_cache_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir).join("gavel"));
     }
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("gavel"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_digests_are_the_sha256_of_the_embedded_components() {
+        for b in BUILTINS {
+            assert_eq!(b.digest, plugin_host::engine::digest(b.wasm), "{}", b.id);
+        }
+    }
 }
