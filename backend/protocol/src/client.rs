@@ -4,6 +4,8 @@
 use judge_core::problem::{CheckerSpec, PackageFormat, Task};
 use judge_core::report::TaskReport;
 use judge_core::verdict::Status;
+
+use crate::runner::CaseProgress;
 use serde::{Deserialize, Serialize};
 
 /// `POST /submissions`.
@@ -76,16 +78,7 @@ pub enum EventKind {
         message: String,
     },
     /// One case's result.
-    Case {
-        task: usize,
-        case: String,
-        status: Status,
-        score: f64,
-        time_ms: u64,
-        memory_kb: u64,
-        #[serde(default)]
-        message: String,
-    },
+    Case(CaseProgress),
     /// The final verdict: the stream ends here.
     Finished {
         status: Status,
@@ -102,7 +95,7 @@ impl EventKind {
             EventKind::Queued { .. } => "queued",
             EventKind::Started { .. } => "started",
             EventKind::Compiled { .. } => "compiled",
-            EventKind::Case { .. } => "case",
+            EventKind::Case(_) => "case",
             EventKind::Finished { .. } => "finished",
         }
     }

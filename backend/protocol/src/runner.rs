@@ -153,17 +153,21 @@ pub enum RunnerEvent {
         message: String,
     },
     /// One case's result.
-    Case {
-        /// Index of the task in the problem (0-based).
-        task: usize,
-        case: String,
-        status: Status,
-        score: f64,
-        time_ms: u64,
-        memory_kb: u64,
-        #[serde(default)]
-        message: String,
-    },
+    Case(CaseProgress),
+}
+
+/// One case's result, as a runner reports it and clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseProgress {
+    /// Index of the task in the problem (0-based).
+    pub task: usize,
+    pub case: String,
+    pub status: Status,
+    pub score: f64,
+    pub time_ms: u64,
+    pub memory_kb: u64,
+    #[serde(default)]
+    pub message: String,
 }
 
 /// `POST /runners/{rid}/jobs/{jid}/events`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use judge_core::report::JudgeReport;
 use judge_core::verdict::Status;
-use protocol::runner::{ActiveJob, BlobRef, Job, JobSpec, ProblemRef, RunnerEvent};
+use protocol::runner::{ActiveJob, BlobRef, CaseProgress, Job, JobSpec, ProblemRef, RunnerEvent};
 use queue::managed::ManagedRedis;
 use queue::{Capabilities, Change, Claim, Fence, NewRunner, NewSubmission, Queue, QueueConfig};
 
@@ -123,7 +123,7 @@ async fn a_job_goes_from_submit_to_claim_to_verdict_with_every_event() {
     assert_eq!(status(&f.queue, "sb_1").await, Status::Judging);
     let events = [
         RunnerEvent::Compiled { message: String::new() },
-        RunnerEvent::Case {
+        RunnerEvent::Case(CaseProgress {
             task: 0,
             case: "01".into(),
             status: Status::Accepted,
@@ -131,7 +131,7 @@ async fn a_job_goes_from_submit_to_claim_to_verdict_with_every_event() {
             time_ms: 3,
             memory_kb: 100,
             message: String::new(),
-        },
+        }),
     ];
     let fence = f.queue.post_events("rn_a", &job.job_id, &job.lease, &events).await.unwrap();
     assert_eq!(fence, Fence::Accepted);

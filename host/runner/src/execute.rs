@@ -11,7 +11,7 @@ use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
 use plugin_host::{CancelToken, CheckerPlugin, Plugin};
-use protocol::runner::{Job, JobSpec, ProblemManifest, RunnerEvent};
+use protocol::runner::{CaseProgress, Job, JobSpec, ProblemManifest, RunnerEvent};
 use tokio::sync::mpsc;
 
 use crate::cache::{BlobCache, Pinned};
@@ -162,7 +162,7 @@ fn judge_files(
     judge(&problem, package, &source, &language, &checker, &mut |progress: &Progress| {
         let _ = events.send(match progress {
             Progress::Compiled { message } => RunnerEvent::Compiled { message: message.clone() },
-            Progress::Case { task, case } => RunnerEvent::Case {
+            Progress::Case { task, case } => RunnerEvent::Case(CaseProgress {
                 task: *task,
                 case: case.name.clone(),
                 status: case.status,
@@ -170,7 +170,7 @@ fn judge_files(
                 time_ms: case.time_ms,
                 memory_kb: case.memory_kb,
                 message: case.message.clone(),
-            },
+            }),
         });
     })
 }

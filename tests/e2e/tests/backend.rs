@@ -18,7 +18,9 @@ use e2e::runner::{KeepAlive, LANGUAGE, TestRunner, report, sha256_hex};
 use e2e::stack::Stack;
 use judge_core::verdict::Status;
 use protocol::client::{EventKind, ProblemView, SubmissionView, SubmitRequest};
-use protocol::runner::{HeartbeatRequest, Job, JobSpec, ProblemManifest, RunnerEvent};
+use protocol::runner::{
+    CaseProgress, HeartbeatRequest, Job, JobSpec, ProblemManifest, RunnerEvent,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -128,14 +130,16 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
     runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
     let case_events = cases
         .iter()
-        .map(|case| RunnerEvent::Case {
-            task: 0,
-            case: case.clone(),
-            status: Status::Accepted,
-            score: 1.0,
-            time_ms: 3,
-            memory_kb: 1024,
-            message: String::new(),
+        .map(|case| {
+            RunnerEvent::Case(CaseProgress {
+                task: 0,
+                case: case.clone(),
+                status: Status::Accepted,
+                score: 1.0,
+                time_ms: 3,
+                memory_kb: 1024,
+                message: String::new(),
+            })
         })
         .collect();
     runner.events(&job, case_events).expect(200);
@@ -189,7 +193,7 @@ fn runner_events_reach_clients_intact_as_submission_events() {
     let job = runner.claim(SOON);
     let posted = vec![
         RunnerEvent::Compiled { message: "warning: «unused» \"x\" </script>\n".into() },
-        RunnerEvent::Case {
+        RunnerEvent::Case(CaseProgress {
             task: 0,
             case: "01".into(),
             status: Status::WrongAnswer,
@@ -197,7 +201,7 @@ fn runner_events_reach_clients_intact_as_submission_events() {
             time_ms: 17,
             memory_kb: 2048,
             message: "expected 3, found 4 ✗".into(),
-        },
+        }),
     ];
     runner.events(&job, posted).expect(200);
     runner.complete(&job, &report(&problem, Status::WrongAnswer)).expect(200);
@@ -212,7 +216,7 @@ fn runner_events_reach_clients_intact_as_submission_events() {
             EventKind::Queued { attempt: 0 },
             started(1),
             EventKind::Compiled { message: "warning: «unused» \"x\" </script>\n".into() },
-            EventKind::Case {
+            EventKind::Case(CaseProgress {
                 task: 0,
                 case: "01".into(),
                 status: Status::WrongAnswer,
@@ -220,7 +224,7 @@ fn runner_events_reach_clients_intact_as_submission_events() {
                 time_ms: 17,
                 memory_kb: 2048,
                 message: "expected 3, found 4 ✗".into(),
-            },
+            }),
             EventKind::Finished { status: Status::WrongAnswer, score: 0.0, message: String::new() },
         ]
     );
