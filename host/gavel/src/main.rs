@@ -46,12 +46,15 @@ enum Command {
     Runner(runner::RunnerArgs),
     /// Start everything on this machine: Redis, the backend and runners.
     Up(commands::up::Args),
+    /// Build or inspect the Docker image of the native languages (c, cpp, python3).
+    #[command(subcommand)]
+    Image(commands::image::Command),
 }
 
 /// Services log what they do; one-shot commands only warnings.
 fn default_log_filter(command: &Command) -> &'static str {
     match command {
-        Command::Backend(_) | Command::Runner(_) | Command::Up(_) => "info",
+        Command::Backend(_) | Command::Runner(_) | Command::Up(_) | Command::Image(_) => "info",
         _ => "warn",
     }
 }
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Backend(args) => commands::backend::run(args),
         Command::Runner(args) => commands::runner::run(&env, args),
         Command::Up(args) => commands::up::run(&env, args),
+        Command::Image(cmd) => commands::image::run(cmd),
     };
     match result {
         Ok(code) => code,

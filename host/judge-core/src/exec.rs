@@ -50,12 +50,20 @@ pub struct RunOutcome {
 }
 
 /// The result of compiling a submission.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Compiled {
-    /// A program ready for [`Executor::run`].
-    Program(Vec<u8>),
+pub enum Compiled<'a> {
+    /// A program ready to run on each case.
+    Program(Box<dyn Program + Send + 'a>),
     /// A compile error with the message for the contestant (→ CE).
     Error(String),
+}
+
+impl std::fmt::Debug for Compiled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Compiled::Program(_) => f.write_str("Program(..)"),
+            Compiled::Error(message) => f.debug_tuple("Error").field(message).finish(),
+        }
+    }
 }
 
 /// Runs submissions of one language.
@@ -64,9 +72,14 @@ pub trait Executor {
     fn language(&self) -> &str;
     /// Compiles (or syntax-checks) a submission. `Err` is a system failure
     /// (→ JE), not a compile error.
-    fn compile(&self, source: &[u8]) -> Result<Compiled, String>;
-    /// Runs a compiled program once on `stdin`.
-    fn run(&self, program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome;
+    fn compile(&self, source: &[u8]) -> Result<Compiled<'_>, String>;
+}
+
+/// One compiled submission. It may hold resources for all of its cases (a
+/// warm container); dropping it releases them.
+pub trait Program {
+    /// Runs the program once on `stdin`.
+    fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome;
 }
 
 /// A checker's decision about one case (mirrors the WIT `verdict`).

@@ -3,7 +3,7 @@
 //! traits of [`crate::exec`], so this runs the same for Wasm plugins, Docker
 //! containers and test fakes.
 
-use crate::exec::{Checker, Compiled, Executor, RunEnd, RunOutcome};
+use crate::exec::{Checker, Compiled, Executor, Program, RunEnd, RunOutcome};
 use crate::problem::{PackageFiles, Problem};
 use crate::report::{CaseReport, JudgeReport, TaskReport};
 use crate::verdict::Status;
@@ -53,9 +53,8 @@ pub fn judge(
                         problem,
                         files,
                         name,
-                        &program,
+                        program.as_ref(),
                         &task.limits.run_limits(),
-                        executor,
                         checker,
                     );
                     on_progress(&Progress::Case { task: t, case: case.clone() });
@@ -72,9 +71,8 @@ fn judge_case(
     problem: &Problem,
     files: &dyn PackageFiles,
     name: &str,
-    program: &[u8],
+    program: &dyn Program,
     limits: &crate::exec::RunLimits,
-    executor: &dyn Executor,
     checker: &dyn Checker,
 ) -> CaseReport {
     let (input_path, expected_path) = problem.case_files(name);
@@ -85,7 +83,7 @@ fn judge_case(
             return CaseReport::failed(name, Status::JudgementError, reason);
         }
     };
-    let outcome = executor.run(program, &input, limits);
+    let outcome = program.run(&input, limits);
     let base = CaseReport {
         name: name.to_string(),
         status: Status::Judging,
@@ -122,29 +120,44 @@ fn with_stderr(reason: String, outcome: &RunOutcome) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
     use std::collections::BTreeMap;
+    use std::sync::Mutex;
 
     use super::*;
     use crate::exec::{CheckVerdict, RunLimits};
     use crate::problem::{CheckerRef, CheckerSpec, Limits, MemPackage, PackageFormat, Task};
 
+    /// What the fake compiler does.
+    #[derive(Clone)]
+    enum FakeCompile {
+        Program,
+        Error(&'static str),
+        Broken(&'static str),
+    }
+
     /// Runs a "program" that is a table from input to outcome end + stdout.
     struct FakeExecutor {
-        compile: Result<Compiled, String>,
+        compile: FakeCompile,
         runs: BTreeMap<&'static str, (RunEnd, &'static str)>,
-        seen_limits: RefCell<Vec<RunLimits>>,
+        seen_limits: Mutex<Vec<RunLimits>>,
     }
 
     impl Executor for FakeExecutor {
         fn language(&self) -> &str {
             "fake"
         }
-        fn compile(&self, _source: &[u8]) -> Result<Compiled, String> {
-            self.compile.clone()
+        fn compile(&self, _source: &[u8]) -> Result<Compiled<'_>, String> {
+            match self.compile {
+                FakeCompile::Program => Ok(Compiled::Program(Box::new(self))),
+                FakeCompile::Error(message) => Ok(Compiled::Error(message.into())),
+                FakeCompile::Broken(reason) => Err(reason.into()),
+            }
         }
-        fn run(&self, _program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-            self.seen_limits.borrow_mut().push(*limits);
+    }
+
+    impl Program for &FakeExecutor {
+        fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
+            self.seen_limits.lock().unwrap().push(*limits);
             let (end, stdout) = self.runs[std::str::from_utf8(stdin).unwrap()].clone();
             RunOutcome {
                 end,
@@ -205,7 +218,7 @@ mod tests {
         (problem, MemPackage(files))
     }
 
-    fn executor(compile: Result<Compiled, String>) -> FakeExecutor {
+    fn executor(compile: FakeCompile) -> FakeExecutor {
         let runs = BTreeMap::from([
             ("ok", (RunEnd::Exited { code: 0 }, "right")),
             ("ok2", (RunEnd::Exited { code: 0 }, "right")),
@@ -213,13 +226,13 @@ mod tests {
             ("tle", (RunEnd::TimeLimit { reason: "fuel".into() }, "")),
             ("crash", (RunEnd::Exited { code: 3 }, "right")),
         ]);
-        FakeExecutor { compile, runs, seen_limits: RefCell::default() }
+        FakeExecutor { compile, runs, seen_limits: Mutex::default() }
     }
 
     #[test]
     fn every_case_is_run_checked_and_scored() {
         let (problem, files) = problem();
-        let exec = executor(Ok(Compiled::Program(vec![])));
+        let exec = executor(FakeCompile::Program);
         let mut progress = Vec::new();
         let r =
             judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |p| progress.push(p.clone()));
@@ -232,21 +245,21 @@ mod tests {
         assert_eq!(r.tasks[2].cases[1].message, "fuel");
         assert_eq!(r.tasks[1].cases[1].message, "half");
         assert_eq!(progress.len(), 1 + 7);
-        let times: Vec<u64> = exec.seen_limits.borrow().iter().map(|l| l.time_ms).collect();
+        let times: Vec<u64> = exec.seen_limits.lock().unwrap().iter().map(|l| l.time_ms).collect();
         assert_eq!(times, [1000, 1000, 2000, 2000, 3000, 3000, 3000]);
     }
 
     #[test]
     fn a_compile_error_makes_every_case_ce() {
         let (problem, files) = problem();
-        let exec = executor(Ok(Compiled::Error("line 1: syntax".into())));
+        let exec = executor(FakeCompile::Error("line 1: syntax"));
         let r = judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |_| {});
         assert_eq!(
             (r.status, r.score, r.compile_message.as_str()),
             (Status::CompileError, 0.0, "line 1: syntax")
         );
         assert!(r.tasks.iter().flat_map(|t| &t.cases).all(|c| c.status == Status::CompileError));
-        assert!(exec.seen_limits.borrow().is_empty());
+        assert!(exec.seen_limits.lock().unwrap().is_empty());
     }
 
     #[test]
@@ -256,7 +269,7 @@ mod tests {
             &problem,
             &files,
             b"src",
-            &executor(Err("no engine".into())),
+            &executor(FakeCompile::Broken("no engine")),
             &FakeChecker,
             &mut |_| {},
         );
@@ -272,7 +285,7 @@ mod tests {
             &problem,
             &files,
             b"src",
-            &executor(Ok(Compiled::Program(vec![]))),
+            &executor(FakeCompile::Program),
             &FakeChecker,
             &mut |_| {},
         );

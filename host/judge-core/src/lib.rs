@@ -13,5 +13,5 @@ pub mod problem;
 pub mod report;
 pub mod verdict;
 
-pub use exec::{CheckVerdict, Checker, Compiled, Executor, RunEnd, RunLimits, RunOutcome};
+pub use exec::{CheckVerdict, Checker, Compiled, Executor, Program, RunEnd, RunLimits, RunOutcome};
 pub use verdict::Status;

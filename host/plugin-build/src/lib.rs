@@ -26,7 +26,7 @@ pub const INPUTS: &[&str] =
 
 /// Builds everything into `target_dir`. `root` is the repository root.
 pub fn build_all(root: &Path, target_dir: &Path) -> Result<(), String> {
-    check_target_installed()?;
+    check_target_installed(TARGET)?;
     patches::prepare(&root.join("plugins"))?;
     cargo_build(&root.join("plugins"), target_dir, &["--workspace"])?;
     cargo_build(&root.join("examples/custom-checker"), target_dir, &[])
@@ -39,11 +39,11 @@ pub fn prepare_patches(root: &Path) -> Result<(), String> {
     patches::prepare(&root.join("plugins"))
 }
 
-/// Fails with the fix when the Wasm target is missing.
-fn check_target_installed() -> Result<(), String> {
+/// Fails with the fix when a Rust target (e.g. the Wasm one) is missing.
+pub fn check_target_installed(target: &str) -> Result<(), String> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let libdir =
-        Command::new(rustc).args(["--print", "target-libdir", "--target", TARGET]).output();
+        Command::new(rustc).args(["--print", "target-libdir", "--target", target]).output();
     let installed = libdir
         .ok()
         .filter(|o| o.status.success())
@@ -53,7 +53,7 @@ fn check_target_installed() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "the {TARGET} Rust target is missing: run `rustup target add {TARGET}` \
+            "the {target} Rust target is missing: run `rustup target add {target}` \
              (the README's set-up command, `cargo xtask setup`, does it)"
         ))
     }

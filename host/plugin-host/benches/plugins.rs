@@ -80,7 +80,7 @@ fn main() {
             };
             let mut fuel = 0;
             measure(&format!("{id}: trivial run (fresh store + run)"), runs, || {
-                fuel = lang.run(&program, b"", &limits).fuel.unwrap_or(0);
+                fuel = program.run(b"", &limits).fuel.unwrap_or(0);
             });
             println!("{:<52} {fuel} fuel", "  fuel per trivial run");
         }

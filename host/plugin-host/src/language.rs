@@ -1,7 +1,7 @@
 //! Language plugins (WIT world `language`) as [`judge_core::Executor`]s.
 
 use bytes::Bytes;
-use judge_core::{Compiled, RunEnd, RunLimits, RunOutcome};
+use judge_core::{Compiled, Program, RunEnd, RunLimits, RunOutcome};
 use wasmtime::Engine;
 
 use crate::call::{Call, CallReport, Failure};
@@ -78,7 +78,7 @@ impl LanguagePlugin {
         self.source_file.rsplit_once('.').map(|(_, ext)| ext)
     }
 
-    fn compile_here(&self, source: &[u8]) -> Result<Compiled, String> {
+    fn compile_here(&self, source: &[u8]) -> Result<Compiled<'_>, String> {
         let mut call = Call::new(&self.engine, self.limits.compile, Bytes::new(), &[]);
         let result = self
             .pre
@@ -88,7 +88,9 @@ impl LanguagePlugin {
             Ok(compiled) => match call.finish(None).failure {
                 Some(f) => Ok(Compiled::Error(format!("compiler failed: {}", f.reason()))),
                 None => Ok(match compiled {
-                    Ok(program) => Compiled::Program(program),
+                    Ok(program) => {
+                        Compiled::Program(Box::new(WasmProgram { plugin: self, program }))
+                    }
                     Err(message) => Compiled::Error(message),
                 }),
             },
@@ -174,11 +176,19 @@ impl judge_core::Executor for LanguagePlugin {
         &self.info.id
     }
 
-    fn compile(&self, source: &[u8]) -> Result<Compiled, String> {
+    fn compile(&self, source: &[u8]) -> Result<Compiled<'_>, String> {
         on_big_stack(|| self.compile_here(source))
     }
+}
 
-    fn run(&self, program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-        on_big_stack(|| self.run_here(program, stdin, limits))
+/// What a language plugin's `compile` returned, run by the same plugin.
+struct WasmProgram<'a> {
+    plugin: &'a LanguagePlugin,
+    program: Vec<u8>,
+}
+
+impl Program for WasmProgram<'_> {
+    fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
+        on_big_stack(|| self.plugin.run_here(&self.program, stdin, limits))
     }
 }

@@ -51,7 +51,7 @@ fn run_fixture(command: &str, stdin: &[u8]) -> judge_core::RunOutcome {
     let Ok(Compiled::Program(program)) = lang.compile(command.as_bytes()) else {
         panic!("compile failed")
     };
-    lang.run(&program, stdin, &LIMITS)
+    program.run(stdin, &LIMITS)
 }
 
 #[test]
@@ -179,9 +179,10 @@ fn stderr_is_kept_apart_from_stdout() {
 #[test]
 fn compile_errors_carry_the_plugins_message() {
     let lang = fixture_language();
-    assert_eq!(
-        lang.compile(b"compile-error missing semicolon").unwrap(),
-        Compiled::Error("main.fix:1: missing semicolon".into())
+    let compiled = lang.compile(b"compile-error missing semicolon").unwrap();
+    assert!(
+        matches!(&compiled, Compiled::Error(m) if m == "main.fix:1: missing semicolon"),
+        "{compiled:?}"
     );
 }
 
@@ -230,7 +231,7 @@ fn a_cancelled_token_stops_a_running_call_at_once_and_every_later_one() {
         canceller.cancel();
     });
     let started = std::time::Instant::now();
-    let out = plugin_host::with_cancel(&token, || lang.run(&program, b"", &limits));
+    let out = plugin_host::with_cancel(&token, || program.run(b"", &limits));
     assert!(
         matches!(&out.end, RunEnd::Crashed { reason } if reason.contains("cancelled")),
         "{:?}",
@@ -239,10 +240,10 @@ fn a_cancelled_token_stops_a_running_call_at_once_and_every_later_one() {
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     // Calls made after the cancellation end before they start working.
     let started = std::time::Instant::now();
-    let out = plugin_host::with_cancel(&token, || lang.run(&program, b"", &limits));
+    let out = plugin_host::with_cancel(&token, || program.run(b"", &limits));
     assert!(matches!(&out.end, RunEnd::Crashed { reason } if reason.contains("cancelled")));
     assert!(started.elapsed() < std::time::Duration::from_millis(500));
     // Without the token, the same program runs to its time limit as before.
-    let out = lang.run(&program, b"", &LIMITS);
+    let out = program.run(b"", &LIMITS);
     assert!(matches!(out.end, RunEnd::TimeLimit { .. }), "{:?}", out.end);
 }

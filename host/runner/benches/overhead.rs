@@ -98,6 +98,7 @@ async fn main() -> anyhow::Result<()> {
         client: client.clone(),
         cache: BlobCache::open(&dir.path().join("cache"), 1 << 30)?,
         catalog: Arc::new(RwLock::new(Catalog::new(host, None)?)),
+        native: None,
     };
 
     let mut overheads = Vec::with_capacity(jobs);

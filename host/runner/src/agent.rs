@@ -80,12 +80,14 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
     let catalog =
         tokio::task::spawn_blocking(move || Catalog::new(host_config, plugins_dir.as_deref()))
             .await??;
+    let native = if config.native { connect_native(&data_dir).await } else { None };
     let client = BackendClient::new(&config.backend)?;
     let agent = Arc::new(Agent {
         context: execute::Context {
             client: client.clone(),
             cache: BlobCache::open(&data_dir.join("cache"), config.cache_bytes)?,
             catalog: Arc::new(RwLock::new(catalog)),
+            native,
         },
         outbox: Outbox::open(&data_dir.join("outbox"))?,
         outbox_ready: Notify::new(),
@@ -123,6 +125,38 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
     agent.flush_outbox().await;
     agent.leave().await;
     Ok(())
+}
+
+/// The Docker executor, when the engine and the sandbox image are there,
+/// after removing the containers a crashed run of this runner left.
+async fn connect_native(data_dir: &Path) -> Option<Arc<native::Native>> {
+    // One runner per data dir: its path names the runner's containers.
+    let owner = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let owner = format!("runner:{}", owner.display());
+    let connected = tokio::task::spawn_blocking(move || {
+        let native = native::Native::connect(&owner)?;
+        match native.remove_leftovers() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed leftover sandbox containers"),
+            Err(e) => tracing::warn!(error = %e, "could not remove leftover sandbox containers"),
+        }
+        Ok::<_, native::Unavailable>(native)
+    })
+    .await;
+    match connected {
+        Ok(Ok(native)) => {
+            tracing::info!(image = native.image(), "native languages available: c, cpp, python3");
+            Some(Arc::new(native))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("{e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "connecting to Docker failed");
+            None
+        }
+    }
 }
 
 fn identity_path(data_dir: &Path) -> PathBuf {
@@ -178,7 +212,11 @@ impl Agent {
                 digest,
             })
             .collect();
-        (catalog.known(catalog::Kind::Language), plugins)
+        let mut languages = catalog.known(catalog::Kind::Language);
+        if self.context.native.is_some() {
+            languages.extend(native::LANGUAGES.iter().map(|l| l.id.to_string()));
+        }
+        (languages, plugins)
     }
 
     /// Registers, retrying with backoff until it works or shutdown.

@@ -41,6 +41,10 @@ pub struct RunnerArgs {
     /// Seconds running jobs get to finish on shutdown [default: 30].
     #[arg(long, env = "GAVEL_GRACE_S")]
     pub grace_s: Option<u64>,
+    /// Offer the native languages (c, cpp, python3) when a Docker engine and
+    /// the sandbox image are there [default: true].
+    #[arg(long, env = "GAVEL_NATIVE")]
+    pub native: Option<bool>,
 }
 
 /// Resolved settings.
@@ -58,6 +62,8 @@ pub struct RunnerConfig {
     pub plugins_dir: Option<PathBuf>,
     /// Where compiled plugins are cached.
     pub compiled_cache_dir: Option<PathBuf>,
+    /// Whether to offer native languages (when Docker and the image are there).
+    pub native: bool,
 }
 
 impl RunnerArgs {
@@ -88,6 +94,7 @@ impl RunnerArgs {
             grace: Duration::from_secs(self.grace_s.or(file.grace_s).unwrap_or(30)),
             plugins_dir,
             compiled_cache_dir,
+            native: self.native.or(file.native).unwrap_or(true),
         };
         if config.registration_token.is_empty() {
             bail!(

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use catalog::Catalog;
+use judge_core::Executor;
 use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
@@ -28,6 +29,8 @@ pub struct Context {
     pub client: BackendClient,
     pub cache: Arc<BlobCache>,
     pub catalog: Arc<RwLock<Catalog>>,
+    /// The Docker executor of the native languages, when available.
+    pub native: Option<Arc<native::Native>>,
 }
 
 /// How a job ended.
@@ -80,12 +83,13 @@ pub async fn run(
         Ok(fetched) => fetched,
         Err(e) => return Outcome::Abandoned(format!("fetching the job's files: {e}")),
     };
-    let catalog = context.catalog.clone();
+    let (catalog, native) = (context.catalog.clone(), context.native.clone());
     let (language, problem_id, cancel) = (language.clone(), problem.id.clone(), cancel.clone());
     let judged = tokio::task::spawn_blocking(move || {
         plugin_host::on_big_stack(|| {
             plugin_host::with_cancel(&cancel, || {
-                judge_files(&catalog, &package, &problem_id, &source_path, &language, &events)
+                let languages = Languages { catalog: &catalog, native: native.as_deref() };
+                judge_files(&languages, &package, &problem_id, &source_path, &language, &events)
             })
         })
     })
@@ -128,9 +132,15 @@ async fn fetch(
     Ok((CachedPackage { files }, source_path, pins))
 }
 
+/// Where a job's language comes from: a Wasm plugin, or the Docker executor.
+struct Languages<'a> {
+    catalog: &'a RwLock<Catalog>,
+    native: Option<&'a native::Native>,
+}
+
 /// Loads the problem and plugins and judges: the same calls as `gavel judge`.
 fn judge_files(
-    catalog: &RwLock<Catalog>,
+    languages: &Languages<'_>,
     package: &CachedPackage,
     problem_id: &str,
     source_path: &std::path::Path,
@@ -145,21 +155,28 @@ fn judge_files(
         Ok(source) => source,
         Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
     };
-    let (language, checker) = {
-        let catalog = catalog.read().unwrap_or_else(|e| e.into_inner());
-        let language = catalog.language(language_id);
+    let (wasm, checker) = {
+        let catalog = languages.catalog.read().unwrap_or_else(|e| e.into_inner());
         let checker = problem_checker(&catalog, &problem.checker.plugin, package);
-        (language, checker)
+        let native = native::language::find(language_id);
+        (native.is_none().then(|| catalog.language(language_id)), checker)
     };
-    let language = match language {
-        Ok(language) => language,
-        Err(e) => return JudgeReport::judgement_error(format!("language: {e:#}")),
+    let native = languages.native.and_then(|n| n.executor(language_id));
+    let language: &dyn Executor = match (&wasm, &native) {
+        (Some(Ok(wasm)), _) => wasm,
+        (Some(Err(e)), _) => return JudgeReport::judgement_error(format!("language: {e:#}")),
+        (None, Some(native)) => native,
+        (None, None) => {
+            return JudgeReport::judgement_error(format!(
+                "language: {language_id} needs Docker, which this runner does not offer"
+            ));
+        }
     };
     let checker = match checker {
         Ok(checker) => checker,
         Err(e) => return JudgeReport::judgement_error(format!("checker: {e:#}")),
     };
-    judge(&problem, package, &source, &language, &checker, &mut |progress: &Progress| {
+    judge(&problem, package, &source, language, &checker, &mut |progress: &Progress| {
         let _ = events.send(match progress {
             Progress::Compiled { message } => RunnerEvent::Compiled { message: message.clone() },
             Progress::Case { task, case } => RunnerEvent::Case(CaseProgress {

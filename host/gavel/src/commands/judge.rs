@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use judge_core::Executor;
 use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, DirPackage, PackageFiles};
 use plugin_host::{CheckerPlugin, Plugin};
@@ -24,7 +25,8 @@ pub struct Args {
     problem: PathBuf,
     /// The solution's source file.
     source: PathBuf,
-    /// Language id (e.g. `javascript`, `rustpython`); guessed from the extension when omitted.
+    /// Language id (e.g. `javascript`, `rustpython`, `c`, `cpp`, `python3`); guessed from the
+    /// extension when omitted (`.py` is `rustpython`: pass `--language python3` for CPython).
     #[arg(short, long)]
     language: Option<String>,
     /// Print one JSON object instead of a table.
@@ -48,15 +50,34 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let catalog = env.catalog()?;
     let language_id = match &args.language {
         Some(id) => id.clone(),
-        None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
+        None => match args
+            .source
+            .extension()
+            .and_then(|e| native::language::for_extension(e.to_str()?))
+        {
+            Some(native) => native.id.to_string(),
+            None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
+        },
     };
-    let language = catalog.language(&language_id).map_err(|e| BadInput(format!("{e:#}")))?;
     let checker = problem_checker(&catalog, &problem.checker.plugin, &package, &args.problem)?;
+    // A native language runs in Docker; anything else is a Wasm plugin.
+    let (docker, in_docker, plugin);
+    let language: &(dyn Executor + Sync) = if native::language::find(&language_id).is_some() {
+        docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
+        if let Err(e) = docker.remove_leftovers() {
+            tracing::warn!("{e}");
+        }
+        in_docker = docker.executor(&language_id).expect("a native language");
+        &in_docker
+    } else {
+        plugin = catalog.language(&language_id).map_err(|e| BadInput(format!("{e:#}")))?;
+        &plugin
+    };
 
     let mut printer = output::CasePrinter::new(!args.json);
     printer.header(&problem.id, &language_id, &checker.info().id);
     let report = plugin_host::on_big_stack(|| {
-        judge(&problem, &package, &source, &language, &checker, &mut |p: &Progress| {
+        judge(&problem, &package, &source, language, &checker, &mut |p: &Progress| {
             printer.progress(p)
         })
     });

@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod check;
+pub mod image;
 pub mod judge;
 pub mod plugins;
 pub mod runner;

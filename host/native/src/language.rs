@@ -1,0 +1,95 @@
+//! The native languages: how each is compiled and run inside the sandbox
+//! image (plain data; the executor does the work).
+
+/// One language of the sandbox image.
+#[derive(Debug)]
+pub struct NativeLanguage {
+    /// The id submissions name (`c`, `cpp`, `python3`).
+    pub id: &'static str,
+    pub name: &'static str,
+    /// The file the source is written to in the work dir.
+    pub source_file: &'static str,
+    /// File extensions `gavel judge` guesses this language from.
+    pub extensions: &'static [&'static str],
+    /// The compile (or byte-compile) command, run in the work dir.
+    pub compile: &'static [&'static str],
+    /// The command that runs the compiled program on each case.
+    pub run: &'static [&'static str],
+}
+
+/// Compile limits, like Normal-OJ's: CPU and wall time, memory.
+pub const COMPILE_TIME_MS: u64 = 20_000;
+pub const COMPILE_MEMORY_MB: u64 = 1024;
+/// How much of the compiler's output becomes the CE message.
+pub const COMPILE_MESSAGE_BYTES: usize = 4096;
+
+/// The environment of every command in the sandbox.
+pub const ENV: &[&str] =
+    &["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/work", "TMPDIR=/tmp"];
+
+/// Byte-compiles `main.py` to `main.pyc`; a syntax error is printed without
+/// a traceback of the compiler itself.
+const PY_COMPILE: &str = "import py_compile, sys
+try:
+    py_compile.compile('main.py', cfile='main.pyc', doraise=True)
+except py_compile.PyCompileError as e:
+    sys.stderr.write(e.msg)
+    sys.exit(1)";
+
+pub const LANGUAGES: &[NativeLanguage] = &[
+    NativeLanguage {
+        id: "c",
+        name: "C11 (gcc -O2)",
+        source_file: "main.c",
+        extensions: &["c"],
+        compile: &[
+            "/usr/bin/gcc",
+            "-std=c11",
+            "-O2",
+            "-pipe",
+            "-DONLINE_JUDGE",
+            "-fmax-errors=10",
+            "-o",
+            "main",
+            "main.c",
+            "-lm",
+        ],
+        run: &["/work/main"],
+    },
+    NativeLanguage {
+        id: "cpp",
+        name: "C++17 (g++ -O2)",
+        source_file: "main.cpp",
+        extensions: &["cpp", "cc", "cxx"],
+        compile: &[
+            "/usr/bin/g++",
+            "-std=c++17",
+            "-O2",
+            "-pipe",
+            "-DONLINE_JUDGE",
+            "-fmax-errors=10",
+            "-o",
+            "main",
+            "main.cpp",
+        ],
+        run: &["/work/main"],
+    },
+    NativeLanguage {
+        id: "python3",
+        name: "Python 3 (CPython)",
+        source_file: "main.py",
+        extensions: &[],
+        compile: &["/usr/bin/python3", "-c", PY_COMPILE],
+        run: &["/usr/bin/python3", "main.pyc"],
+    },
+];
+
+/// The language with this id.
+pub fn find(id: &str) -> Option<&'static NativeLanguage> {
+    LANGUAGES.iter().find(|l| l.id == id)
+}
+
+/// The language `gavel judge` guesses from a file extension.
+pub fn for_extension(ext: &str) -> Option<&'static NativeLanguage> {
+    LANGUAGES.iter().find(|l| l.extensions.contains(&ext))
+}

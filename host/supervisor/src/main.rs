@@ -1,0 +1,342 @@
+//! `gavel-supervisor [WORK_DIR [IO_DIR]]`: PID 1 of a sandbox container.
+//!
+//! Serves [`supervisor::wire`] requests on stdin/stdout until stdin closes.
+//! Each run is forked with `RLIMIT_CPU`/`RLIMIT_FSIZE`/`RLIMIT_STACK`, stdin
+//! and stdout/stderr as files in `IO_DIR` (defaults: `/work`, `/tmp/gavel-io`),
+//! waited for with a pidfd and a wall deadline, measured with `wait4`, and
+//! followed by killing every process the run left behind. As PID 1 that is
+//! `kill(-1)`: nothing but the supervisor survives between runs. Run outside
+//! a container (tests), it kills the run's process group instead.
+
+// fork-time rlimits, wait4, pidfd and kill need libc; each call says why it
+// is sound.
+#![allow(unsafe_code)]
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use supervisor::wire::{self, Exit, Request, Response, RunReport, RunRequest};
+
+struct Dirs {
+    work: PathBuf,
+    io: PathBuf,
+}
+
+fn main() {
+    let mut args = std::env::args_os().skip(1);
+    let work = args.next().map_or_else(|| PathBuf::from("/work"), PathBuf::from);
+    let io = args.next().map_or_else(|| PathBuf::from("/tmp/gavel-io"), PathBuf::from);
+    // SAFETY: plain prctl calls with integer arguments. Not dumpable: a
+    // program of the same uid can neither ptrace the supervisor nor open its
+    // /proc entries (its stdin/stdout are the host's channel). Subreaper:
+    // outside a container, orphans of a run come back to us to be reaped.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    if let Err(e) = fs::create_dir_all(&io)
+        .and_then(|()| fs::set_permissions(&io, fs::Permissions::from_mode(0o700)))
+    {
+        eprintln!("gavel-supervisor: cannot create {}: {e}", io.display());
+        std::process::exit(2);
+    }
+    let dirs = Dirs { work, io };
+    let mut input = io::stdin().lock();
+    let mut output = io::stdout().lock();
+    loop {
+        let body = match wire::read_frame(&mut input) {
+            Ok(Some(body)) => body,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("gavel-supervisor: reading a request: {e}");
+                std::process::exit(2);
+            }
+        };
+        let response = match Request::decode(&body) {
+            Ok(Request::PutFile { name, data, executable }) => {
+                put_file(&dirs.work, &name, &data, executable)
+            }
+            Ok(Request::Run(run)) => self::run(&dirs, &run),
+            Err(e) => Response::Failed(e.to_string()),
+        };
+        if let Err(e) = wire::write_frame(&mut output, &response.encode()) {
+            eprintln!("gavel-supervisor: answering: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn put_file(work: &Path, name: &str, data: &[u8], executable: bool) -> Response {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Response::Failed(format!("{name:?} is not a plain file name"));
+    }
+    let mode = if executable { 0o755 } else { 0o644 };
+    let path = work.join(name);
+    let _ = fs::remove_file(&path);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&path)
+        .and_then(|mut f| io::Write::write_all(&mut f, data));
+    match written {
+        Ok(()) => Response::Done,
+        Err(e) => Response::Failed(format!("writing {}: {e}", path.display())),
+    }
+}
+
+/// A fresh file (an earlier run may have replaced the old one by a link).
+fn fresh_file(path: &Path, data: &[u8]) -> io::Result<File> {
+    let _ = fs::remove_file(path);
+    let mut file =
+        OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(path)?;
+    io::Write::write_all(&mut file, data)?;
+    io::Seek::rewind(&mut file)?;
+    Ok(file)
+}
+
+fn run(dirs: &Dirs, request: &RunRequest) -> Response {
+    match run_io(dirs, request) {
+        Ok(report) => Response::Ran(report),
+        Err(e) => Response::Failed(format!("running {:?}: {e}", request.argv)),
+    }
+}
+
+fn run_io(dirs: &Dirs, request: &RunRequest) -> io::Result<RunReport> {
+    let Some((program, args)) = request.argv.split_first() else {
+        return Err(io::Error::other("empty argv"));
+    };
+    let stdin = fresh_file(&dirs.io.join("stdin"), &request.stdin)?;
+    let (stdout_path, stderr_path) = (dirs.io.join("stdout"), dirs.io.join("stderr"));
+    let stdout = fresh_file(&stdout_path, b"")?;
+    let stderr = fresh_file(&stderr_path, b"")?;
+
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .env_clear()
+        .current_dir(&dirs.work)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr);
+    for pair in &request.env {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        command.env(key, value);
+    }
+    let cpu_s = request.cpu_ms.div_ceil(1000).max(1);
+    let limits = [
+        (libc::RLIMIT_CPU, cpu_s, cpu_s + 1),
+        // One byte over the cap still writes (so the host sees the cap was
+        // passed); beyond that the program gets SIGXFSZ.
+        (libc::RLIMIT_FSIZE, request.output_bytes + 1, request.output_bytes + 1),
+        (libc::RLIMIT_STACK, request.stack_bytes, request.stack_bytes),
+        (libc::RLIMIT_CORE, 0, 0),
+    ];
+    // SAFETY: between fork and exec the closure only makes async-signal-safe
+    // syscalls (setpgid, open/write/close, setrlimit) on values it owns; it
+    // allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setpgid(0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The run, not the supervisor, is what the OOM killer takes
+            // (raising one's own score needs no privilege).
+            let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
+            if fd >= 0 {
+                libc::write(fd, b"1000".as_ptr().cast(), 4);
+                libc::close(fd);
+            }
+            for (resource, soft, hard) in limits {
+                let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+                if libc::setrlimit(resource, &limit) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+
+    let oom_before = oom_kills();
+    let start = Instant::now();
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(0);
+            return Ok(report(Exit::NotStarted(errno), start, Default::default(), false));
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let deadline = start + Duration::from_millis(request.wall_ms);
+    let wall_killed = !wait_until_exit(pid, deadline);
+    if wall_killed {
+        kill_run(pid);
+    }
+    let (status, usage) = reap(pid)?;
+    let exit = if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    let mut report = report(exit, start, usage, wall_killed);
+    kill_run(pid);
+    reap_leftovers();
+    report.oom_killed = oom_kills() > oom_before;
+    let (stdout, stdout_len) = read_capped(&stdout_path, request.output_bytes)?;
+    let (stderr, stderr_len) = read_capped(&stderr_path, request.output_bytes)?;
+    report.output_len = stdout_len + stderr_len;
+    report.stdout = stdout;
+    report.stderr = stderr;
+    Ok(report)
+}
+
+fn report(exit: Exit, start: Instant, usage: Usage, wall_killed: bool) -> RunReport {
+    RunReport {
+        exit,
+        cpu_us: usage.cpu_us,
+        wall_us: start.elapsed().as_micros() as u64,
+        peak_rss_kb: usage.peak_rss_kb,
+        wall_killed,
+        oom_killed: false,
+        output_len: 0,
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+    }
+}
+
+#[derive(Default)]
+struct Usage {
+    cpu_us: u64,
+    peak_rss_kb: u64,
+}
+
+/// Waits for `pid` to exit (without reaping it); `false` when `deadline`
+/// passed first.
+fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if pidfd < 0 {
+        return poll_until_exit(pid, deadline);
+    }
+    let exited = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break false;
+        }
+        let mut fd = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+        let timeout = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd for the duration of the call.
+        match unsafe { libc::poll(&mut fd, 1, timeout) } {
+            1.. => break true,
+            0 => {}
+            _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            _ => break poll_until_exit(pid, deadline),
+        }
+    };
+    // SAFETY: closing the fd pidfd_open gave us, once.
+    unsafe { libc::close(pidfd) };
+    exited
+}
+
+/// The fallback without pidfds: check every millisecond.
+fn poll_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
+    loop {
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes into `info`; WNOWAIT leaves the child to reap.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: si_pid is valid to read after a successful waitid.
+        if r != 0 || unsafe { info.si_pid() } == pid {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Reaps `pid`, returning its wait status and resource usage (its own and
+/// its reaped descendants').
+fn reap(pid: libc::pid_t) -> io::Result<(libc::c_int, Usage)> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to `status` and `usage`.
+        if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let usage = Usage {
+        cpu_us: micros(usage.ru_utime) + micros(usage.ru_stime),
+        peak_rss_kb: usage.ru_maxrss as u64,
+    };
+    Ok((status, usage))
+}
+
+/// Kills every process of the run: everything but us when we are PID 1,
+/// else the run's process group.
+fn kill_run(pid: libc::pid_t) {
+    // SAFETY: kill with a constant signal; no memory is involved.
+    unsafe {
+        if libc::getpid() == 1 {
+            libc::kill(-1, libc::SIGKILL);
+        } else {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Reaps what the run left: as PID 1 every process is ours and dies of the
+/// `kill(-1)`, so wait for all; else take only what has already exited.
+fn reap_leftovers() {
+    // SAFETY: getpid has no preconditions.
+    let init = unsafe { libc::getpid() } == 1;
+    let flags = if init { 0 } else { libc::WNOHANG };
+    loop {
+        let mut status = 0;
+        // SAFETY: a valid pointer to `status`.
+        if unsafe { libc::waitpid(-1, &mut status, flags) } <= 0 {
+            break;
+        }
+    }
+}
+
+/// The number of OOM kills in our memory cgroup (v1 or v2), 0 if unknown.
+fn oom_kills() -> u64 {
+    ["/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events"]
+        .iter()
+        .find_map(|path| fs::read_to_string(path).ok())
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("oom_kill "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The first `cap` bytes of a file and its whole length.
+fn read_capped(path: &Path, cap: u64) -> io::Result<(Vec<u8>, u64)> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut data = Vec::with_capacity(len.min(cap) as usize);
+    io::copy(&mut file.take(cap), &mut data)?;
+    Ok((data, len))
+}
