@@ -18,9 +18,13 @@ fn main() {
     if let Err(e) = plugin_build::check_target_installed(TARGET) {
         panic!("{e}");
     }
+    // Stripped, without debug info and with the checkout's path remapped, the
+    // binary (and so the image tag) is the same in every clone.
     let status = plugin_build::clean_cargo()
         .current_dir(root)
+        .env("RUSTFLAGS", format!("--remap-path-prefix={}=.", root.display()))
         .args(["build", "--release", "-p", "supervisor", "--bin", "gavel-supervisor"])
+        .args(["--config", "profile.release.debug=false", "--config", "profile.release.strip=true"])
         .args(["--target", TARGET, "--target-dir"])
         .arg(&target_dir)
         .status()

@@ -73,10 +73,13 @@ pub struct HeartbeatRequest {
 }
 
 /// The heartbeat's answer: jobs the runner must stop (rejudged, cancelled,
-/// reclaimed) and not report.
+/// reclaimed) and not report, and the interval the next heartbeats keep (so
+/// a runner restarted on a saved identity learns it without registering).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     pub cancel: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_interval_s: Option<u64>,
 }
 
 /// A blob by address, with its size so a runner can check before it fetches.

@@ -31,21 +31,26 @@ for _, k in ipairs({ key, key .. ':jobs', P .. 'runner-token:' .. token_hash }) 
 end
 redis.call('ZADD', P .. 'runners', now, rid)
 
+-- Renew what the runner holds first: a job it holds again under a new lease
+-- (reclaimed from it, then claimed by it anew, e.g. after a restart) is not
+-- cancelled by a cancel left for the old attempt.
+local held = {}
 local cancel = {}
 local seen = {}
-for _, jid in ipairs(redis.call('SMEMBERS', key .. ':cancel')) do
-  if not seen[jid] then seen[jid] = true; table.insert(cancel, jid) end
-end
-redis.call('DEL', key .. ':cancel')
 for i = 8, #ARGV, 2 do
   local jid, lease = ARGV[i], ARGV[i + 1]
   if holds_lease(jid, rid, lease) then
     redis.call('ZADD', P .. 'leases', now + lease_ttl, jid)
+    held[jid] = true
   elseif not seen[jid] then
     seen[jid] = true
     table.insert(cancel, jid)
   end
 end
+for _, jid in ipairs(redis.call('SMEMBERS', key .. ':cancel')) do
+  if not seen[jid] and not held[jid] then seen[jid] = true; table.insert(cancel, jid) end
+end
+redis.call('DEL', key .. ':cancel')
 local reply = { 'ok' }
 for _, jid in ipairs(cancel) do table.insert(reply, jid) end
 return reply

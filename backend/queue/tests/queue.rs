@@ -224,6 +224,26 @@ async fn an_expired_lease_is_reclaimed_and_the_late_completion_refused() {
 }
 
 #[tokio::test]
+async fn a_job_reclaimed_from_a_runner_and_claimed_by_it_again_is_not_cancelled() {
+    // A runner restarted on its saved identity: its old attempt is
+    // reclaimed (which leaves a cancel for it), then it claims the job anew.
+    let f = fixture(300, 3).await;
+    runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let first = claim(&f.queue, "rn_a").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = claim(&f.queue, "rn_a").await.expect("reclaimed, then claimed again");
+    assert_eq!((second.job_id.as_str(), second.attempt), (first.job_id.as_str(), 2));
+    let active = [ActiveJob { job_id: second.job_id.clone(), lease: second.lease.clone() }];
+    let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![]), "the new attempt is renewed, not cancelled");
+    // Naming the old lease still gets it cancelled.
+    let stale = [ActiveJob { job_id: first.job_id.clone(), lease: first.lease.clone() }];
+    let cancel = f.queue.heartbeat("rn_a", &stale, &Capabilities::default()).await.unwrap();
+    assert_eq!(cancel, Some(vec![first.job_id.clone()]));
+}
+
+#[tokio::test]
 async fn heartbeats_keep_a_lease_alive_past_its_ttl() {
     let f = fixture(300, 3).await;
     runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;

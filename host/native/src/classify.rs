@@ -36,7 +36,8 @@ pub fn run_outcome(report: RunReport, limits: &RunLimits, wall_ms: u64) -> RunOu
         _ if report.wall_killed => RunEnd::TimeLimit {
             reason: format!(
                 "still running after {wall_ms} ms of wall time (3× the time limit) \
-                 while using {time_ms} ms of CPU: the program was waiting or sleeping"
+                 having used {time_ms} ms of CPU: waiting, sleeping, or sharing the CPU \
+                 with its own processes"
             ),
         },
         Exit::Signal(sig) => RunEnd::Crashed { reason: format!("killed by {}", signal_name(sig)) },

@@ -103,7 +103,11 @@ impl Native {
 
     /// The executor of one native language, if it is one.
     pub fn executor(&self, language: &str) -> Option<NativeExecutor<'_>> {
-        language::find(language).map(|language| NativeExecutor { native: self, language })
+        language::find(language).map(|language| NativeExecutor {
+            native: self,
+            language,
+            cancelled: &|| false,
+        })
     }
 
     /// The image sandboxes run.
@@ -127,11 +131,30 @@ async fn connect_docker() -> Result<Docker, Unavailable> {
 }
 
 /// A language run in sandbox containers.
-#[derive(Debug)]
 pub struct NativeExecutor<'a> {
     native: &'a Native,
     language: &'static NativeLanguage,
+    /// Asked before each compile and case: a cancelled job stops there.
+    cancelled: &'a (dyn Fn() -> bool + Sync),
 }
+
+impl std::fmt::Debug for NativeExecutor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeExecutor").field("language", &self.language.id).finish()
+    }
+}
+
+impl<'a> NativeExecutor<'a> {
+    /// Stops compiling and running cases once `cancelled` says so (a
+    /// runner's job cancelled by the backend); a case already running ends
+    /// within its own wall limit.
+    pub fn cancelled_by(self, cancelled: &'a (dyn Fn() -> bool + Sync)) -> Self {
+        NativeExecutor { cancelled, ..self }
+    }
+}
+
+/// Why a cancelled job stopped.
+const CANCELLED: &str = "cancelled";
 
 impl Executor for NativeExecutor<'_> {
     fn language(&self) -> &str {
@@ -139,6 +162,9 @@ impl Executor for NativeExecutor<'_> {
     }
 
     fn compile(&self, source: &[u8]) -> Result<Compiled<'_>, String> {
+        if (self.cancelled)() {
+            return Err(CANCELLED.into());
+        }
         let native = self.native;
         let memory = (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES;
         let sandbox = native.runtime.block_on(async {
@@ -149,8 +175,12 @@ impl Executor for NativeExecutor<'_> {
             .await
             .map_err(|_| format!("the sandbox did not start within {START_TIMEOUT:?}"))?
         })?;
-        let program =
-            NativeProgram { native, sandbox: Mutex::new(Some(sandbox)), language: self.language };
+        let program = NativeProgram {
+            native,
+            sandbox: Mutex::new(Some(sandbox)),
+            language: self.language,
+            cancelled: self.cancelled,
+        };
         let put = Request::PutFile {
             name: self.language.source_file.into(),
             data: source.to_vec(),
@@ -189,6 +219,7 @@ struct NativeProgram<'a> {
     /// `None` once the container is gone (a broken channel).
     sandbox: Mutex<Option<sandbox::Sandbox>>,
     language: &'static NativeLanguage,
+    cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
 impl NativeProgram<'_> {
@@ -234,7 +265,12 @@ impl Program for NativeProgram<'_> {
             output_bytes: limits.output_bytes,
             stack_bytes: memory,
         };
-        match self.fit_memory(container_memory).and_then(|()| self.run_report(request)) {
+        let ran = if (self.cancelled)() {
+            Err(CANCELLED.to_string())
+        } else {
+            self.fit_memory(container_memory).and_then(|()| self.run_report(request))
+        };
+        match ran {
             Ok(report) => classify::run_outcome(report, limits, wall_ms),
             Err(reason) => RunOutcome {
                 end: judge_core::RunEnd::SystemError { reason },

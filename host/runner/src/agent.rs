@@ -376,8 +376,15 @@ impl Agent {
 
     async fn heartbeat_loop(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let mut failing = false;
+        // The first beat goes at once: a runner restarted on a saved identity
+        // learns the interval from its answer before any lease can lapse.
+        let mut first = true;
         loop {
-            let interval = *self.heartbeat_interval.read().unwrap_or_else(|e| e.into_inner());
+            let interval = if std::mem::take(&mut first) {
+                Duration::ZERO
+            } else {
+                *self.heartbeat_interval.read().unwrap_or_else(|e| e.into_inner())
+            };
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 _ = stop.wait_for(|s| *s) => return,
@@ -405,6 +412,10 @@ impl Agent {
             match answer {
                 Ok(answer) => {
                     self.unauthorized.store(0, Ordering::Relaxed);
+                    if let Some(seconds) = answer.heartbeat_interval_s {
+                        *self.heartbeat_interval.write().unwrap_or_else(|e| e.into_inner()) =
+                            Duration::from_secs(seconds.max(1));
+                    }
                     let running = self.running();
                     for job_id in answer.cancel {
                         if let Some(job) = running.get(&job_id) {

@@ -88,7 +88,12 @@ pub async fn run(
     let judged = tokio::task::spawn_blocking(move || {
         plugin_host::on_big_stack(|| {
             plugin_host::with_cancel(&cancel, || {
-                let languages = Languages { catalog: &catalog, native: native.as_deref() };
+                let cancelled = || cancel.is_cancelled();
+                let languages = Languages {
+                    catalog: &catalog,
+                    native: native.as_deref(),
+                    cancelled: &cancelled,
+                };
                 judge_files(&languages, &package, &problem_id, &source_path, &language, &events)
             })
         })
@@ -136,6 +141,8 @@ async fn fetch(
 struct Languages<'a> {
     catalog: &'a RwLock<Catalog>,
     native: Option<&'a native::Native>,
+    /// Whether the job was cancelled (Wasm calls see the token themselves).
+    cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
 /// Loads the problem and plugins and judges: the same calls as `gavel judge`.
@@ -161,7 +168,10 @@ fn judge_files(
         let native = native::language::find(language_id);
         (native.is_none().then(|| catalog.language(language_id)), checker)
     };
-    let native = languages.native.and_then(|n| n.executor(language_id));
+    let native = languages
+        .native
+        .and_then(|n| n.executor(language_id))
+        .map(|e| e.cancelled_by(languages.cancelled));
     let language: &dyn Executor = match (&wasm, &native) {
         (Some(Ok(wasm)), _) => wasm,
         (Some(Err(e)), _) => return JudgeReport::judgement_error(format!("language: {e:#}")),

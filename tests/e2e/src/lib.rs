@@ -12,6 +12,7 @@
 //! `gavel up` stack.
 
 pub mod api;
+pub mod docker;
 pub mod fleet;
 pub mod package;
 pub mod runner;

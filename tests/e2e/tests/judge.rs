@@ -6,7 +6,12 @@
 //! - `examples/solutions/<problem>/<name>/`, judged against
 //!   `examples/problems/<problem>`;
 //! - `tests/e2e/cases/<name>/`, whose file `problem` names the problem folder
-//!   (relative to the repository root); these use the fixture plugins.
+//!   (relative to the repository root); these use the fixture plugins;
+//! - `tests/e2e/native-cases/<name>/`, the same for the native languages in
+//!   Docker, including hostile programs (whose AC means "contained").
+//!
+//! An optional file `language` gives `--language` (e.g. `python3`, since
+//! `.py` alone means the Wasm `rustpython`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,6 +22,7 @@ struct Case {
     name: String,
     problem: PathBuf,
     source: PathBuf,
+    language: Option<String>,
     status_and_score: String,
     messages: Vec<String>,
 }
@@ -32,7 +38,8 @@ fn read_case(name: String, dir: &Path, problem: PathBuf) -> Case {
         .map(|e| e.unwrap().path())
         .find(|p| p.file_stem().is_some_and(|s| s == "main"))
         .unwrap_or_else(|| panic!("{}: no main.* source", dir.display()));
-    Case { name, problem, source, status_and_score, messages }
+    let language = std::fs::read_to_string(dir.join("language")).ok().map(|l| l.trim().to_string());
+    Case { name, problem, source, language, status_and_score, messages }
 }
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
@@ -69,6 +76,11 @@ fn judge_all(cases: Vec<Case>, extra: &[&str], also_as_table: bool) {
 
 /// Judges one case; says every way the result differs from the expectation.
 fn judge_case(case: &Case, extra: &[&str], also_as_table: bool) -> Result<(), String> {
+    let mut extra = extra.to_vec();
+    if let Some(language) = &case.language {
+        extra.extend(["--language", language]);
+    }
+    let extra = extra.as_slice();
     let report = judge_json(&case.problem, &case.source, extra)?;
     let got = status_and_score(&report);
     let all_messages = report["tasks"]
@@ -142,7 +154,13 @@ fn misbehaving_programs_and_checkers_get_their_verdicts() {
         )
         .unwrap();
     }
-    let cases = subdirs(&root.join("tests/e2e/cases"))
+    let cases = cases_in(&root, "tests/e2e/cases");
+    judge_all(cases, &["--plugins", plugins.path().to_str().unwrap()], false);
+}
+
+/// The cases of a folder whose cases name their problem.
+fn cases_in(root: &Path, folder: &str) -> Vec<Case> {
+    subdirs(&root.join(folder))
         .into_iter()
         .map(|dir| {
             let problem = std::fs::read_to_string(dir.join("problem")).unwrap();
@@ -152,6 +170,16 @@ fn misbehaving_programs_and_checkers_get_their_verdicts() {
                 root.join(problem.trim()),
             )
         })
-        .collect();
-    judge_all(cases, &["--plugins", plugins.path().to_str().unwrap()], false);
+        .collect()
+}
+
+#[test]
+fn native_programs_get_their_verdicts_and_hostile_ones_are_contained() {
+    if !e2e::docker::available() {
+        return;
+    }
+    let root = root();
+    judge_all(cases_in(&root, "tests/e2e/native-cases"), &[], false);
+    let leftovers = e2e::docker::orphaned_containers();
+    assert!(leftovers.is_empty(), "containers left behind: {leftovers:?}");
 }

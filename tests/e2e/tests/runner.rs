@@ -666,3 +666,77 @@ fn gavel_up_judges_an_example_with_live_progress_and_stops_cleanly() {
         up.log()
     );
 }
+
+#[test]
+fn native_submissions_are_judged_in_docker_and_a_killed_runners_containers_are_removed() {
+    if !e2e::docker::available() {
+        return;
+    }
+    let _serial = serial();
+    let stack = Stack::start();
+    let admin = stack.admin();
+    sum_problem(&admin, "native-sum", 1000, 64);
+    let client = admin.create_client("c");
+    let (mut runner, _) = start_runner(&stack, RunnerOptions::new("native").slots(2));
+    let languages = runner.wait_listed(&admin, SOON).languages;
+    for id in ["c", "cpp", "python3"] {
+        assert!(languages.iter().any(|l| l == id), "{id} not offered: {languages:?}");
+    }
+
+    let c = "#include <stdio.h>\nint main(void){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}\n";
+    let cpp =
+        "#include <iostream>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b<<'\\n';}\n";
+    let submissions = [
+        (client.submit_ok("native-sum", "c", c), Status::Accepted, 100.0),
+        (client.submit_ok("native-sum", "cpp", cpp), Status::Accepted, 100.0),
+        (client.submit_ok("native-sum", "python3", AC_PY), Status::Accepted, 100.0),
+        (client.submit_ok("native-sum", "python3", WA_PY), Status::WrongAnswer, 0.0),
+        (
+            client.submit_ok("native-sum", "cpp", "int main() { return x; }"),
+            Status::CompileError,
+            0.0,
+        ),
+        (
+            client.submit_ok("native-sum", "c", "int main(void){int*p=0;return *p;}"),
+            Status::RuntimeError,
+            0.0,
+        ),
+    ];
+    for (id, status, score) in &submissions {
+        let view = wait_final(&client, id, Duration::from_secs(60));
+        assert_eq!((view.status, view.score), (*status, *score), "{view:?}");
+        if *status == Status::Accepted {
+            let log = event_log(&client, id);
+            assert_eq!(names(&log), ["queued", "started", "compiled", "case", "case", "finished"]);
+        }
+    }
+    let ce = client.submission(&submissions[4].0);
+    assert!(ce.compile_message.contains("error"), "{ce:?}");
+    let owner = format!("runner:{}", runner.data_dir().canonicalize().unwrap().display());
+    let owned = || e2e::docker::containers_owned_by(&owner);
+    wait_until("every container of a judged job is removed", SOON, || owned().is_empty());
+
+    // Killed mid-job, the runner leaves its container behind; started again
+    // on the same data dir it removes it before taking work.
+    let sleeper = "#include <unistd.h>\nint main(void){sleep(60);return 0;}\n";
+    let id = client.submit_ok("native-sum", "c", sleeper);
+    wait_running(&client, &id);
+    let running = owned();
+    assert_eq!(running.len(), 1, "one container per running job");
+    runner.kill();
+    assert_eq!(owned(), running, "the killed runner's container is left over");
+    let removals = runner.log_count("removed leftover sandbox containers");
+    runner.restart();
+    wait_until("the restarted runner removes its leftover", REGISTER_LIMIT, || {
+        !owned().contains(&running[0])
+    });
+    assert_eq!(
+        runner.log_count("removed leftover sandbox containers"),
+        removals + 1,
+        "{}",
+        runner.log()
+    );
+    let view = wait_final(&client, &id, Duration::from_secs(60));
+    assert_eq!(view.status, Status::TimeLimitExceeded, "{view:?}");
+    wait_until("no container is left", SOON, || owned().is_empty());
+}

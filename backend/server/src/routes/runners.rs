@@ -118,7 +118,10 @@ pub async fn heartbeat(
         plugins_json: request.plugins.as_deref().map(plugins_json),
     };
     match state.queue.heartbeat(&runner_id, &request.active_jobs, &capabilities).await? {
-        Some(cancel) => Ok(ApiJson(HeartbeatResponse { cancel })),
+        Some(cancel) => Ok(ApiJson(HeartbeatResponse {
+            cancel,
+            heartbeat_interval_s: Some(state.queue.config().heartbeat_interval.as_secs()),
+        })),
         None => Err(ApiError::unauthorized("runner no longer registered; register again")),
     }
 }
