@@ -7,6 +7,8 @@
 //! - `test`   — install what is missing, then format check, clippy, and every
 //!   test of both workspaces (the README's second command; CI runs it).
 //! - `plugins` — build the Wasm plugins and the example custom checker.
+//! - `images` — build the native languages' Docker image (from Debian
+//!   packages with debootstrap; `setup` and `test` do it where Docker runs).
 //! - `bench`  — run the benchmarks (`docs/BENCHMARKS.md` records them).
 
 use std::path::{Path, PathBuf};
@@ -25,8 +27,9 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
         Some("plugins") => plugins(&root),
         Some("bench") => bench(&root),
+        Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
-            println!("usage: cargo xtask <setup|test [--no-lint]|plugins|bench>");
+            println!("usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench>");
             Ok(())
         }
         Some(other) => bail!("unknown task `{other}`: try `cargo xtask --help`"),
@@ -62,28 +65,52 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Installs what a fresh machine lacks: the Wasm target and `redis-server`.
+/// The target of the native executor's static supervisor.
+const SUPERVISOR_TARGET: &str = "x86_64-unknown-linux-musl";
+
+/// Installs what a fresh machine lacks: the Wasm and musl targets,
+/// `redis-server`, and `debootstrap` where a Docker engine runs.
 fn install_prerequisites() -> anyhow::Result<()> {
     step("checking prerequisites");
-    install_redis()?;
+    install_package("redis-server", "redis-server")?;
+    if docker_engine() {
+        install_package("debootstrap", "debootstrap")?;
+    }
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup (Gavel needs a rustup-managed toolchain)")?;
-    if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == WASM_TARGET) {
-        step(&format!("installing the {WASM_TARGET} target"));
-        run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    let installed = String::from_utf8_lossy(&installed.stdout).into_owned();
+    for target in [WASM_TARGET, SUPERVISOR_TARGET] {
+        if !installed.lines().any(|l| l.trim() == target) {
+            step(&format!("installing the {target} target"));
+            run(Command::new("rustup").args(["target", "add", target]))?;
+        }
     }
     Ok(())
 }
 
-/// `redis-server` (the backend's store, started by `gavel up` and by the
-/// tests) from the distribution's packages, when it is not on PATH.
-fn install_redis() -> anyhow::Result<()> {
-    if Command::new("redis-server").arg("--version").output().is_ok() {
+/// Whether a Docker engine answers here (native languages need one).
+fn docker_engine() -> bool {
+    Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Installs a distribution package with apt-get when `command` is not on
+/// PATH (`redis-server`, the backend's store; `debootstrap`, which builds
+/// the native image).
+fn install_package(command: &str, package: &str) -> anyhow::Result<()> {
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .chain(["/usr/sbin".into(), "/sbin".into()])
+            .any(|dir| dir.join(command).is_file())
+    });
+    if on_path {
         return Ok(());
     }
-    step("installing redis-server (apt-get)");
+    step(&format!("installing {package} (apt-get)"));
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
     let apt = |args: &[&str]| {
         let mut cmd = if root { Command::new("apt-get") } else { Command::new("sudo") };
@@ -93,12 +120,29 @@ fn install_redis() -> anyhow::Result<()> {
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut cmd)
     };
-    if apt(&["install", "-y", "--no-install-recommends", "redis-server"]).is_err() {
+    if apt(&["install", "-y", "--no-install-recommends", package]).is_err() {
         apt(&["update"])?;
-        apt(&["install", "-y", "--no-install-recommends", "redis-server"])
-            .context("installing redis-server; install it yourself and retry")?;
+        apt(&["install", "-y", "--no-install-recommends", package])
+            .with_context(|| format!("installing {package}; install it yourself and retry"))?;
     }
     Ok(())
+}
+
+/// Builds the native languages' Docker image with `gavel` (a no-op when it
+/// exists); skipped, with a note, where no Docker engine runs.
+fn images(root: &Path, profile: &str) -> anyhow::Result<()> {
+    if !docker_engine() {
+        step("no Docker engine here: skipping the native image (c, cpp, python3 need it)");
+        return Ok(());
+    }
+    step("building the native languages' image (c, cpp, python3)");
+    let mut build = cargo();
+    build.current_dir(root).args(["build", "--package", "gavel"]);
+    if profile == "release" {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    run(Command::new(target_dir(root).join(profile).join("gavel")).args(["image", "build"]))
 }
 
 /// Builds the plugins workspace and the example checker, and puts the example
@@ -119,6 +163,7 @@ fn setup(root: &Path) -> anyhow::Result<()> {
     plugins(root)?;
     step("building gavel");
     run(cargo().current_dir(root).args(["build", "--release", "--package", "gavel"]))?;
+    images(root, "release")?;
     let gavel = target_dir(root).join("release/gavel");
     let data_dir = target_dir(root).join("gavel-up");
     step(&format!("starting the stack: gavel up --data-dir {}", data_dir.display()));
@@ -218,11 +263,19 @@ fn judge_examples_through(stack: &Stack, root: &Path) -> anyhow::Result<usize> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .find(|p| p.file_stem().is_some_and(|s| s == "main"))
             .with_context(|| format!("{}: no main.* source", solution.display()))?;
-        let language = match source.extension().and_then(|e| e.to_str()) {
-            Some("js") => "javascript",
-            Some("py") => "rustpython",
-            other => bail!("{}: no language for {other:?}", source.display()),
+        let named = std::fs::read_to_string(solution.join("language")).ok();
+        let language = match (named.as_deref(), source.extension().and_then(|e| e.to_str())) {
+            (Some(language), _) => language.trim(),
+            (None, Some("js")) => "javascript",
+            (None, Some("py")) => "rustpython",
+            (None, Some("c")) => "c",
+            (None, Some("cpp")) => "cpp",
+            (None, other) => bail!("{}: no language for {other:?}", source.display()),
         };
+        if NATIVE.contains(&language) && !docker_engine() {
+            println!("{:<40} skipped: {language} needs Docker", solution.display());
+            continue;
+        }
         let problem_id = problem.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let body = serde_json::json!({
             "problem_id": problem_id,
@@ -317,8 +370,12 @@ fn example_solutions(root: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf, Strin
     Ok(out)
 }
 
+/// The languages that run in Docker.
+const NATIVE: &[&str] = &["c", "cpp", "python3"];
+
 fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     plugins(root)?;
+    images(root, "debug")?;
     if !no_lint {
         step("cargo fmt --check");
         run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
@@ -354,7 +411,13 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
         .arg("--target-dir")
         .arg(target_dir(root).join("plugins-native")))?;
     step("cargo test");
-    run(cargo().current_dir(root).args(["test", "--workspace"]))?;
+    let mut test = cargo();
+    test.current_dir(root).args(["test", "--workspace"]);
+    if !docker_engine() {
+        // Said above: without an engine the native tests cannot run.
+        test.env("GAVEL_SKIP_DOCKER_TESTS", "1");
+    }
+    run(&mut test)?;
     Ok(())
 }
 
@@ -364,6 +427,11 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     run(cargo().current_dir(root).args(["bench", "--package", "plugin-host"]))?;
     step("backend: dispatch latency and throughput");
     run(cargo().current_dir(root).args(["bench", "--package", "server", "--bench", "dispatch"]))?;
+    if docker_engine() {
+        images(root, "debug")?;
+        step("native executor: per-case overhead, sandbox start");
+        run(cargo().current_dir(root).args(["bench", "--package", "native"]))?;
+    }
     step("runner: per-job overhead");
     run(cargo().current_dir(root).args(["bench", "--package", "runner", "--bench", "overhead"]))?;
     step("runner: idle RSS");

@@ -114,6 +114,34 @@ impl Native {
     pub fn image(&self) -> &str {
         &self.config.image
     }
+
+    /// Starts a sandbox, exchanges one request with its supervisor and
+    /// removes it: proof that sandboxes work here, and what that costs.
+    pub fn probe(&self) -> Result<Probe, String> {
+        self.runtime.block_on(async {
+            let started = std::time::Instant::now();
+            let mut sandbox = sandbox::Sandbox::start(&self.docker, &self.config, 64 << 20).await?;
+            let request =
+                Request::PutFile { name: "probe".into(), data: vec![], executable: false };
+            let answer = sandbox.call(&request, ANSWER_GRACE).await;
+            let start = started.elapsed();
+            let removing = std::time::Instant::now();
+            sandbox::remove(&self.docker, &sandbox.id).await;
+            match answer? {
+                Response::Done => Ok(Probe { start, remove: removing.elapsed() }),
+                other => Err(unexpected(&other)),
+            }
+        })
+    }
+}
+
+/// What [`Native::probe`] measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe {
+    /// Create, attach, start and the first answer of the supervisor.
+    pub start: Duration,
+    /// Force-removal of the container.
+    pub remove: Duration,
 }
 
 async fn connect_docker() -> Result<Docker, Unavailable> {
