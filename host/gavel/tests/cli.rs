@@ -41,7 +41,7 @@ fn help_lists_the_subcommands() {
     let out = gavel(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["judge", "check", "plugins"] {
+    for cmd in ["judge", "check", "plugins", "image"] {
         assert!(help.contains(cmd), "{help}");
     }
 }
@@ -156,4 +156,34 @@ fn plugins_list_shows_every_builtin() {
     let ids: Vec<&str> =
         json["plugins"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["exact", "float", "lines", "tokens", "unordered", "javascript", "rustpython"]);
+}
+
+#[test]
+fn a_native_language_without_docker_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    problem(dir.path(), GOOD);
+    let source = dir.path().join("main.c");
+    std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["judge", dir.path().to_str().unwrap(), source.to_str().unwrap()])
+        .env("DOCKER_HOST", format!("unix://{}", dir.path().join("no-docker.sock").display()))
+        .output()
+        .expect("running gavel");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with(
+            "error: native languages (c, cpp, python3) are not available: no Docker engine"
+        ),
+        "{err}"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["image", "status", "--json"])
+        .env("DOCKER_HOST", format!("unix://{}", dir.path().join("no-docker.sock").display()))
+        .output()
+        .expect("running gavel");
+    assert_eq!(status.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["available"], false);
+    assert!(json["reason"].as_str().unwrap().contains("no Docker engine"), "{json}");
 }

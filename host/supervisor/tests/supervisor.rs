@@ -1,0 +1,124 @@
+//! The supervisor binary on the host (no container): requests in, measured
+//! facts out. Outside a container it kills a run's process group instead of
+//! every process, and uses a temp work dir; the rest is the code that runs
+//! as PID 1 in each sandbox.
+
+use std::io::Write;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use supervisor::wire::{self, Exit, Request, Response, RunReport, RunRequest};
+
+struct Supervisor {
+    child: Child,
+    input: ChildStdin,
+    output: ChildStdout,
+    work: tempfile::TempDir,
+}
+
+impl Supervisor {
+    fn start() -> Supervisor {
+        let work = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gavel-supervisor"))
+            .arg(work.path())
+            .arg(work.path().join(".io"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let input = child.stdin.take().unwrap();
+        let output = child.stdout.take().unwrap();
+        Supervisor { child, input, output, work }
+    }
+
+    fn call(&mut self, request: &Request) -> Response {
+        wire::write_frame(&mut self.input, &request.encode()).unwrap();
+        let body = wire::read_frame(&mut self.output).unwrap().expect("an answer");
+        Response::decode(&body).unwrap()
+    }
+
+    fn run(&mut self, argv: &[&str], stdin: &[u8], cpu_ms: u64, wall_ms: u64) -> RunReport {
+        let request = RunRequest {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            env: vec!["PATH=/usr/bin:/bin".into()],
+            stdin: stdin.to_vec(),
+            cpu_ms,
+            wall_ms,
+            output_bytes: 1000,
+            stack_bytes: 8 << 20,
+        };
+        match self.call(&Request::Run(request)) {
+            Response::Ran(report) => report,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.input.flush();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_run_reports_exit_output_and_measurements() {
+    let mut s = Supervisor::start();
+    let report = s.run(&["/bin/sh", "-c", "cat; echo err >&2; exit 3"], b"hello\n", 1000, 5000);
+    assert_eq!(report.exit, Exit::Code(3));
+    assert_eq!(
+        (report.stdout.as_slice(), report.stderr.as_slice()),
+        (&b"hello\n"[..], &b"err\n"[..])
+    );
+    assert_eq!(report.output_len, 10);
+    assert!(report.peak_rss_kb > 0 && !report.wall_killed, "{report:?}");
+    // The environment is exactly the one asked for.
+    let report = s.run(&["/usr/bin/env"], b"", 1000, 5000);
+    assert_eq!(report.stdout, b"PATH=/usr/bin:/bin\n");
+}
+
+#[test]
+fn files_are_put_into_the_work_dir_only() {
+    let mut s = Supervisor::start();
+    let put =
+        Request::PutFile { name: "main.sh".into(), data: b"echo hi".to_vec(), executable: true };
+    assert_eq!(s.call(&put), Response::Done);
+    assert_eq!(std::fs::read(s.work.path().join("main.sh")).unwrap(), b"echo hi");
+    for name in ["../escape", "/etc/x", "..", ""] {
+        let put = Request::PutFile { name: name.into(), data: vec![], executable: false };
+        assert!(matches!(s.call(&put), Response::Failed(m) if m.contains("plain file name")));
+    }
+}
+
+#[test]
+fn limits_end_runs_with_the_facts_the_host_needs() {
+    let mut s = Supervisor::start();
+    // CPU: RLIMIT_CPU (whole seconds) stops a busy loop with SIGXCPU.
+    let report = s.run(&["/bin/sh", "-c", "while :; do :; done"], b"", 1000, 10_000);
+    assert_eq!(report.exit, Exit::Signal(libc::SIGXCPU), "{report:?}");
+    assert!(report.cpu_us >= 900_000, "{report:?}");
+    // Wall: a sleeper is killed at the deadline, with its children.
+    let started = Instant::now();
+    let report = s.run(&["/bin/sh", "-c", "sleep 30 & sleep 30"], b"", 1000, 300);
+    assert!(report.wall_killed && report.exit == Exit::Signal(libc::SIGKILL), "{report:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // Output: past the cap the writer gets SIGXFSZ.
+    let report = s.run(&["/usr/bin/yes"], b"", 1000, 5000);
+    assert_eq!(report.exit, Exit::Signal(libc::SIGXFSZ), "{report:?}");
+    assert!(report.stdout.len() <= 1000 && report.output_len > 1000, "{report:?}");
+    // A program that does not exist is not started (errno ENOENT).
+    let report = s.run(&["/nonexistent"], b"", 1000, 5000);
+    assert_eq!(report.exit, Exit::NotStarted(libc::ENOENT));
+}
+
+#[test]
+fn malformed_requests_are_answered_and_the_supervisor_goes_on() {
+    let mut s = Supervisor::start();
+    wire::write_frame(&mut s.input, &[42, 1, 2]).unwrap();
+    let body = wire::read_frame(&mut s.output).unwrap().unwrap();
+    assert!(
+        matches!(Response::decode(&body).unwrap(), Response::Failed(m) if m.contains("tag 42"))
+    );
+    assert_eq!(s.run(&["/bin/true"], b"", 1000, 5000).exit, Exit::Code(0));
+}

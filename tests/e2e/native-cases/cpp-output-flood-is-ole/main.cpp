@@ -1,0 +1,2 @@
+#include <iostream>
+int main() { while (true) std::cout << "flood flood flood flood\n"; }
