@@ -12,7 +12,9 @@ pub fn run_outcome(report: RunReport, limits: &RunLimits, wall_ms: u64) -> RunOu
         Exit::NotStarted(errno) => RunEnd::SystemError {
             reason: format!("the program could not be started (errno {errno})"),
         },
-        _ if report.output_len > limits.output_bytes || report.exit == signal(libc::SIGXFSZ) => {
+        _ if report.output_len > limits.output_bytes
+            || report.exit == Exit::Signal(libc::SIGXFSZ) =>
+        {
             RunEnd::OutputLimit {
                 reason: format!("more than {} bytes of output", limits.output_bytes),
             }
@@ -24,7 +26,7 @@ pub fn run_outcome(report: RunReport, limits: &RunLimits, wall_ms: u64) -> RunOu
                 memory_limit_kb
             ),
         },
-        _ if time_ms > limits.time_ms || report.exit == signal(libc::SIGXCPU) => {
+        _ if time_ms > limits.time_ms || report.exit == Exit::Signal(libc::SIGXCPU) => {
             RunEnd::TimeLimit {
                 reason: format!(
                     "CPU time {} ms over the {} ms limit",
@@ -72,10 +74,6 @@ pub fn compile_result(report: &RunReport, limit_ms: u64, memory_mb: u64) -> Resu
             Err(format!("the compiler could not be started (errno {errno})"))
         }
     }
-}
-
-fn signal(sig: libc::c_int) -> Exit {
-    Exit::Signal(sig)
 }
 
 /// `SIGSEGV (segmentation fault)`, or the number for a rare signal.

@@ -205,7 +205,7 @@ impl Executor for NativeExecutor<'_> {
         })?;
         let program = NativeProgram {
             native,
-            sandbox: Mutex::new(Some(sandbox)),
+            sandbox: Mutex::new(sandbox),
             language: self.language,
             cancelled: self.cancelled,
         };
@@ -244,8 +244,7 @@ impl Executor for NativeExecutor<'_> {
 /// A compiled submission in its warm container.
 struct NativeProgram<'a> {
     native: &'a Native,
-    /// `None` once the container is gone (a broken channel).
-    sandbox: Mutex<Option<sandbox::Sandbox>>,
+    sandbox: Mutex<sandbox::Sandbox>,
     language: &'static NativeLanguage,
     cancelled: &'a (dyn Fn() -> bool + Sync),
 }
@@ -253,10 +252,8 @@ struct NativeProgram<'a> {
 impl NativeProgram<'_> {
     /// One request; `extra_wait` is how long the request itself may run.
     fn call(&self, request: &Request, extra_wait: Duration) -> Result<Response, String> {
-        let mut guard = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        let sandbox = guard.as_mut().ok_or("the sandbox is gone")?;
-        let native = self.native;
-        native.runtime.block_on(sandbox.call(request, extra_wait + ANSWER_GRACE))
+        let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
+        self.native.runtime.block_on(sandbox.call(request, extra_wait + ANSWER_GRACE))
     }
 
     fn run_report(&self, request: RunRequest) -> Result<RunReport, String> {
@@ -269,8 +266,7 @@ impl NativeProgram<'_> {
 
     /// Makes the container's memory limit what this run needs.
     fn fit_memory(&self, bytes: u64) -> Result<(), String> {
-        let mut guard = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
-        let sandbox = guard.as_mut().ok_or("the sandbox is gone")?;
+        let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
         if sandbox.memory_bytes == bytes {
             return Ok(());
         }
@@ -314,10 +310,8 @@ impl Program for NativeProgram<'_> {
 
 impl Drop for NativeProgram<'_> {
     fn drop(&mut self) {
-        let sandbox = self.sandbox.get_mut().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(sandbox) = sandbox {
-            self.native.runtime.block_on(sandbox::remove(&self.native.docker, &sandbox.id));
-        }
+        let id = &self.sandbox.get_mut().unwrap_or_else(|e| e.into_inner()).id;
+        self.native.runtime.block_on(sandbox::remove(&self.native.docker, id));
     }
 }
 

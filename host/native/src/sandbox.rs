@@ -51,6 +51,9 @@ pub struct Sandbox {
     received: Vec<u8>,
     /// The container's memory (= memory + swap) limit now.
     pub memory_bytes: u64,
+    /// Why the channel is unusable: after a failed exchange (a timeout may
+    /// leave an answer in flight) every later call fails at once.
+    broken: Option<String>,
 }
 
 impl Sandbox {
@@ -111,7 +114,7 @@ impl Sandbox {
         let id = created.id;
         match Self::attach_and_start(docker, &id).await {
             Ok((input, output)) => {
-                Ok(Sandbox { id, input, output, received: Vec::new(), memory_bytes })
+                Ok(Sandbox { id, input, output, received: Vec::new(), memory_bytes, broken: None })
             }
             Err(e) => {
                 remove(docker, &id).await;
@@ -151,6 +154,17 @@ impl Sandbox {
 
     /// Sends one request and waits (at most `timeout`) for its response.
     pub async fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, String> {
+        if let Some(reason) = &self.broken {
+            return Err(format!("the sandbox failed earlier: {reason}"));
+        }
+        let answer = self.exchange(request, timeout).await;
+        if let Err(reason) = &answer {
+            self.broken = Some(reason.clone());
+        }
+        answer
+    }
+
+    async fn exchange(&mut self, request: &Request, timeout: Duration) -> Result<Response, String> {
         let mut frame = Vec::new();
         wire::write_frame(&mut frame, &request.encode()).map_err(|e| e.to_string())?;
         let exchange = async {
