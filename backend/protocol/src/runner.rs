@@ -113,8 +113,13 @@ pub enum JobSpec {
     /// Judge a submission's source on a problem.
     Judge {
         language: String,
-        /// The program text.
+        /// The program text's digest and size (`GET /blobs/{digest}` when it
+        /// is not inline).
         source: BlobRef,
+        /// The program text itself, for sources up to 64 KiB: no blob is
+        /// stored or fetched for them (the Redis record holds the text).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_text: Option<String>,
         problem: ProblemRef,
     },
 }

@@ -66,6 +66,7 @@ async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
             spec: JobSpec::Judge {
                 language: language.into(),
                 source,
+                source_text: None,
                 problem: ProblemRef {
                     id: "a-plus-b".into(),
                     manifest: BlobRef { digest: digest(2), size: 100 },

@@ -519,6 +519,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
     let spec = JobSpec::Judge {
         language: LANGUAGE.into(),
         source: blob("cd"),
+        source_text: Some("x".into()),
         problem: ProblemRef { id: PROBLEM.into(), manifest: blob("ef") },
     };
     let report = JudgeReport::from_tasks(String::new(), vec![]);

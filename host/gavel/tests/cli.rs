@@ -5,10 +5,16 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn gavel(args: &[&str]) -> Output {
+    gavel_with(args, &[])
+}
+
+/// `gavel` with extra environment variables.
+fn gavel_with(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gavel"))
         .args(args)
         .env("GAVEL_CACHE_DIR", std::env::temp_dir().join("gavel-e2e-cache"))
         .env_remove("GAVEL_PLUGINS")
+        .envs(env.iter().copied())
         .output()
         .expect("running gavel")
 }
@@ -164,11 +170,9 @@ fn a_native_language_without_docker_is_refused_with_the_reason() {
     problem(dir.path(), GOOD);
     let source = dir.path().join("main.c");
     std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["judge", dir.path().to_str().unwrap(), source.to_str().unwrap()])
-        .env("DOCKER_HOST", format!("unix://{}", dir.path().join("no-docker.sock").display()))
-        .output()
-        .expect("running gavel");
+    let no_docker = format!("unix://{}", dir.path().join("no-docker.sock").display());
+    let env = [("DOCKER_HOST", no_docker.as_str())];
+    let out = gavel_with(&["judge", dir.path().to_str().unwrap(), source.to_str().unwrap()], &env);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -177,11 +181,7 @@ fn a_native_language_without_docker_is_refused_with_the_reason() {
         ),
         "{err}"
     );
-    let status = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["image", "status", "--json"])
-        .env("DOCKER_HOST", format!("unix://{}", dir.path().join("no-docker.sock").display()))
-        .output()
-        .expect("running gavel");
+    let status = gavel_with(&["image", "status", "--json"], &env);
     assert_eq!(status.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(json["available"], false);

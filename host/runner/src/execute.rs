@@ -77,9 +77,9 @@ pub async fn run(
     cancel: &CancelToken,
     events: mpsc::UnboundedSender<RunnerEvent>,
 ) -> Outcome {
-    let JobSpec::Judge { language, source, problem } = &job.spec;
-    let fetched = fetch(context, me, &problem.manifest.digest, &source.digest).await;
-    let (package, source_path, _pins) = match fetched {
+    let JobSpec::Judge { language, source, source_text, problem } = &job.spec;
+    let fetched = fetch(context, me, &problem.manifest.digest, &source.digest, source_text).await;
+    let (package, source, _pins) = match fetched {
         Ok(fetched) => fetched,
         Err(e) => return Outcome::Abandoned(format!("fetching the job's files: {e}")),
     };
@@ -94,7 +94,7 @@ pub async fn run(
                     native: native.as_deref(),
                     cancelled: &cancelled,
                 };
-                judge_files(&languages, &package, &problem_id, &source_path, &language, &events)
+                judge_files(&languages, &package, &problem_id, &source, &language, &events)
             })
         })
     })
@@ -107,13 +107,30 @@ pub async fn run(
     }
 }
 
-/// Downloads the manifest, every file it names and the source.
+/// A job's source: inline in the job, or a cached blob.
+enum Source {
+    Inline(Vec<u8>),
+    Cached(PathBuf),
+}
+
+impl Source {
+    fn read(&self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Source::Inline(text) => Ok(text.clone()),
+            Source::Cached(path) => read_capped(path, MAX_FILE_BYTES),
+        }
+    }
+}
+
+/// Downloads the manifest, every file it names and the source (unless the
+/// job carries it).
 async fn fetch(
     context: &Context,
     me: &Identity,
     manifest_digest: &str,
     source_digest: &str,
-) -> Result<(CachedPackage, PathBuf, Vec<Pinned>), ClientError> {
+    source_text: &Option<String>,
+) -> Result<(CachedPackage, Source, Vec<Pinned>), ClientError> {
     let client = &context.client;
     let manifest_blob = context.cache.get(client, me, manifest_digest).await?;
     let manifest: ProblemManifest = read_capped(&manifest_blob.path, MAX_MANIFEST_BYTES)
@@ -131,10 +148,16 @@ async fn fetch(
         files.insert(path.clone(), pinned.path.clone());
         pins.push(pinned);
     }
-    let source = context.cache.get(client, me, source_digest).await?;
-    let source_path = source.path.clone();
-    pins.push(source);
-    Ok((CachedPackage { files }, source_path, pins))
+    let source = match source_text {
+        Some(text) => Source::Inline(text.clone().into_bytes()),
+        None => {
+            let blob = context.cache.get(client, me, source_digest).await?;
+            let path = blob.path.clone();
+            pins.push(blob);
+            Source::Cached(path)
+        }
+    };
+    Ok((CachedPackage { files }, source, pins))
 }
 
 /// Where a job's language comes from: a Wasm plugin, or the Docker executor.
@@ -150,7 +173,7 @@ fn judge_files(
     languages: &Languages<'_>,
     package: &CachedPackage,
     problem_id: &str,
-    source_path: &std::path::Path,
+    source: &Source,
     language_id: &str,
     events: &mpsc::UnboundedSender<RunnerEvent>,
 ) -> JudgeReport {
@@ -158,7 +181,7 @@ fn judge_files(
         Ok(problem) => problem,
         Err(e) => return JudgeReport::judgement_error(format!("the problem is invalid: {e}")),
     };
-    let source = match read_capped(source_path, MAX_FILE_BYTES) {
+    let source = match source.read() {
         Ok(source) => source,
         Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
     };

@@ -95,19 +95,23 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
     assert_eq!((job.submission_id.as_str(), job.attempt, job.lease_ttl_s), (id.as_str(), 1, 2));
     let renewing = runner.keep_alive(vec![job.clone()]);
 
-    // The runner fetches the source, the manifest and a testdata file.
-    let JobSpec::Judge { language, source, problem: problem_ref } = &job.spec;
+    // The (small) source comes inside the job; the runner fetches the
+    // manifest and a testdata file.
+    let JobSpec::Judge { language, source, source_text, problem: problem_ref } = &job.spec;
     assert_eq!(language, LANGUAGE);
     assert_eq!(
         (problem_ref.id.as_str(), problem_ref.manifest.digest.as_str()),
         (PROBLEM, problem.revision.as_str())
     );
-    let blob = runner.blob(&source.digest).expect(200);
-    assert_eq!(sha256_hex(&blob.body), source.digest);
-    assert_eq!((blob.body.as_slice(), blob.body.len() as u64), (SOURCE.as_bytes(), source.size));
+    assert_eq!(source_text.as_deref(), Some(SOURCE));
+    assert_eq!(
+        (sha256_hex(SOURCE.as_bytes()), SOURCE.len() as u64),
+        (source.digest.clone(), source.size)
+    );
+    runner.blob(&source.digest).expect_error(404);
+    let blob = runner.blob(&problem_ref.manifest.digest).expect(200);
     let cache = blob.headers.get("cache-control").and_then(|v| v.to_str().ok()).unwrap_or("");
     assert!(cache.contains("immutable"), "cache-control {cache:?}");
-    let blob = runner.blob(&problem_ref.manifest.digest).expect(200);
     assert_eq!(sha256_hex(&blob.body), problem_ref.manifest.digest);
     let manifest: ProblemManifest = blob.json();
     assert_eq!(manifest.id, PROBLEM);
@@ -121,7 +125,7 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
 
     // A runner without a lease on the job reads none of its blobs; the
     // admin reads them all.
-    for digest in [&source.digest, &problem_ref.manifest.digest, &input.digest] {
+    for digest in [&problem_ref.manifest.digest, &input.digest] {
         bystander.blob(digest).expect_error(404);
         assert_eq!(sha256_hex(&admin.get(&format!("/blobs/{digest}")).expect(200).body), **digest);
     }
@@ -182,6 +186,27 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
     // A late subscriber gets the whole log again, and the stream ends.
     let replay = client.events(&id).until_end(SOON);
     assert_eq!(replay, streamed);
+}
+
+#[test]
+fn a_source_over_64_kib_is_stored_as_a_blob_that_only_its_runner_reads() {
+    let stack = Stack::start();
+    let admin = stack.admin();
+    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    let client = admin.create_client("c");
+    let runner = TestRunner::register(&stack.http(), "runner-1");
+    let bystander = TestRunner::register(&stack.http(), "runner-2");
+    let big = format!("{SOURCE}\n// {}\n", "x".repeat(70 << 10));
+    client.submit_ok(PROBLEM, LANGUAGE, &big);
+    let job = runner.claim(SOON);
+    let JobSpec::Judge { source, source_text, .. } = &job.spec;
+    assert_eq!(source_text, &None, "too large to travel inline");
+    assert_eq!(
+        (source.digest.clone(), source.size),
+        (sha256_hex(big.as_bytes()), big.len() as u64)
+    );
+    assert_eq!(runner.blob(&source.digest).expect(200).body, big.as_bytes());
+    bystander.blob(&source.digest).expect_error(404);
 }
 
 #[test]
@@ -535,8 +560,8 @@ fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
         (Status::Judging, job.job_id.as_str(), 1)
     );
     assert!(runner.heartbeat_ok(&[&job]).is_empty(), "the lease survived the restart");
-    let JobSpec::Judge { source, .. } = &job.spec;
-    assert_eq!(runner.blob(&source.digest).expect(200).body, SOURCE.as_bytes());
+    let JobSpec::Judge { source_text, .. } = &job.spec;
+    assert_eq!(source_text.as_deref(), Some(SOURCE), "the job (and its source) survived");
     runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
     runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
     assert_eq!(client.submission(&claimed).status, Status::Accepted);
@@ -545,9 +570,8 @@ fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
     assert_eq!(client.submission(&waiting).status, Status::Pending);
     let next = runner.claim(SOON);
     assert_eq!((next.submission_id.as_str(), next.attempt), (waiting.as_str(), 1));
-    let JobSpec::Judge { source, .. } = &next.spec;
-    let blob = runner.blob(&source.digest).expect(200);
-    assert_eq!(sha256_hex(&blob.body), source.digest);
+    let JobSpec::Judge { source_text, .. } = &next.spec;
+    assert_eq!(source_text.as_deref(), Some("console.log(3);\n"));
     runner.complete(&next, &report(&problem, Status::WrongAnswer)).expect(200);
     assert_eq!(client.submission(&waiting).status, Status::WrongAnswer);
     assert_eq!(stack.admin().problem_ids(), [PROBLEM]);

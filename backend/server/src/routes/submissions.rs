@@ -14,6 +14,7 @@ use judge_core::problem::CheckerRef;
 use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
 use protocol::runner::{JobSpec, ProblemRef};
 use queue::{Change, NewSubmission};
+use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
@@ -21,6 +22,9 @@ use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::routes::problems::ProblemRecord;
+
+/// Sources up to this size are sent inside the job instead of as a blob.
+const INLINE_SOURCE_BYTES: usize = 64 << 10;
 
 /// How long ago a language must have been advertised to be accepted.
 const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
@@ -64,8 +68,16 @@ pub async fn create(
             ),
         ));
     }
-    let source = state.blobs.put_bytes(request.source.as_bytes()).await?;
-    let source = protocol::runner::BlobRef { digest: source.digest, size: source.size };
+    // Small sources travel inside the job (durable in Redis with it); only
+    // large ones are stored as blobs, which costs a file write and fsync.
+    let (source, source_text) = if request.source.len() <= INLINE_SOURCE_BYTES {
+        let digest = hex::encode(Sha256::digest(request.source.as_bytes()));
+        let size = request.source.len() as u64;
+        (protocol::runner::BlobRef { digest, size }, Some(request.source))
+    } else {
+        let blob = state.blobs.put_bytes(request.source.as_bytes()).await?;
+        (protocol::runner::BlobRef { digest: blob.digest, size: blob.size }, None)
+    };
     let submission = NewSubmission {
         id: new_id("sb_"),
         job_id: new_id("jb_"),
@@ -83,6 +95,7 @@ pub async fn create(
         spec: JobSpec::Judge {
             language: request.language,
             source,
+            source_text,
             problem: ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() },
         },
     };
