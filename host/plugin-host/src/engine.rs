@@ -41,11 +41,13 @@ pub fn build_engine(concurrency: u32) -> wasmtime::Result<Engine> {
         .max_component_instance_size(8 << 20)
         // Keep a few freed slots' pages around: fresh stores reuse them.
         .max_unused_warm_slots(calls.min(16))
-        // Zero reused memory in place instead of decommitting it: a checker
-        // copying megabytes of output in then does not fault every page in
-        // again (5× the throughput; docs/BENCHMARKS.md). Costs up to this
+        // Zero the first 4 MiB of reused memory in place instead of
+        // decommitting it: a checker copying megabytes of output in then
+        // does not fault every page in again (2.7× the throughput), while a
+        // language's larger snapshot is not memset whole on every run (16 MiB
+        // cost RustPython 3 ms a run; docs/BENCHMARKS.md). Costs up to this
         // much resident memory per warm slot.
-        .linear_memory_keep_resident(16 << 20);
+        .linear_memory_keep_resident(4 << 20);
 
     let mut config = Config::new();
     config

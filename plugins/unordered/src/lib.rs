@@ -2,7 +2,7 @@
 //! expected output, in any order. Each line is compared by its tokens (so
 //! spacing inside a line does not matter); blank lines are ignored.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use gavel_sdk::checker::{Checker, Info, Verdict};
 use gavel_sdk::text::{excerpt, tokens};
@@ -15,30 +15,51 @@ impl Checker for Unordered {
     }
 
     fn check(_input: &[u8], expected: &[u8], actual: &[u8], _args: &[String]) -> Verdict {
-        let mut missing: HashMap<Vec<&[u8]>, usize> = HashMap::new();
-        for line in lines(expected) {
-            *missing.entry(line).or_default() += 1;
-        }
-        for (number, line) in actual.split(|&b| b == b'\n').enumerate() {
-            let key: Vec<&[u8]> = tokens(line).collect();
-            if key.is_empty() {
-                continue;
-            }
-            match missing.get_mut(&key) {
-                Some(count) if *count > 0 => *count -= 1,
-                _ => {
-                    return Verdict::WrongAnswer(format!(
-                        "line {} (`{}`) is not expected (or appears too often)",
-                        number + 1,
-                        excerpt(&key.join(&b' '))
-                    ));
+        // Both sides sorted, then merged: O(n log n) slice comparisons and no
+        // hashing, so megabytes of lines fit a checker's fuel budget.
+        let mut want: Vec<Vec<&[u8]>> = lines(expected).collect();
+        want.sort_unstable();
+        let mut got: Vec<(Vec<&[u8]>, usize)> = actual
+            .split(|&b| b == b'\n')
+            .enumerate()
+            .map(|(number, line)| (tokens(line).collect::<Vec<_>>(), number + 1))
+            .filter(|(key, _)| !key.is_empty())
+            .collect();
+        got.sort_unstable();
+        let (mut w, mut g) = (0, 0);
+        let mut missing = Vec::new();
+        // The first unexpected line in output order.
+        let mut unexpected: Option<&(Vec<&[u8]>, usize)> = None;
+        while w < want.len() || g < got.len() {
+            let order = match (want.get(w), got.get(g)) {
+                (Some(expected), Some((line, _))) => expected.cmp(line),
+                (Some(_), None) => Ordering::Less,
+                _ => Ordering::Greater,
+            };
+            match order {
+                Ordering::Equal => (w, g) = (w + 1, g + 1),
+                Ordering::Less => {
+                    missing.push(&want[w]);
+                    w += 1;
+                }
+                Ordering::Greater => {
+                    if unexpected.is_none_or(|(_, first)| got[g].1 < *first) {
+                        unexpected = Some(&got[g]);
+                    }
+                    g += 1;
                 }
             }
         }
-        let left = missing.values().sum::<usize>();
-        match lines(expected).find(|line| missing.get(line).is_some_and(|&n| n > 0)) {
+        if let Some((key, number)) = unexpected {
+            return Verdict::WrongAnswer(format!(
+                "line {number} (`{}`) is not expected (or appears too often)",
+                excerpt(&key.join(&b' '))
+            ));
+        }
+        match missing.first() {
             Some(line) => Verdict::WrongAnswer(format!(
-                "{left} expected line(s) missing, e.g. `{}`",
+                "{} expected line(s) missing, e.g. `{}`",
+                missing.len(),
                 excerpt(&line.join(&b' '))
             )),
             None => Verdict::Accepted,
