@@ -184,6 +184,9 @@ fn save_identity(data_dir: &Path, identity: &Identity) -> std::io::Result<()> {
     std::fs::rename(partial, path)
 }
 
+/// How long to wait before polling again after `409 slots_full`.
+const SLOTS_FULL_PAUSE: Duration = Duration::from_millis(100);
+
 /// `base`, doubled per failure, capped.
 fn backoff(failures: u32) -> Duration {
     (Duration::from_millis(500) * 2u32.saturating_pow(failures.min(8))).min(MAX_BACKOFF)
@@ -294,6 +297,15 @@ impl Agent {
                 }
                 Ok(None) => failures = 0,
                 Err(ClientError::Unauthorized) => self.unauthorized(),
+                // A result still in flight holds its slot on the backend for
+                // a moment: not a failure, just poll again shortly.
+                Err(ClientError::SlotsFull) => {
+                    tracing::debug!("the backend counts every slot as busy; polling again");
+                    tokio::select! {
+                        () = tokio::time::sleep(SLOTS_FULL_PAUSE) => {}
+                        _ = shutdown.wait_for(|s| *s) => return,
+                    }
+                }
                 Err(e) => {
                     let pause = backoff(failures);
                     failures += 1;

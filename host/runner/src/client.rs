@@ -24,6 +24,10 @@ pub enum ClientError {
     /// The lease is stale: stop the job, do not report it.
     #[error("the lease is no longer valid (409)")]
     Stale,
+    /// The backend still counts a lease against every slot (a result is on
+    /// its way): poll again shortly.
+    #[error("the backend counts every slot as busy (409 slots_full)")]
+    SlotsFull,
     #[error("the backend answered {status}: {body}")]
     Status { status: StatusCode, body: String },
     #[error("the backend could not be reached: {0}")]
@@ -32,6 +36,15 @@ pub enum ClientError {
     Blob { digest: String, reason: String },
     #[error("writing a download: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What a 409 means, from its `{error, detail}` body: a full set of slots
+/// (from `jobs/next`), else a stale lease.
+fn conflict(body: &str) -> ClientError {
+    match serde_json::from_str::<protocol::ErrorBody>(body) {
+        Ok(body) if body.error == "slots_full" => ClientError::SlotsFull,
+        _ => ClientError::Stale,
+    }
 }
 
 /// An HTTP client for one backend.
@@ -67,7 +80,7 @@ impl BackendClient {
         match response.status() {
             s if s.is_success() => Ok(response),
             StatusCode::UNAUTHORIZED => Err(ClientError::Unauthorized),
-            StatusCode::CONFLICT => Err(ClientError::Stale),
+            StatusCode::CONFLICT => Err(conflict(&response.text().await.unwrap_or_default())),
             status => {
                 let body = response.text().await.unwrap_or_default();
                 Err(ClientError::Status { status, body: body.chars().take(500).collect() })
@@ -214,5 +227,19 @@ impl BackendClient {
             return Err(fail(format!("the download hashes to {actual}")));
         }
         Ok(size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_409_is_a_stale_lease_unless_it_says_slots_full() {
+        let slots = r#"{"error":"slots_full","detail":"the runner already holds a lease for each of its slots"}"#;
+        assert!(matches!(conflict(slots), ClientError::SlotsFull));
+        let stale = r#"{"error":"stale_lease","detail":"stop the job"}"#;
+        assert!(matches!(conflict(stale), ClientError::Stale));
+        assert!(matches!(conflict("not json"), ClientError::Stale));
     }
 }
