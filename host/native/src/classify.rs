@@ -19,11 +19,17 @@ pub fn run_outcome(report: RunReport, limits: &RunLimits, wall_ms: u64) -> RunOu
                 reason: format!("more than {} bytes of output", limits.output_bytes),
             }
         }
-        _ if report.oom_killed || report.peak_rss_kb > memory_limit_kb => RunEnd::MemoryLimit {
+        _ if report.oom_killed => RunEnd::MemoryLimit {
             reason: format!(
-                "peak memory {} KiB over the {} KiB limit",
-                report.peak_rss_kb.max(memory_limit_kb + 1),
-                memory_limit_kb
+                "out of memory: the program's processes together passed the \
+                 {memory_limit_kb} KiB limit (the main process peaked at {} KiB)",
+                report.peak_rss_kb
+            ),
+        },
+        _ if report.peak_rss_kb > memory_limit_kb => RunEnd::MemoryLimit {
+            reason: format!(
+                "peak memory {} KiB over the {memory_limit_kb} KiB limit",
+                report.peak_rss_kb
             ),
         },
         _ if time_ms > limits.time_ms || report.exit == Exit::Signal(libc::SIGXCPU) => {

@@ -1,4 +1,0 @@
-/* A fork bomb: the pids limit stops it, the wall backstop ends the case
-   and the supervisor kills every process it made. */
-#include <unistd.h>
-int main(void) { for (;;) fork(); }
