@@ -43,11 +43,16 @@ pub struct SandboxConfig {
     pub io_mb: u64,
 }
 
+/// The container's attached stdin (requests go in here).
+type Input = Pin<Box<dyn AsyncWrite + Send>>;
+/// The container's attached stdout/stderr (answers and diagnostics).
+type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+
 /// A running sandbox container.
 pub struct Sandbox {
     pub id: String,
-    input: Pin<Box<dyn AsyncWrite + Send>>,
-    output: Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
+    input: Input,
+    output: Output,
     received: Vec<u8>,
     /// The container's memory (= memory + swap) limit now.
     pub memory_bytes: u64,
@@ -123,17 +128,7 @@ impl Sandbox {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    async fn attach_and_start(
-        docker: &Docker,
-        id: &str,
-    ) -> Result<
-        (
-            Pin<Box<dyn AsyncWrite + Send>>,
-            Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>,
-        ),
-        String,
-    > {
+    async fn attach_and_start(docker: &Docker, id: &str) -> Result<(Input, Output), String> {
         let options = AttachContainerOptions {
             stdin: true,
             stdout: true,

@@ -70,7 +70,7 @@ fn builtin_checkers_describe_themselves_and_judge() {
     }
 }
 
-/// The builtin checkers run with a 16 KiB shadow stack (their build.rs):
+/// The builtin checkers run with a 16 KiB shadow stack (`plugins/checker-stack.rs`):
 /// large, long-lined and float-heavy outputs must still be judged, not trap.
 #[test]
 fn builtin_checkers_judge_megabytes_within_their_small_stack() {
