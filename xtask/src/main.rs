@@ -1,9 +1,9 @@
 //! `cargo xtask`: Gavel's project tasks, as code instead of shell scripts.
 //!
 //! - `setup`  — install what is missing (Wasm target, `redis-server`), build
-//!   everything, start the stack (`gavel up`), push the example problems,
-//!   submit every example solution through the API and print the verdicts
-//!   (the README's first command).
+//!   everything, start the stack (`gavel up`), push the example problems
+//!   (`gavel problem push`), submit every example solution through the API
+//!   and print the verdicts (the README's first command).
 //! - `test`   — install what is missing, then format check, clippy, and every
 //!   test of both workspaces (the README's second command; CI runs it).
 //! - `plugins` — build the Wasm plugins and the example custom checker.
@@ -168,7 +168,7 @@ fn setup(root: &Path) -> anyhow::Result<()> {
     let data_dir = target_dir(root).join("gavel-up");
     step(&format!("starting the stack: gavel up --data-dir {}", data_dir.display()));
     let stack = Stack::start(&gavel, &data_dir, &[])?;
-    let judged = judge_examples_through(&stack, root);
+    let judged = judge_examples_through(&stack, &gavel, root);
     drop(stack);
     let mismatches = judged?;
     if mismatches > 0 {
@@ -234,10 +234,10 @@ impl Drop for Stack {
     }
 }
 
-/// Pushes every example problem, submits every example solution through
-/// the API, waits for the verdicts and prints them next to the expected
-/// ones. Returns the number of mismatches.
-fn judge_examples_through(stack: &Stack, root: &Path) -> anyhow::Result<usize> {
+/// Pushes every example problem (with `gavel problem push`), submits every
+/// example solution through the API, waits for the verdicts and prints them
+/// next to the expected ones. Returns the number of mismatches.
+fn judge_examples_through(stack: &Stack, gavel: &Path, root: &Path) -> anyhow::Result<usize> {
     let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build()?;
     let auth = format!("Bearer {}", stack.admin_token);
     step("pushing the example problems");
@@ -245,16 +245,16 @@ fn judge_examples_through(stack: &Stack, root: &Path) -> anyhow::Result<usize> {
         std::fs::read_dir(root.join("examples/problems"))?.filter_map(|e| e.ok()).collect();
     problems.sort_by_key(|e| e.file_name());
     for problem in problems {
-        let id = problem.file_name().to_string_lossy().into_owned();
-        let response = http
-            .put(stack.api(&format!("/problems/{id}")))
-            .header("Authorization", &auth)
-            .header("Content-Type", "application/zip")
-            .body(zip_dir(&problem.path())?)
-            .send()?;
-        let status = response.status();
-        anyhow::ensure!(status.is_success(), "pushing {id}: {status} {}", response.text()?);
-        println!("{id:<40} pushed");
+        // The token goes in the environment, so no message shows it.
+        let status = Command::new(gavel)
+            .args(["problem", "push", "--backend", &stack.url])
+            .arg(problem.path())
+            .env("GAVEL_ADMIN_TOKEN", &stack.admin_token)
+            .status()
+            .context("starting gavel problem push")?;
+        if !status.success() {
+            bail!("gavel problem push {} failed ({status})", problem.path().display());
+        }
     }
     step("submitting the example solutions");
     let mut submitted = Vec::new();
@@ -324,27 +324,6 @@ fn judge_examples_through(stack: &Stack, root: &Path) -> anyhow::Result<usize> {
         );
     }
     Ok(mismatches)
-}
-
-/// A folder as a zip archive, in memory.
-fn zip_dir(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Write;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n != ".gitignore") {
-                let name = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
-                zip.start_file(name, options)?;
-                zip.write_all(&std::fs::read(&path)?)?;
-            }
-        }
-    }
-    Ok(zip.finish()?.into_inner())
 }
 
 /// `(problem dir, solution dir, expected "STATUS SCORE")` for every example.

@@ -249,7 +249,9 @@ impl BlobStore {
     }
 
     /// Blocking: opens a blob as a std file with its size.
-    fn open_std(&self, digest: &str) -> Result<Option<(std::fs::File, u64)>, BlobError> {
+    /// Blocking [`BlobStore::open_blob`]: for code that reads many blobs in
+    /// one blocking task (e.g. packing a problem's testdata).
+    pub fn open_std(&self, digest: &str) -> Result<Option<(std::fs::File, u64)>, BlobError> {
         let (shard, name) = blob_path(digest)?;
         let file = match self.blobs.open(Path::new(shard).join(name)) {
             Ok(file) => file,

@@ -4,9 +4,11 @@
 //! [`runner`] is the pull protocol (register, heartbeat, long-poll, events,
 //! complete); [`client`] is what problem setters and judge front-ends send and
 //! read (submissions, problems, clients). Every error body is an
-//! [`ErrorBody`]. Types only: no I/O, no async runtime.
+//! [`ErrorBody`]. [`normal_oj`] is Normal-OJ's runner dialect, served under
+//! `/compat/normal-oj`. Types only: no I/O, no async runtime.
 
 pub mod client;
+pub mod normal_oj;
 pub mod runner;
 
 use serde::{Deserialize, Serialize};

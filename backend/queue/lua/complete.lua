@@ -4,14 +4,23 @@
 -- KEYS[1]: key prefix
 -- ARGV[1]: runner id   ARGV[2]: job id   ARGV[3]: lease   ARGV[4]: max attempts
 -- ARGV[5]: status   ARGV[6]: score   ARGV[7]: result (JSON)   ARGV[8]: message
--- Returns: 'ok' | 'repeat' | 'stale'.
+-- A lease '' stands for the one the runner holds (Normal-OJ's runners do
+-- not echo leases; their identity is the fence).
+-- Returns: 'ok' | 'repeat' | 'dropped' (the job ended without a result —
+-- superseded, cancelled — while this runner held it) | 'unknown' (no such
+-- job) | 'stale' (someone else's, or the lease expired).
 local rid, jid, lease = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
 reclaim_expired(now, 100, tonumber(ARGV[4]))
 local job = job_key(jid)
+if redis.call('EXISTS', job) == 0 then return 'unknown' end
+if lease == '' then lease = lease_of(jid, rid) end
 local state = redis.call('HMGET', job, 'state', 'done_lease', 'runner', 'sub')
 if state[1] == 'done' and state[2] == lease and state[3] == rid then return 'repeat' end
-if not holds_lease(jid, rid, lease) then return 'stale' end
+if (state[1] == 'superseded' or state[1] == 'cancelled') and state[3] == rid then
+  return 'dropped'
+end
+if lease == '' or not holds_lease(jid, rid, lease) then return 'stale' end
 redis.call('HSET', job, 'state', 'done', 'done_lease', lease)
 redis.call('PEXPIRE', job, ENDED_JOB_TTL_MS)
 drop_lease(jid, rid)

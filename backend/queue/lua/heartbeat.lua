@@ -7,11 +7,15 @@
 -- ARGV[4]: max attempts
 -- ARGV[5]: languages or '-' (unchanged)   ARGV[6]: checker ids or '-'
 -- ARGV[7]: plugins JSON or '-'
--- ARGV[8..]: job id, lease, job id, lease, …
+-- ARGV[8..]: job id, lease, job id, lease, … (a lease '' stands for the
+--            one the runner holds: Normal-OJ's runners name only job ids)
 -- Returns: {'unknown_runner'} or {'ok', jid-to-cancel, …}.
-local rid, lease_ttl, runner_ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- The runner stays registered for its own `ttl` (set at registration),
+-- ARGV[3] for runners registered without one.
+local rid, lease_ttl = ARGV[1], tonumber(ARGV[2])
 local key = runner_key(rid)
 if redis.call('EXISTS', key) == 0 then return { 'unknown_runner' } end
+local runner_ttl = tonumber(redis.call('HGET', key, 'ttl')) or tonumber(ARGV[3])
 local now = now_ms()
 reclaim_expired(now, 100, tonumber(ARGV[4]))
 redis.call('HSET', key, 'last_seen', now)
@@ -39,7 +43,8 @@ local cancel = {}
 local seen = {}
 for i = 8, #ARGV, 2 do
   local jid, lease = ARGV[i], ARGV[i + 1]
-  if holds_lease(jid, rid, lease) then
+  if lease == '' then lease = lease_of(jid, rid) end
+  if lease ~= '' and holds_lease(jid, rid, lease) then
     redis.call('ZADD', P .. 'leases', now + lease_ttl, jid)
     held[jid] = true
   elseif not seen[jid] then

@@ -10,29 +10,35 @@
 --   P..'seq'                   counter: FIFO position of new jobs
 --   P..'pending'               zset jid -> FIFO position (queued jobs)
 --   P..'leases'                zset jid -> lease deadline (ms, Redis clock)
---   P..'job:'..jid             hash: sub, spec, language, checker, labels, seq,
---                              state (queued|leased|done|failed|cancelled|
---                              superseded), attempt, lease, runner,
+--   P..'job:'..jid             hash: sub, spec, language, checker, labels, noj,
+--                              seq, state (queued|leased|done|failed|
+--                              cancelled|superseded), attempt, lease, runner,
 --                              done_lease (the lease that completed it);
 --                              expires a day after the job ends
 --   P..'sub:'..sid             hash: problem, revision, source, spec,
---                              language, checker, labels, owner, created_at,
---                              job, status, score, max_score, attempt,
---                              result, message, finished_at, seq
+--                              language, checker, labels, noj, owner,
+--                              created_at, job, status, score, max_score,
+--                              attempt, result, message, finished_at, seq
+--                              (noj: what Normal-OJ's runners need of the
+--                              job, JSON; empty when they cannot run it)
 --   P..'problem:'..id          string: the problem's record (JSON)
 --   P..'revision:'..rev        set of the blob digests of a problem revision
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at
 --   P..'runner:'..rid          hash: name, labels, slots, languages,
 --                              checkers, plugins, token_hash, registered_at,
---                              last_seen (expires when the runner goes quiet)
+--                              last_seen, dialect ('' for Gavel's own runners,
+--                              'normal-oj'), ttl (ms; expires when the runner
+--                              is quiet that long)
 --   P..'runner:'..rid..':jobs'   set of jids the runner holds leases on
 --   P..'runner:'..rid..':cancel' set of jids the runner must stop
 --   P..'runner-token:'..sha    string rid (expires with the runner)
 --   P..'runners'               zset rid -> last_seen
 --   P..'languages'             zset language -> last advertised
---   P..'stats'                 hash of counters: reclaims, completed,
+--   P..'stats'                 hash of counters: reclaims, completed, aborts,
 --                              je:<reason>
+--   P..'secret:'..name         string: a random key shared by every backend
+--                              instance (signing code URLs)
 -- Channels: P..'wake' (a job became claimable), P..'events:'..sid (a new
 -- event was appended; the payload is its seq).
 --
@@ -88,11 +94,11 @@ local ENDED_JOB_TTL_MS = 24 * 3600 * 1000
 -- Queues a new job for submission `sid`, copying what it needs from the
 -- submission, and tells waiting runners.
 local function enqueue_job(jid, sid)
-  local sub = redis.call('HMGET', sub_key(sid), 'spec', 'language', 'checker', 'labels')
+  local sub = redis.call('HMGET', sub_key(sid), 'spec', 'language', 'checker', 'labels', 'noj')
   local seq = redis.call('INCR', P .. 'seq')
   redis.call('HSET', job_key(jid), 'sub', sid, 'spec', sub[1], 'language', sub[2],
-    'checker', sub[3], 'labels', sub[4], 'seq', seq, 'state', 'queued', 'attempt', 0,
-    'lease', '', 'runner', '')
+    'checker', sub[3], 'labels', sub[4], 'noj', sub[5] or '', 'seq', seq, 'state', 'queued',
+    'attempt', 0, 'lease', '', 'runner', '')
   redis.call('ZADD', P .. 'pending', seq, jid)
   redis.call('HSET', sub_key(sid), 'job', jid, 'status', 'PENDING', 'score', 0, 'attempt', 0,
     'result', '', 'message', '', 'finished_at', '')
@@ -138,6 +144,14 @@ local function finish(sid, jid, status, score, message, result, now)
   append_event(sid, jid, { type = 'finished', status = status, score = tonumber(score), message = message })
 end
 
+-- Ends `jid` as JE with `reason` (a job out of attempts).
+local function fail_job(jid, sid, reason, stat, now)
+  redis.call('HSET', job_key(jid), 'state', 'failed', 'lease', '')
+  redis.call('PEXPIRE', job_key(jid), ENDED_JOB_TTL_MS)
+  finish(sid, jid, 'JE', 0, reason, '', now)
+  redis.call('HINCRBY', P .. 'stats', 'je:' .. stat, 1)
+end
+
 -- Reclaims up to `limit` expired leases: each job goes back to the queue, or,
 -- once it has been claimed `max_attempts` times, ends as JE with the reason.
 -- Returns how many leases expired.
@@ -150,12 +164,9 @@ local function reclaim_expired(now, limit, max_attempts)
     notify_cancel(rid, jid)
     redis.call('HINCRBY', P .. 'stats', 'reclaims', 1)
     if attempt >= max_attempts then
-      redis.call('HSET', job_key(jid), 'state', 'failed', 'lease', '')
-      redis.call('PEXPIRE', job_key(jid), ENDED_JOB_TTL_MS)
-      local reason = 'judging failed: the lease expired on all ' .. attempt ..
-        ' attempts (the last runner, ' .. tostring(rid) .. ', stopped renewing it)'
-      finish(sid, jid, 'JE', 0, reason, '', now)
-      redis.call('HINCRBY', P .. 'stats', 'je:attempts_exhausted', 1)
+      fail_job(jid, sid, 'judging failed: the lease expired on all ' .. attempt ..
+        ' attempts (the last runner, ' .. tostring(rid) .. ', stopped renewing it)',
+        'attempts_exhausted', now)
     else
       requeue(jid, sid, attempt)
     end
@@ -168,4 +179,12 @@ end
 local function holds_lease(jid, rid, lease)
   local job = redis.call('HMGET', job_key(jid), 'state', 'runner', 'lease')
   return job[1] == 'leased' and job[2] == rid and job[3] == lease
+end
+
+-- The lease `rid` holds (or last held) on `jid`, for runners that do not
+-- echo leases (Normal-OJ's): their identity is the fence. '' if none.
+local function lease_of(jid, rid)
+  local job = redis.call('HMGET', job_key(jid), 'runner', 'lease')
+  if job[1] == rid then return job[2] or '' end
+  return ''
 end

@@ -5,12 +5,13 @@
 -- ARGV[7]: checker id ('' when the problem ships its own)
 -- ARGV[8]: labels (space-separated)   ARGV[9]: owner   ARGV[10]: max score
 -- ARGV[11]: job spec (JSON, what the runner receives)
+-- ARGV[12]: the Normal-OJ payload (JSON), '' when their runners cannot run it
 -- Returns: 'ok'.
 local sid = ARGV[1]
 local now = now_ms()
 redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
   'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
-  'max_score', ARGV[10], 'spec', ARGV[11], 'created_at', now, 'seq', 0)
+  'max_score', ARGV[10], 'spec', ARGV[11], 'noj', ARGV[12], 'created_at', now, 'seq', 0)
 redis.call('ZADD', P .. 'submissions', now, sid)
 enqueue_job(ARGV[2], sid)
 return 'ok'

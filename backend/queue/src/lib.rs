@@ -14,6 +14,12 @@
 //! backend's reaper all sweep), so exactly one caller requeues it, and a job
 //! claimed `max_attempts` times ends as JE with the reason.
 //!
+//! Runners speak one of two dialects over the same queue: Gavel's own
+//! protocol, or Normal-OJ's ([`DIALECT_NORMAL_OJ`]), whose runners get only
+//! jobs submitted with a Normal-OJ payload ([`NewSubmission::normal_oj`]),
+//! do not echo leases (their identity fences their calls) and may hand a job
+//! back ([`Queue::abort`]).
+//!
 //! [`Listener`] turns the pub/sub channels into in-process wake-ups for
 //! long-polls (`wake`) and SSE streams (`events:*`).
 
@@ -32,6 +38,9 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use listener::Listener;
+
+/// The dialect name of Normal-OJ's runners (a runner's `dialect`).
+pub const DIALECT_NORMAL_OJ: &str = "normal-oj";
 
 /// How the queue behaves; the same on every backend instance.
 #[derive(Debug, Clone)]
@@ -89,6 +98,10 @@ pub struct NewRunner {
     pub checkers: Vec<String>,
     /// The advertised plugins, as JSON.
     pub plugins_json: String,
+    /// `""` for Gavel's protocol, or [`DIALECT_NORMAL_OJ`].
+    pub dialect: &'static str,
+    /// How long the runner stays registered without a call.
+    pub ttl: Duration,
 }
 
 /// What a token says about the runner id in a path.
@@ -102,10 +115,18 @@ pub enum RunnerAuth {
     Foreign,
 }
 
+/// A leased job.
+#[derive(Debug, Clone)]
+pub struct Leased {
+    pub job: Job,
+    /// What Normal-OJ's runners need of it (JSON), when they can run it.
+    pub normal_oj: Option<String>,
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone)]
 pub enum Claim {
-    Job(Box<Job>),
+    Job(Box<Leased>),
     Nothing,
     /// The runner already holds as many leases as it has slots.
     SlotsFull,
@@ -118,9 +139,56 @@ pub enum Fence {
     Accepted,
     /// The same completion again: nothing changes, the answer is still 200.
     Repeated,
+    /// The job ended without a result (rejudged, cancelled) while this
+    /// runner held it: nothing changes. (`complete` only.)
+    Dropped,
+    /// No such job (never, or ended over a day ago). (`complete` only.)
+    Unknown,
     /// The lease is no longer the job's (expired, reclaimed, rejudged,
     /// cancelled): nothing changes.
     Stale,
+}
+
+/// Which lease a fenced call names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseRef<'a> {
+    /// The fencing token the runner echoes (Gavel's protocol).
+    Token(&'a str),
+    /// Whichever lease the runner holds: runners that do not echo leases
+    /// (Normal-OJ's) are fenced by their identity.
+    Held,
+}
+
+impl LeaseRef<'_> {
+    fn as_arg(&self) -> &str {
+        match self {
+            LeaseRef::Token(lease) => lease,
+            LeaseRef::Held => "",
+        }
+    }
+}
+
+/// The answer to [`Queue::abort`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Abort {
+    /// Back at the queue's tail.
+    Requeued,
+    /// That was its last attempt: the submission is JE with the reason.
+    Failed,
+    /// No such job, or this runner already completed it.
+    Unknown,
+    /// Not held by this runner.
+    Stale,
+}
+
+/// A job as the Normal-OJ dialect's code download sees it.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    /// The lease a runner holds on it now, if any.
+    pub lease: Option<String>,
+    pub spec: JobSpec,
+    /// The Normal-OJ payload (JSON), if any.
+    pub normal_oj: Option<String>,
 }
 
 /// Capability updates carried by a heartbeat.
@@ -147,6 +215,8 @@ pub struct NewSubmission {
     pub owner: String,
     pub max_score: f64,
     pub spec: JobSpec,
+    /// What Normal-OJ's runners need to run it (JSON), when they can.
+    pub normal_oj: Option<String>,
 }
 
 /// A stored submission.
@@ -260,28 +330,36 @@ impl Queue {
             .arg(words(&runner.languages))
             .arg(words(&runner.checkers))
             .arg(&runner.plugins_json)
-            .arg(millis(self.config.runner_ttl()))
+            .arg(millis(runner.ttl))
+            .arg(runner.dialect)
             .invoke_async(&mut self.conn())
             .await?;
         Ok(())
     }
 
     /// Checks a runner token (its SHA-256, hex) against the runner id in a
-    /// path. The stored hash is compared in constant time.
+    /// path, for a call in `dialect` (`""` for Gavel's protocol): a runner
+    /// registered in another dialect counts as another runner. The stored
+    /// hash is compared in constant time.
     pub async fn authenticate_runner(
         &self,
         runner_id: &str,
         token_hash: &str,
+        dialect: &str,
     ) -> Result<RunnerAuth> {
-        let (owner, stored): (Option<String>, Option<String>) = redis::pipe()
-            .get(self.key(&format!("runner-token:{token_hash}")))
-            .hget(self.key(&format!("runner:{runner_id}")), "token_hash")
-            .query_async(&mut self.conn())
-            .await?;
+        let (owner, (stored, registered_in)): (Option<String>, (Option<String>, Option<String>)) =
+            redis::pipe()
+                .get(self.key(&format!("runner-token:{token_hash}")))
+                .cmd("HMGET")
+                .arg(self.key(&format!("runner:{runner_id}")))
+                .arg(&["token_hash", "dialect"])
+                .query_async(&mut self.conn())
+                .await?;
         Ok(match (owner, stored) {
             (None, _) => RunnerAuth::UnknownToken,
             (Some(owner), Some(stored))
                 if owner == runner_id
+                    && registered_in.as_deref().unwrap_or("") == dialect
                     && constant_time_eq(stored.as_bytes(), token_hash.as_bytes()) =>
             {
                 RunnerAuth::Valid
@@ -303,6 +381,27 @@ impl Queue {
         active_jobs: &[ActiveJob],
         capabilities: &Capabilities,
     ) -> Result<Option<Vec<String>>> {
+        let leases = active_jobs.iter().map(|j| (j.job_id.as_str(), LeaseRef::Token(&j.lease)));
+        self.renew(runner_id, leases, capabilities).await
+    }
+
+    /// [`Queue::heartbeat`] for runners that name only job ids: renews the
+    /// leases the runner holds on them.
+    pub async fn heartbeat_held(
+        &self,
+        runner_id: &str,
+        job_ids: &[String],
+    ) -> Result<Option<Vec<String>>> {
+        let leases = job_ids.iter().map(|id| (id.as_str(), LeaseRef::Held));
+        self.renew(runner_id, leases, &Capabilities::default()).await
+    }
+
+    async fn renew<'a>(
+        &self,
+        runner_id: &str,
+        leases: impl Iterator<Item = (&'a str, LeaseRef<'a>)>,
+        capabilities: &Capabilities,
+    ) -> Result<Option<Vec<String>>> {
         let unchanged = || "-".to_string();
         let mut invocation = scripts::HEARTBEAT.key(&self.config.prefix);
         invocation
@@ -313,8 +412,8 @@ impl Queue {
             .arg(capabilities.languages.as_deref().map_or_else(unchanged, words))
             .arg(capabilities.checkers.as_deref().map_or_else(unchanged, words))
             .arg(capabilities.plugins_json.clone().unwrap_or_else(unchanged));
-        for job in active_jobs {
-            invocation.arg(&job.job_id).arg(&job.lease);
+        for (job_id, lease) in leases {
+            invocation.arg(job_id).arg(lease.as_arg());
         }
         let mut reply: Vec<String> = invocation.invoke_async(&mut self.conn()).await?;
         if reply.first().map(String::as_str) != Some("ok") {
@@ -336,17 +435,19 @@ impl Queue {
             .invoke_async(&mut self.conn())
             .await?;
         match reply.as_slice() {
-            [ok, job_id, submission_id, attempt, spec] if ok == "ok" => {
+            [ok, job_id, submission_id, attempt, spec, normal_oj] if ok == "ok" => {
                 let spec: JobSpec = serde_json::from_str(spec)
                     .map_err(|e| QueueError::Corrupt(format!("job {job_id} spec: {e}")))?;
-                Ok(Claim::Job(Box::new(Job {
+                let job = Job {
                     job_id: job_id.clone(),
                     submission_id: submission_id.clone(),
                     attempt: attempt.parse().unwrap_or(0),
                     lease: lease.to_string(),
                     lease_ttl_s: self.config.lease_ttl.as_secs(),
                     spec,
-                })))
+                };
+                let normal_oj = Some(normal_oj.clone()).filter(|p| !p.is_empty());
+                Ok(Claim::Job(Box::new(Leased { job, normal_oj })))
             }
             [s] if s == "none" => Ok(Claim::Nothing),
             [s] if s == "slots_full" => Ok(Claim::SlotsFull),
@@ -379,7 +480,7 @@ impl Queue {
         &self,
         runner_id: &str,
         job_id: &str,
-        lease: &str,
+        lease: LeaseRef<'_>,
         result: &JudgeReport,
     ) -> Result<Fence> {
         let json = serde_json::to_string(result)
@@ -388,7 +489,7 @@ impl Queue {
             .key(&self.config.prefix)
             .arg(runner_id)
             .arg(job_id)
-            .arg(lease)
+            .arg(lease.as_arg())
             .arg(self.config.max_attempts)
             .arg(result.status.code())
             .arg(result.score)
@@ -399,8 +500,74 @@ impl Queue {
         Ok(match reply.as_str() {
             "ok" => Fence::Accepted,
             "repeat" => Fence::Repeated,
+            "dropped" => Fence::Dropped,
+            "unknown" => Fence::Unknown,
             _ => Fence::Stale,
         })
+    }
+
+    /// A runner hands back a job it holds (see `lua/abort.lua`); `counted`
+    /// says whether the attempt it used is spent.
+    pub async fn abort(
+        &self,
+        runner_id: &str,
+        job_id: &str,
+        counted: bool,
+        reason: &str,
+    ) -> Result<Abort> {
+        let reply: String = scripts::ABORT
+            .key(&self.config.prefix)
+            .arg(runner_id)
+            .arg(job_id)
+            .arg(if counted { "1" } else { "0" })
+            .arg(self.config.max_attempts)
+            .arg(reason)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(match reply.as_str() {
+            "requeued" => Abort::Requeued,
+            "failed" => Abort::Failed,
+            "unknown" => Abort::Unknown,
+            _ => Abort::Stale,
+        })
+    }
+
+    /// A job's spec, dialect payload and current lease; `None` if there is
+    /// no such job.
+    pub async fn job(&self, job_id: &str) -> Result<Option<JobRecord>> {
+        type Fields = (Option<String>, Option<String>, Option<String>, Option<String>);
+        let (state, spec, normal_oj, lease): Fields = redis::cmd("HMGET")
+            .arg(self.key(&format!("job:{job_id}")))
+            .arg(&["state", "spec", "noj", "lease"])
+            .query_async(&mut self.conn())
+            .await?;
+        let (Some(state), Some(spec)) = (state, spec) else { return Ok(None) };
+        let spec = serde_json::from_str(&spec)
+            .map_err(|e| QueueError::Corrupt(format!("job {job_id} spec: {e}")))?;
+        Ok(Some(JobRecord {
+            lease: lease.filter(|_| state == "leased"),
+            spec,
+            normal_oj: normal_oj.filter(|p| !p.is_empty()),
+        }))
+    }
+
+    /// A random secret shared by every backend instance on this Redis,
+    /// made by the first one that asks (e.g. the key that signs URLs).
+    pub async fn shared_secret(&self, name: &str) -> Result<Vec<u8>> {
+        let key = self.key(&format!("secret:{name}"));
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh)
+            .map_err(|e| QueueError::Corrupt(format!("the OS random source failed: {e}")))?;
+        let (secret,): (Vec<u8>,) = redis::pipe()
+            .cmd("SET")
+            .arg(&key)
+            .arg(&fresh[..])
+            .arg("NX")
+            .ignore()
+            .get(&key)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(secret)
     }
 
     /// Removes a runner and requeues its jobs; `None` for an unknown runner.
@@ -508,6 +675,7 @@ impl Queue {
             .arg(&submission.owner)
             .arg(submission.max_score)
             .arg(spec)
+            .arg(submission.normal_oj.as_deref().unwrap_or(""))
             .invoke_async(&mut self.conn())
             .await?;
         Ok(())

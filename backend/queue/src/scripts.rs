@@ -30,10 +30,11 @@ pub(crate) static REJUDGE: LazyLock<Script> = script!("rejudge");
 pub(crate) static CANCEL: LazyLock<Script> = script!("cancel");
 pub(crate) static BLOB_ACCESS: LazyLock<Script> = script!("blob_access");
 pub(crate) static PUT_PROBLEM: LazyLock<Script> = script!("put_problem");
+pub(crate) static ABORT: LazyLock<Script> = script!("abort");
 
 /// Every script, for loading them all at start-up (a syntax error shows
 /// there, not on first use).
-pub(crate) fn all() -> [&'static Script; 12] {
+pub(crate) fn all() -> [&'static Script; 13] {
     [
         &REGISTER,
         &HEARTBEAT,
@@ -47,5 +48,6 @@ pub(crate) fn all() -> [&'static Script; 12] {
         &CANCEL,
         &BLOB_ACCESS,
         &PUT_PROBLEM,
+        &ABORT,
     ]
 }

@@ -9,7 +9,10 @@ use judge_core::report::JudgeReport;
 use judge_core::verdict::Status;
 use protocol::runner::{ActiveJob, BlobRef, CaseProgress, Job, JobSpec, ProblemRef, RunnerEvent};
 use queue::managed::ManagedRedis;
-use queue::{Capabilities, Change, Claim, Fence, NewRunner, NewSubmission, Queue, QueueConfig};
+use queue::{
+    Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, LeaseRef, NewRunner,
+    NewSubmission, Queue, QueueConfig,
+};
 
 struct Fixture {
     queue: Queue,
@@ -34,6 +37,17 @@ fn digest(n: u8) -> String {
 }
 
 async fn runner(queue: &Queue, id: &str, languages: &[&str], labels: &[&str], slots: u32) {
+    register(queue, id, languages, labels, slots, "").await;
+}
+
+async fn register(
+    queue: &Queue,
+    id: &str,
+    languages: &[&str],
+    labels: &[&str],
+    slots: u32,
+    dialect: &'static str,
+) {
     queue
         .register_runner(&NewRunner {
             id: id.into(),
@@ -44,12 +58,25 @@ async fn runner(queue: &Queue, id: &str, languages: &[&str], labels: &[&str], sl
             languages: languages.iter().map(|s| s.to_string()).collect(),
             checkers: vec!["tokens".into()],
             plugins_json: "[]".into(),
+            dialect,
+            ttl: queue.config().runner_ttl(),
         })
         .await
         .unwrap();
 }
 
 async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
+    submit_with(queue, sid, language, labels, None).await;
+}
+
+/// A submission, with a Normal-OJ payload when their runners may take it.
+async fn submit_with(
+    queue: &Queue,
+    sid: &str,
+    language: &str,
+    labels: &[&str],
+    normal_oj: Option<&str>,
+) {
     let source = BlobRef { digest: digest(1), size: 10 };
     queue
         .submit(&NewSubmission {
@@ -72,6 +99,7 @@ async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
                     manifest: BlobRef { digest: digest(2), size: 100 },
                 },
             },
+            normal_oj: normal_oj.map(str::to_string),
         })
         .await
         .unwrap();
@@ -79,7 +107,7 @@ async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
 
 async fn claim(queue: &Queue, rid: &str) -> Option<Job> {
     match queue.claim(rid, &format!("lease-{rid}-{}", rand_suffix())).await.unwrap() {
-        Claim::Job(job) => Some(*job),
+        Claim::Job(leased) => Some(leased.job),
         _ => None,
     }
 }
@@ -136,10 +164,18 @@ async fn a_job_goes_from_submit_to_claim_to_verdict_with_every_event() {
     ];
     let fence = f.queue.post_events("rn_a", &job.job_id, &job.lease, &events).await.unwrap();
     assert_eq!(fence, Fence::Accepted);
-    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    let fence = f
+        .queue
+        .complete("rn_a", &job.job_id, LeaseRef::Token(&job.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(fence, Fence::Accepted);
     // A repeat of the accepted completion is harmless.
-    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    let fence = f
+        .queue
+        .complete("rn_a", &job.job_id, LeaseRef::Token(&job.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(fence, Fence::Repeated);
 
     let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
@@ -208,7 +244,11 @@ async fn an_expired_lease_is_reclaimed_and_the_late_completion_refused() {
     let second = claim(&f.queue, "rn_b").await.expect("reclaimed for B");
     assert_eq!((second.job_id.as_str(), second.attempt), (first.job_id.as_str(), 2));
 
-    let late = f.queue.complete("rn_a", &first.job_id, &first.lease, &accepted()).await.unwrap();
+    let late = f
+        .queue
+        .complete("rn_a", &first.job_id, LeaseRef::Token(&first.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(late, Fence::Stale);
     let compiled = [RunnerEvent::Compiled { message: String::new() }];
     let events = f.queue.post_events("rn_a", &first.job_id, &first.lease, &compiled);
@@ -219,7 +259,11 @@ async fn an_expired_lease_is_reclaimed_and_the_late_completion_refused() {
     let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
     assert_eq!(cancel, Some(vec![first.job_id.clone()]));
 
-    let fence = f.queue.complete("rn_b", &second.job_id, &second.lease, &accepted()).await.unwrap();
+    let fence = f
+        .queue
+        .complete("rn_b", &second.job_id, LeaseRef::Token(&second.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(fence, Fence::Accepted);
     assert_eq!(status(&f.queue, "sb_1").await, Status::Accepted);
 }
@@ -261,7 +305,11 @@ async fn heartbeats_keep_a_lease_alive_past_its_ttl() {
     // B cannot renew A's lease by naming it.
     let cancel = f.queue.heartbeat("rn_b", &active, &Capabilities::default()).await.unwrap();
     assert_eq!(cancel, Some(vec![job.job_id.clone()]));
-    let fence = f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    let fence = f
+        .queue
+        .complete("rn_a", &job.job_id, LeaseRef::Token(&job.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(fence, Fence::Accepted);
 }
 
@@ -323,12 +371,20 @@ async fn a_rejudge_fences_off_the_old_job_and_tells_its_runner() {
     let active = [ActiveJob { job_id: old.job_id.clone(), lease: old.lease.clone() }];
     let cancel = f.queue.heartbeat("rn_a", &active, &Capabilities::default()).await.unwrap();
     assert_eq!(cancel, Some(vec![old.job_id.clone()]));
-    let fence = f.queue.complete("rn_a", &old.job_id, &old.lease, &accepted()).await.unwrap();
-    assert_eq!(fence, Fence::Stale);
+    let fence = f
+        .queue
+        .complete("rn_a", &old.job_id, LeaseRef::Token(&old.lease), &accepted())
+        .await
+        .unwrap();
+    assert_eq!(fence, Fence::Dropped, "superseded: the result changes nothing");
 
     let new = claim(&f.queue, "rn_a").await.expect("the new job");
     assert_eq!((new.job_id.as_str(), new.attempt), ("jb_new", 1));
-    let fence = f.queue.complete("rn_a", &new.job_id, &new.lease, &accepted()).await.unwrap();
+    let fence = f
+        .queue
+        .complete("rn_a", &new.job_id, LeaseRef::Token(&new.lease), &accepted())
+        .await
+        .unwrap();
     assert_eq!(fence, Fence::Accepted);
     let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
     assert_eq!((view.status, view.job_id.as_str()), (Status::Accepted, "jb_new"));
@@ -349,8 +405,8 @@ async fn cancel_stops_a_pending_or_running_submission_but_not_a_judged_one() {
     let cancel = f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
     assert_eq!(cancel, Some(vec![running.job_id.clone()]));
     let report = accepted();
-    let fence = f.queue.complete("rn_a", &running.job_id, &running.lease, &report);
-    assert_eq!(fence.await.unwrap(), Fence::Stale);
+    let fence = f.queue.complete("rn_a", &running.job_id, LeaseRef::Token(&running.lease), &report);
+    assert_eq!(fence.await.unwrap(), Fence::Dropped, "cancelled: the result changes nothing");
     assert_eq!(f.queue.cancel("sb_running").await.unwrap(), Change::AlreadyFinal);
     assert_eq!(event_types(&f.queue, "sb_running").await.last().unwrap(), "finished");
 }
@@ -383,7 +439,7 @@ async fn runners_read_only_blobs_of_jobs_they_hold() {
         assert!(!f.queue.runner_may_read("rn_b", &digest(n)).await.unwrap(), "B holds nothing");
     }
     assert!(!f.queue.runner_may_read("rn_a", &digest(4)).await.unwrap(), "not the job's");
-    f.queue.complete("rn_a", &job.job_id, &job.lease, &accepted()).await.unwrap();
+    f.queue.complete("rn_a", &job.job_id, LeaseRef::Token(&job.lease), &accepted()).await.unwrap();
     assert!(!f.queue.runner_may_read("rn_a", &digest(1)).await.unwrap(), "lease over");
 }
 
@@ -393,9 +449,12 @@ async fn runner_tokens_authenticate_only_their_own_runner() {
     runner(&f.queue, "rn_a", &["javascript"], &[], 1).await;
     runner(&f.queue, "rn_b", &["javascript"], &[], 1).await;
     use queue::RunnerAuth::*;
-    assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-rn_a").await.unwrap(), Valid);
-    assert_eq!(f.queue.authenticate_runner("rn_b", "hash-of-rn_a").await.unwrap(), Foreign);
-    assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-nobody").await.unwrap(), UnknownToken);
+    assert_eq!(f.queue.authenticate_runner("rn_a", "hash-of-rn_a", "").await.unwrap(), Valid);
+    assert_eq!(f.queue.authenticate_runner("rn_b", "hash-of-rn_a", "").await.unwrap(), Foreign);
+    assert_eq!(
+        f.queue.authenticate_runner("rn_a", "hash-of-nobody", "").await.unwrap(),
+        UnknownToken
+    );
 }
 
 #[tokio::test]
@@ -418,4 +477,122 @@ async fn heartbeats_keep_a_runners_languages_offered() {
     f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
     assert!(f.queue.offers_language("javascript", day).await.unwrap());
     assert!(!f.queue.offers_language("rustpython", day).await.unwrap());
+}
+
+// ---- the Normal-OJ dialect: same queue, identity-fenced, hand-backs ----
+
+const PAYLOAD: &str = r#"{"problem_id":7}"#;
+
+async fn noj_runner(queue: &Queue, id: &str, slots: u32) {
+    register(queue, id, &["c"], &[], slots, DIALECT_NORMAL_OJ).await;
+}
+
+async fn attempt(queue: &Queue, sid: &str) -> u32 {
+    queue.submission(sid).await.unwrap().unwrap().view.attempt
+}
+
+#[tokio::test]
+async fn normal_oj_runners_get_only_jobs_with_their_payload_and_gavel_runners_get_both() {
+    let f = fixture(30_000, 3).await;
+    noj_runner(&f.queue, "rn_noj", 4).await;
+    runner(&f.queue, "rn_gavel", &["c"], &[], 4).await;
+    submit(&f.queue, "sb_plain", "c", &[]).await;
+    submit_with(&f.queue, "sb_noj", "c", &[], Some(PAYLOAD)).await;
+
+    let leased = match f.queue.claim("rn_noj", "ls_1").await.unwrap() {
+        Claim::Job(leased) => leased,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(leased.job.submission_id, "sb_noj", "the older job has no payload");
+    assert_eq!(leased.normal_oj.as_deref(), Some(PAYLOAD));
+    assert!(claim(&f.queue, "rn_noj").await.is_none());
+    let plain = claim(&f.queue, "rn_gavel").await.expect("the plain job");
+    assert_eq!(plain.submission_id, "sb_plain");
+    // A dialect's runner is another runner to the other dialect.
+    use queue::RunnerAuth::{Foreign, Valid};
+    let auth = |rid, dialect| f.queue.authenticate_runner(rid, "hash-of-rn_noj", dialect);
+    assert_eq!(auth("rn_noj", DIALECT_NORMAL_OJ).await.unwrap(), Valid);
+    assert_eq!(auth("rn_noj", "").await.unwrap(), Foreign);
+}
+
+#[tokio::test]
+async fn runners_fenced_by_identity_renew_complete_once_and_never_someone_elses_job() {
+    let f = fixture(1_000, 3).await;
+    noj_runner(&f.queue, "rn_a", 4).await;
+    noj_runner(&f.queue, "rn_b", 4).await;
+    submit_with(&f.queue, "sb_1", "c", &[], Some(PAYLOAD)).await;
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    // Heartbeats by job id renew what rn_a holds, past the lease's ttl.
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let ids = [job.job_id.clone(), "jb_not_mine".into()];
+        assert!(f.queue.heartbeat_held("rn_a", &ids).await.unwrap().is_some());
+    }
+    assert!(claim(&f.queue, "rn_b").await.is_none(), "still leased to rn_a");
+    // rn_b naming the job renews nothing of it and cannot complete it.
+    f.queue.heartbeat_held("rn_b", std::slice::from_ref(&job.job_id)).await.unwrap();
+    let held = LeaseRef::Held;
+    let fence = f.queue.complete("rn_b", &job.job_id, held, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Stale);
+    let fence = f.queue.complete("rn_a", &job.job_id, held, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    assert_eq!(status(&f.queue, "sb_1").await, Status::Accepted);
+    let fence = f.queue.complete("rn_a", &job.job_id, held, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Repeated);
+    let fence = f.queue.complete("rn_a", "jb_nothing", held, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Unknown);
+
+    // A job superseded under its runner: the result is dropped, not applied.
+    submit_with(&f.queue, "sb_2", "c", &[], Some(PAYLOAD)).await;
+    let old = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(f.queue.rejudge("sb_2", "jb_sb_2_again").await.unwrap(), Change::Done);
+    let fence = f.queue.complete("rn_a", &old.job_id, held, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::Dropped);
+    assert_eq!(status(&f.queue, "sb_2").await, Status::Pending);
+}
+
+#[tokio::test]
+async fn a_drained_job_goes_back_to_the_tail_without_spending_an_attempt() {
+    let f = fixture(30_000, 1).await;
+    noj_runner(&f.queue, "rn_a", 4).await;
+    submit_with(&f.queue, "sb_1", "c", &[], Some(PAYLOAD)).await;
+    submit_with(&f.queue, "sb_2", "c", &[], Some(PAYLOAD)).await;
+    let first = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(first.submission_id, "sb_1");
+    assert_eq!(f.queue.abort("rn_b", &first.job_id, false, "drain").await.unwrap(), Abort::Stale);
+    assert_eq!(
+        f.queue.abort("rn_a", &first.job_id, false, "drain").await.unwrap(),
+        Abort::Requeued
+    );
+    assert_eq!(
+        (status(&f.queue, "sb_1").await, attempt(&f.queue, "sb_1").await),
+        (Status::Pending, 0)
+    );
+    // At the tail: sb_2 comes first now; the same runner may take sb_1 again,
+    // and with max_attempts = 1 it still has its one attempt.
+    assert_eq!(claim(&f.queue, "rn_a").await.unwrap().submission_id, "sb_2");
+    let again = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!((again.submission_id.as_str(), again.attempt), ("sb_1", 1));
+    assert_eq!(f.queue.abort("rn_a", "jb_nothing", false, "drain").await.unwrap(), Abort::Unknown);
+}
+
+#[tokio::test]
+async fn counted_hand_backs_spend_attempts_and_the_last_one_ends_as_je() {
+    let f = fixture(30_000, 2).await;
+    noj_runner(&f.queue, "rn_a", 4).await;
+    submit_with(&f.queue, "sb_1", "c", &[], Some(PAYLOAD)).await;
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    let abort = f.queue.abort("rn_a", &job.job_id, true, "prep_failed").await.unwrap();
+    assert_eq!(abort, Abort::Requeued);
+    assert_eq!(attempt(&f.queue, "sb_1").await, 1);
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!(job.attempt, 2);
+    let abort = f.queue.abort("rn_a", &job.job_id, true, "prep_failed").await.unwrap();
+    assert_eq!(abort, Abort::Failed);
+    let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
+    assert_eq!(view.status, Status::JudgementError);
+    assert!(view.message.contains("handed the job back on all 2 attempts"), "{}", view.message);
+    assert!(view.message.contains("prep_failed"), "{}", view.message);
+    assert!(claim(&f.queue, "rn_a").await.is_none());
+    assert_eq!(f.queue.stats().await.unwrap().judgement_errors.get("aborted"), Some(&1));
 }

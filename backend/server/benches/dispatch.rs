@@ -37,7 +37,7 @@ use protocol::runner::{
     RegisterResponse,
 };
 use queue::managed::ManagedRedis;
-use queue::{Claim, NewRunner, NewSubmission, Queue, QueueConfig};
+use queue::{Claim, LeaseRef, NewRunner, NewSubmission, Queue, QueueConfig};
 use reqwest::StatusCode;
 use server::{Backend, Config};
 use tokio::sync::mpsc;
@@ -187,6 +187,8 @@ impl Env {
             max_source_bytes: 256 << 10,
             max_package_bytes: 16 << 20,
             unpack_limits: problem_package::UnpackLimits::default(),
+            public_url: None,
+            normal_oj_sandbox_token: String::new(),
         };
         let backend = Backend::start(config).await?;
         let base = format!("http://{}{}", backend.addr, protocol::API_BASE);
@@ -513,6 +515,8 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
             languages: vec![LANGUAGE.into()],
             checkers: vec![CHECKER.into()],
             plugins_json: "[]".into(),
+            dialect: "",
+            ttl: queue.config().runner_ttl(),
         })
         .await?;
     let blob = |digest: &str| BlobRef { digest: digest.repeat(32), size: 10 };
@@ -540,13 +544,15 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
                     owner: "admin".into(),
                     max_score: 100.0,
                     spec,
+                    normal_oj: None,
                 })
                 .await?;
             let lease = format!("ls_{n}");
             loop {
                 match queue.claim(&runner_id, &lease).await? {
-                    Claim::Job(job) => {
-                        queue.complete(&runner_id, &job.job_id, &lease, &report).await?;
+                    Claim::Job(leased) => {
+                        let held = LeaseRef::Token(&lease);
+                        queue.complete(&runner_id, &leased.job.job_id, held, &report).await?;
                         return anyhow::Ok(());
                     }
                     Claim::Nothing => tokio::task::yield_now().await,

@@ -36,11 +36,13 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A fresh secret: `prefix` and 32 random bytes in hex.
+/// A fresh secret: `prefix` and 32 random bytes as 43 url-safe base64
+/// characters (the shape Normal-OJ's runners expect of `rk_` tokens too).
 pub fn new_token(prefix: &str) -> String {
+    use base64::Engine;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the OS random source failed");
-    format!("{prefix}{}", hex::encode(bytes))
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// A fresh id: `prefix` and a ULID (sortable by creation time).
@@ -60,7 +62,7 @@ fn require_bearer(headers: &HeaderMap) -> ApiResult<&str> {
         .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))
 }
 
-fn configured_matches(configured: &str, given: &str) -> bool {
+pub(crate) fn configured_matches(configured: &str, given: &str) -> bool {
     !configured.is_empty() && queue::constant_time_eq(configured.as_bytes(), given.as_bytes())
 }
 
@@ -101,7 +103,7 @@ impl AppState {
     /// 401 (the runner re-registers), another runner's id is 404.
     pub async fn require_runner(&self, headers: &HeaderMap, runner_id: &str) -> ApiResult<()> {
         let token = require_bearer(headers)?;
-        match self.queue.authenticate_runner(runner_id, &hash_token(token)).await? {
+        match self.queue.authenticate_runner(runner_id, &hash_token(token), "").await? {
             queue::RunnerAuth::Valid => Ok(()),
             queue::RunnerAuth::UnknownToken => {
                 Err(ApiError::unauthorized("unknown or expired runner token; register again"))
@@ -120,7 +122,8 @@ mod tests {
     #[test]
     fn tokens_are_prefixed_random_and_hashed_to_hex() {
         let (a, b) = (new_token("rk_"), new_token("rk_"));
-        assert!(a.starts_with("rk_") && a.len() == 67);
+        assert!(a.starts_with("rk_") && a.len() == 46, "{a}");
+        assert!(a[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_ne!(a, b);
         assert_eq!(hash_token("abc").len(), 64);
         assert_ne!(hash_token(&a), hash_token(&b));

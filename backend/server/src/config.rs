@@ -47,6 +47,14 @@ pub struct BackendArgs {
     /// Largest problem package upload, in MiB [default: 256].
     #[arg(long, env = "GAVEL_MAX_PACKAGE_MB")]
     pub max_package_mb: Option<u64>,
+    /// The URL runners reach this backend at, for links it hands out
+    /// (Normal-OJ code URLs) [default: http:// and the request's Host].
+    #[arg(long, env = "GAVEL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The `?token=` Normal-OJ runners fetch testdata with
+    /// (`/compat/normal-oj/problem/...`); unset refuses every fetch.
+    #[arg(long, env = "GAVEL_NORMAL_OJ_SANDBOX_TOKEN", hide_env_values = true)]
+    pub normal_oj_sandbox_token: Option<String>,
 }
 
 /// Resolved settings.
@@ -63,6 +71,9 @@ pub struct Config {
     pub max_source_bytes: u64,
     pub max_package_bytes: u64,
     pub unpack_limits: problem_package::UnpackLimits,
+    /// Without a trailing `/`.
+    pub public_url: Option<String>,
+    pub normal_oj_sandbox_token: String,
 }
 
 impl BackendArgs {
@@ -96,6 +107,14 @@ impl BackendArgs {
             max_source_bytes: pick(self.max_source_kb, file.max_source_kb, 256) * 1024,
             max_package_bytes: pick(self.max_package_mb, file.max_package_mb, 256) << 20,
             unpack_limits: problem_package::UnpackLimits::default(),
+            public_url: self
+                .public_url
+                .or(file.public_url)
+                .map(|url| url.trim_end_matches('/').to_string()),
+            normal_oj_sandbox_token: self
+                .normal_oj_sandbox_token
+                .or(file.normal_oj_sandbox_token)
+                .unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)
@@ -125,6 +144,11 @@ impl Config {
         }
         if self.max_source_bytes == 0 || self.max_package_bytes == 0 {
             bail!("max_source_kb and max_package_mb must be at least 1");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("public_url must start with http:// or https:// (got {url:?})");
         }
         Ok(())
     }

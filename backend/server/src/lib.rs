@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod json;
 pub mod metrics;
+pub mod normal_oj;
 pub mod routes;
 
 use std::net::SocketAddr;
@@ -41,12 +42,15 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Signs the Normal-OJ dialect's code URLs (a key shared through Redis).
+    pub code_urls: normal_oj::Signer,
     /// Turns true when the backend is shutting down: long-polls and event
     /// streams end.
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// The router: `/api/v1/...`, plus `/healthz` and `/metrics` at the root for
+/// The router: `/api/v1/...`, Normal-OJ's runner dialect under
+/// `/compat/normal-oj/...`, plus `/healthz` and `/metrics` at the root for
 /// probes and scrapers.
 pub fn app(state: AppState) -> Router {
     use routes::{blobs, ops, problems, runners, submissions};
@@ -76,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics));
     Router::new()
         .nest(protocol::API_BASE, api)
+        .nest(protocol::normal_oj::BASE, normal_oj::routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
@@ -113,6 +118,12 @@ impl Backend {
         if config.registration_token.is_empty() {
             tracing::warn!("no registration token set: no runner can register");
         }
+        let code_urls = normal_oj::Signer::new(
+            queue
+                .shared_secret("normal-oj-code-url")
+                .await
+                .context("loading the URL signing key")?,
+        );
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
@@ -124,6 +135,7 @@ impl Backend {
             blobs,
             config: Arc::new(config),
             metrics: Arc::default(),
+            code_urls,
             shutdown: shutdown.clone(),
         };
         tokio::spawn(reap(queue, shutdown.clone()));

@@ -2,7 +2,8 @@
 //!
 //! Subcommands for problem setters work offline: `judge` a solution against a
 //! problem folder, `check` one checker on three files, `plugins list|check`.
-//! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs.
+//! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs;
+//! `problem push` uploads a problem package to a backend.
 //! Exit codes: 0 when the command did its job (a judged solution exits 0
 //! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
 //! 1 for anything else.
@@ -49,6 +50,9 @@ enum Command {
     /// Build or inspect the Docker image of the native languages (c, cpp, python3).
     #[command(subcommand)]
     Image(commands::image::Command),
+    /// Manage the problems of a backend: `push` uploads a problem folder or archive.
+    #[command(subcommand)]
+    Problem(commands::problem::Command),
 }
 
 /// Services log what they do; one-shot commands only warnings.
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
         Command::Runner(args) => commands::runner::run(&env, args),
         Command::Up(args) => commands::up::run(&env, args),
         Command::Image(cmd) => commands::image::run(cmd),
+        Command::Problem(cmd) => commands::problem::run(cmd),
     };
     match result {
         Ok(code) => code,

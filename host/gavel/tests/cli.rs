@@ -47,7 +47,7 @@ fn help_lists_the_subcommands() {
     let out = gavel(&["--help"]);
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["judge", "check", "plugins", "image"] {
+    for cmd in ["judge", "check", "plugins", "image", "problem"] {
         assert!(help.contains(cmd), "{help}");
     }
 }
@@ -88,6 +88,20 @@ fn a_missing_expected_output_is_named() {
     let src = dir.path().join("main.js");
     std::fs::write(&src, "print(3)").unwrap();
     let out = gavel(&["judge", dir.path().to_str().unwrap(), src.to_str().unwrap()]);
+    assert_bad_input(&out, "tests/1.out");
+}
+
+#[test]
+fn a_broken_folder_is_not_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    problem(dir.path(), GOOD);
+    std::fs::remove_file(dir.path().join("tests/1.out")).unwrap();
+    // Nothing listens on the discard port: exit code 2, not a connection
+    // failure (1), shows nothing was sent.
+    let out = gavel_with(
+        &["problem", "push", dir.path().to_str().unwrap(), "--backend", "http://127.0.0.1:9"],
+        &[("GAVEL_ADMIN_TOKEN", "token")],
+    );
     assert_bad_input(&out, "tests/1.out");
 }
 

@@ -67,6 +67,9 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 /// and the table's last line must give the same status and score.
 fn judge_all(cases: Vec<Case>, extra: &[&str], also_as_table: bool) {
     assert!(!cases.is_empty(), "no cases found");
+    // Compiles the builtins once (RustPython takes minutes on a cold cache),
+    // not in every concurrent `gavel judge` at once.
+    e2e::fleet::warm_plugin_cache();
     let queue = Mutex::new(cases);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|s| {

@@ -10,7 +10,7 @@ use protocol::runner::{
     CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, PluginKind, PluginRef,
     RegisterRequest, RegisterResponse,
 };
-use queue::{Capabilities, Claim, Fence, NewRunner};
+use queue::{Capabilities, Claim, Fence, LeaseRef, NewRunner};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -85,6 +85,8 @@ pub async fn register(
             languages: request.languages,
             checkers,
             plugins_json: plugins_json(&request.plugins),
+            dialect: "",
+            ttl: state.queue.config().runner_ttl(),
         })
         .await?;
     tracing::info!(runner_id, name = request.name, "runner registered");
@@ -107,6 +109,9 @@ pub async fn heartbeat(
     state.require_runner(&headers, &runner_id).await?;
     if request.active_jobs.len() > 4096 {
         return Err(ApiError::bad_request("invalid_field", "active_jobs: at most 4096"));
+    }
+    for job in &request.active_jobs {
+        check_lease("active_jobs[].lease", &job.lease)?;
     }
     if let Some(languages) = &request.languages {
         check_words("languages", languages)?;
@@ -149,7 +154,8 @@ pub async fn next_job(
         tokio::pin!(woken);
         woken.as_mut().enable();
         match state.queue.claim(&runner_id, &new_token("ls_")).await? {
-            Claim::Job(job) => {
+            Claim::Job(leased) => {
+                let job = leased.job;
                 tracing::info!(
                     runner_id,
                     job_id = job.job_id,
@@ -178,10 +184,22 @@ pub async fn next_job(
     }
 }
 
+/// A lease is the token a claim handed out; never empty (an empty one would
+/// name "whatever the runner holds", the Normal-OJ dialect's fence).
+fn check_lease(field: &str, lease: &str) -> ApiResult<()> {
+    if lease.is_empty() || lease.len() > 128 {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("{field}: 1 to 128 characters"),
+        ));
+    }
+    Ok(())
+}
+
 fn fence_answer(fence: Fence, job_id: &str) -> ApiResult<StatusCode> {
     match fence {
         Fence::Accepted | Fence::Repeated => Ok(StatusCode::OK),
-        Fence::Stale => Err(ApiError::conflict(
+        Fence::Dropped | Fence::Unknown | Fence::Stale => Err(ApiError::conflict(
             "stale_lease",
             format!(
                 "the lease on {job_id} is no longer valid (expired, reclaimed, rejudged or cancelled); stop the job"
@@ -200,6 +218,7 @@ pub async fn events(
     if request.events.len() > 10_000 {
         return Err(ApiError::bad_request("invalid_field", "events: at most 10000 per call"));
     }
+    check_lease("lease", &request.lease)?;
     let fence =
         state.queue.post_events(&runner_id, &job_id, &request.lease, &request.events).await?;
     fence_answer(fence, &job_id)
@@ -218,7 +237,9 @@ pub async fn complete(
             format!("result.status: {} is not a final verdict", request.result.status.code()),
         ));
     }
-    let fence = state.queue.complete(&runner_id, &job_id, &request.lease, &request.result).await?;
+    check_lease("lease", &request.lease)?;
+    let lease = LeaseRef::Token(&request.lease);
+    let fence = state.queue.complete(&runner_id, &job_id, lease, &request.result).await?;
     if fence == Fence::Accepted {
         tracing::info!(runner_id, job_id, status = request.result.status.code(), "job completed");
     }

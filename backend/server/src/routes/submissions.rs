@@ -78,6 +78,11 @@ pub async fn create(
         let blob = state.blobs.put_bytes(request.source.as_bytes()).await?;
         (protocol::runner::BlobRef { digest: blob.digest, size: blob.size }, None)
     };
+    // Normal-OJ's runners may take it too when they can judge it.
+    let normal_oj = crate::normal_oj::payload(&record.view, &request.language)
+        .map(|payload| serde_json::to_string(&payload))
+        .transpose()
+        .map_err(ApiError::internal)?;
     let submission = NewSubmission {
         id: new_id("sb_"),
         job_id: new_id("jb_"),
@@ -98,6 +103,7 @@ pub async fn create(
             source_text,
             problem: ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() },
         },
+        normal_oj,
     };
     state.queue.submit(&submission).await?;
     tracing::info!(

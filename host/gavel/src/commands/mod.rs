@@ -5,6 +5,7 @@ pub mod check;
 pub mod image;
 pub mod judge;
 pub mod plugins;
+pub mod problem;
 pub mod runner;
 pub mod up;
 
