@@ -155,3 +155,73 @@ mod tests {
         assert_eq!(back, event);
     }
 }
+
+/// `PUT /webhook`: where the caller's final verdicts are posted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// `http://` or `https://`, at most 2048 characters.
+    pub url: String,
+}
+
+/// `200` answer to `PUT /webhook`: the signing secret, shown once (each
+/// `PUT` makes a new one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookCreated {
+    pub url: String,
+    /// `whsec_…`: the HMAC-SHA256 key of the `Gavel-Signature` header.
+    pub secret: String,
+}
+
+/// What became of one notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not delivered yet; retried with backoff.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed.
+    Failed,
+}
+
+/// One notification and its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub delivery_id: String,
+    pub submission_id: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    /// The receiver's last HTTP status, if it answered.
+    pub last_status_code: Option<u16>,
+    /// Why the last attempt failed (empty once delivered).
+    pub last_error: String,
+    pub created_at_ms: u64,
+    pub next_attempt_at_ms: Option<u64>,
+    pub delivered_at_ms: Option<u64>,
+}
+
+/// `GET /webhook`: the caller's webhook and its latest deliveries (newest
+/// first, at most 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookView {
+    pub url: String,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// The body posted to a webhook when a submission gets its final verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// `submission.finished`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub delivery_id: String,
+    pub submission_id: String,
+    pub problem_id: String,
+    pub language: String,
+    pub status: Status,
+    pub score: f64,
+    pub max_score: f64,
+    pub message: String,
+    pub finished_at_ms: u64,
+}

@@ -39,6 +39,15 @@
 --                              je:<reason>
 --   P..'secret:'..name         string: a random key shared by every backend
 --                              instance (signing code URLs)
+--   P..'webhook:'..owner       hash: url, secret (where the owner's final
+--                              verdicts are posted)
+--   P..'webhook:'..owner..':deliveries'  list of its newest delivery ids
+--   P..'delivery:'..did        hash: owner, url, sub, body, state (pending|
+--                              delivered|failed), attempts, last_code,
+--                              last_error, created_at, next_at, delivered_at;
+--                              expires a week after it ends
+--   P..'deliveries:due'        zset did -> when to (re)try it (ms)
+--   P..'delivery-seq'          counter: delivery ids
 -- Channels: P..'wake' (a job became claimable), P..'events:'..sid (a new
 -- event was appended; the payload is its seq).
 --
@@ -135,13 +144,39 @@ local function requeue(jid, sid, attempt)
   redis.call('PUBLISH', P .. 'wake', 'requeued')
 end
 
--- Records a submission's final verdict, if `jid` is still its job.
+-- How many deliveries an owner's list keeps.
+local DELIVERIES_LISTED = 100
+
+-- Queues a notification of submission `sid`'s final verdict to its owner's
+-- webhook, if the owner has one.
+local function queue_webhook(sid, status, score, message, now)
+  local sub = redis.call('HMGET', sub_key(sid), 'owner', 'problem', 'language', 'max_score')
+  if not sub[1] then return end
+  local url = redis.call('HGET', P .. 'webhook:' .. sub[1], 'url')
+  if not url then return end
+  local did = 'wd_' .. redis.call('INCR', P .. 'delivery-seq')
+  local body = cjson.encode({
+    type = 'submission.finished', delivery_id = did, submission_id = sid,
+    problem_id = sub[2], language = sub[3], status = status, score = tonumber(score),
+    max_score = tonumber(sub[4]) or 0, message = message, finished_at_ms = now })
+  redis.call('HSET', P .. 'delivery:' .. did, 'owner', sub[1], 'url', url, 'sub', sid,
+    'body', body, 'state', 'pending', 'attempts', 0, 'last_code', '', 'last_error', '',
+    'created_at', now, 'next_at', now)
+  redis.call('ZADD', P .. 'deliveries:due', now, did)
+  local list = P .. 'webhook:' .. sub[1] .. ':deliveries'
+  redis.call('LPUSH', list, did)
+  redis.call('LTRIM', list, 0, DELIVERIES_LISTED - 1)
+end
+
+-- Records a submission's final verdict, if `jid` is still its job, and
+-- notifies its owner's webhook (a cancel is not a verdict).
 local function finish(sid, jid, status, score, message, result, now)
   local sub = sub_key(sid)
   if redis.call('HGET', sub, 'job') ~= jid then return end
   redis.call('HSET', sub, 'status', status, 'score', score, 'message', message,
     'result', result, 'finished_at', now)
   append_event(sid, jid, { type = 'finished', status = status, score = tonumber(score), message = message })
+  if status ~= 'CANCELLED' then queue_webhook(sid, status, score, message, now) end
 end
 
 -- Ends `jid` as JE with `reason` (a job out of attempts).

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use judge_core::report::{JudgeReport, TaskReport};
 use judge_core::verdict::Status;
-use protocol::client::SubmissionView;
+use protocol::client::{DeliveryState, DeliveryView, SubmissionView};
 use protocol::runner::{ActiveJob, Job, JobSpec, RunnerEvent};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -777,6 +777,85 @@ impl Queue {
         Ok(self.conn().get(self.key(&format!("client-token:{token_hash}"))).await?)
     }
 
+    // ---- webhooks ----
+
+    /// Sets `owner`'s webhook (replacing its URL and secret).
+    pub async fn set_webhook(&self, owner: &str, url: &str, secret: &str) -> Result<()> {
+        let key = self.key(&format!("webhook:{owner}"));
+        let _: () = self.conn().hset_multiple(key, &[("url", url), ("secret", secret)]).await?;
+        Ok(())
+    }
+
+    /// Removes `owner`'s webhook; whether it had one. Pending deliveries to
+    /// it fail when they fall due.
+    pub async fn delete_webhook(&self, owner: &str) -> Result<bool> {
+        let removed: u64 = self.conn().del(self.key(&format!("webhook:{owner}"))).await?;
+        Ok(removed > 0)
+    }
+
+    /// `owner`'s webhook URL and its newest deliveries, or `None`.
+    pub async fn webhook(&self, owner: &str) -> Result<Option<(String, Vec<DeliveryView>)>> {
+        let key = self.key(&format!("webhook:{owner}"));
+        let (url, ids): (Option<String>, Vec<String>) = redis::pipe()
+            .hget(&key, "url")
+            .lrange(format!("{key}:deliveries"), 0, -1)
+            .query_async(&mut self.conn())
+            .await?;
+        let Some(url) = url else { return Ok(None) };
+        let mut pipe = redis::pipe();
+        for id in &ids {
+            pipe.hgetall(self.key(&format!("delivery:{id}")));
+        }
+        let records: Vec<BTreeMap<String, String>> = pipe.query_async(&mut self.conn()).await?;
+        let deliveries =
+            ids.into_iter().zip(records).filter_map(|(id, r)| delivery_view(id, &r)).collect();
+        Ok(Some((url, deliveries)))
+    }
+
+    /// Deliveries that are due, hidden from other instances for `hide`.
+    pub async fn take_deliveries(&self, limit: usize, hide: Duration) -> Result<Vec<DueDelivery>> {
+        let flat: Vec<String> = scripts::WEBHOOK_TAKE
+            .key(&self.config.prefix)
+            .arg(limit)
+            .arg(millis(hide))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(flat
+            .chunks_exact(4)
+            .map(|c| DueDelivery {
+                delivery_id: c[0].clone(),
+                url: c[1].clone(),
+                body: c[2].clone(),
+                secret: c[3].clone(),
+            })
+            .collect())
+    }
+
+    /// Records one attempt at a delivery (see `lua/webhook_done.lua`).
+    pub async fn delivery_attempted(
+        &self,
+        delivery_id: &str,
+        attempt: &Attempt,
+        policy: &RetryPolicy,
+    ) -> Result<DeliveryState> {
+        let reply: String = scripts::WEBHOOK_DONE
+            .key(&self.config.prefix)
+            .arg(delivery_id)
+            .arg(if attempt.delivered { "1" } else { "0" })
+            .arg(attempt.status_code.map(|c| c.to_string()).unwrap_or_default())
+            .arg(&attempt.error)
+            .arg(policy.max_attempts)
+            .arg(millis(policy.first_backoff))
+            .arg(millis(policy.max_backoff))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(match reply.as_str() {
+            "delivered" => DeliveryState::Delivered,
+            "failed" => DeliveryState::Failed,
+            _ => DeliveryState::Pending,
+        })
+    }
+
     // ---- metrics ----
 
     pub async fn stats(&self) -> Result<Stats> {
@@ -803,6 +882,54 @@ impl Queue {
             judgement_errors,
         })
     }
+}
+
+/// A delivery to attempt now.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub delivery_id: String,
+    pub url: String,
+    /// The JSON to post, exactly (the signature covers these bytes).
+    pub body: String,
+    pub secret: String,
+}
+
+/// How one attempt went.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// The receiver answered 2xx.
+    pub delivered: bool,
+    pub status_code: Option<u16>,
+    pub error: String,
+}
+
+/// How failed deliveries are retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    /// The wait after the first failure; it doubles after each one.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+fn delivery_view(id: String, r: &BTreeMap<String, String>) -> Option<DeliveryView> {
+    let number = |name: &str| r.get(name).and_then(|v| v.parse::<f64>().ok()).map(|v| v as u64);
+    let state = match r.get("state")?.as_str() {
+        "delivered" => DeliveryState::Delivered,
+        "failed" => DeliveryState::Failed,
+        _ => DeliveryState::Pending,
+    };
+    Some(DeliveryView {
+        delivery_id: id,
+        submission_id: r.get("sub").cloned().unwrap_or_default(),
+        state,
+        attempts: number("attempts").map_or(0, |a| a as u32),
+        last_status_code: number("last_code").and_then(|c| u16::try_from(c).ok()),
+        last_error: r.get("last_error").cloned().unwrap_or_default(),
+        created_at_ms: number("created_at").unwrap_or(0),
+        next_attempt_at_ms: number("next_at"),
+        delivered_at_ms: number("delivered_at"),
+    })
 }
 
 /// How a lost Redis connection is retried: twice, within about half a

@@ -31,10 +31,12 @@ pub(crate) static CANCEL: LazyLock<Script> = script!("cancel");
 pub(crate) static BLOB_ACCESS: LazyLock<Script> = script!("blob_access");
 pub(crate) static PUT_PROBLEM: LazyLock<Script> = script!("put_problem");
 pub(crate) static ABORT: LazyLock<Script> = script!("abort");
+pub(crate) static WEBHOOK_TAKE: LazyLock<Script> = script!("webhook_take");
+pub(crate) static WEBHOOK_DONE: LazyLock<Script> = script!("webhook_done");
 
 /// Every script, for loading them all at start-up (a syntax error shows
 /// there, not on first use).
-pub(crate) fn all() -> [&'static Script; 13] {
+pub(crate) fn all() -> [&'static Script; 15] {
     [
         &REGISTER,
         &HEARTBEAT,
@@ -49,5 +51,7 @@ pub(crate) fn all() -> [&'static Script; 13] {
         &BLOB_ACCESS,
         &PUT_PROBLEM,
         &ABORT,
+        &WEBHOOK_TAKE,
+        &WEBHOOK_DONE,
     ]
 }

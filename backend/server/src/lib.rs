@@ -14,6 +14,7 @@ pub mod json;
 pub mod metrics;
 pub mod normal_oj;
 pub mod routes;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub struct AppState {
 /// `/compat/normal-oj/...`, plus `/healthz` and `/metrics` at the root for
 /// probes and scrapers.
 pub fn app(state: AppState) -> Router {
-    use routes::{blobs, ops, problems, runners, submissions};
+    use routes::{blobs, ops, problems, runners, submissions, webhooks};
     let api = Router::new()
         .route("/runners/register", post(runners::register))
         .route("/runners/{rid}/heartbeat", post(runners::heartbeat))
@@ -74,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .route("/submissions/{id}/rejudge", post(submissions::rejudge))
         .route("/submissions/{id}/cancel", post(submissions::cancel))
         .route("/clients", post(ops::create_client))
+        .route("/webhook", put(webhooks::put).get(webhooks::get).delete(webhooks::delete))
         .route("/languages", get(ops::languages))
         .route("/queue", get(ops::queue_state))
         .route("/healthz", get(ops::healthz))
@@ -138,6 +140,7 @@ impl Backend {
             code_urls,
             shutdown: shutdown.clone(),
         };
+        tokio::spawn(webhooks::send(queue.clone(), shutdown.clone()));
         tokio::spawn(reap(queue, shutdown.clone()));
         let mut stopping = shutdown;
         let server = tokio::spawn(

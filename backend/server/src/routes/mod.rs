@@ -5,3 +5,4 @@ pub mod ops;
 pub mod problems;
 pub mod runners;
 pub mod submissions;
+pub mod webhooks;

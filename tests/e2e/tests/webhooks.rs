@@ -1,0 +1,191 @@
+//! Webhooks end to end: a real backend posts a submission's final verdict
+//! to a receiver (a plain TCP server here), signed as documented; a
+//! receiver that fails is retried with backoff until it answers 2xx, a down
+//! one is retried and its attempts are visible through the API.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use e2e::api::Client;
+use e2e::package;
+use e2e::runner::{TestRunner, report};
+use e2e::stack::Stack;
+use hmac::{Hmac, Mac};
+use judge_core::verdict::Status;
+use protocol::client::{DeliveryState, WebhookCreated, WebhookView};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+const PROBLEM: &str = "a-plus-b";
+const ZIP: &str = "application/zip";
+
+/// One request as the receiver read it.
+struct Received {
+    delivery: String,
+    signature: String,
+    body: String,
+}
+
+/// A receiver on a loopback port: answers `500` to the first `failures`
+/// requests, then `200`; sends each request it read down the channel.
+fn receiver(failures: usize) -> (String, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut length, mut delivery, mut signature) = (0, String::new(), String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((line, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap(),
+                    "gavel-delivery" => delivery = value.trim().to_string(),
+                    "gavel-signature" => signature = value.trim().to_string(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let status = if n < failures { "500 Internal Server Error" } else { "200 OK" };
+            let answer =
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            stream.write_all(answer.as_bytes()).unwrap();
+            let body = String::from_utf8(body).unwrap();
+            if tx.send(Received { delivery, signature, body }).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+/// The documented check: `t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`,
+/// compared in constant time, `t` within five minutes of now.
+fn verify(secret: &str, header: &str, body: &str) -> bool {
+    let Some((t, v1)) = header.split_once(',') else { return false };
+    let (Some(t), Some(v1)) = (t.strip_prefix("t="), v1.strip_prefix("v1=")) else { return false };
+    let (Ok(t), Ok(v1)) = (t.parse::<u64>(), hex::decode(v1)) else { return false };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    now.abs_diff(t) <= 300 && mac.verify_slice(&v1).is_ok()
+}
+
+fn set_webhook(client: &Client, url: &str) -> WebhookCreated {
+    client
+        .http
+        .json(reqwest::Method::PUT, "/webhook", Some(&client.token), &json!({ "url": url }))
+        .expect(200)
+        .json()
+}
+
+fn webhook(client: &Client) -> WebhookView {
+    client.get("/webhook").expect(200).json()
+}
+
+/// Submits and has a scripted runner judge it AC; the submission id.
+fn judged(stack: &Stack, client: &Client, runner: &TestRunner) -> String {
+    let problem = stack.admin().get(&format!("/problems/{PROBLEM}")).expect(200).json();
+    let sid = client.submit_ok(PROBLEM, "javascript", "console.log(3)");
+    let job = runner.claim(Duration::from_secs(5));
+    runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
+    sid
+}
+
+#[test]
+fn a_final_verdict_is_posted_signed_and_retried_until_the_receiver_takes_it() {
+    let stack = Stack::start();
+    let admin = stack.admin();
+    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    let client = admin.create_client("hooked");
+    let runner = TestRunner::register(&stack.http(), "scripted");
+
+    // Bad URLs are refused; no webhook is 404, and only one's own is seen.
+    let bad = json!({ "url": "ftp://example" });
+    client.http.json(reqwest::Method::PUT, "/webhook", Some(&client.token), &bad).expect_error(400);
+    client.get("/webhook").expect_error(404);
+
+    let (url, received) = receiver(2);
+    let created = set_webhook(&client, &url);
+    assert!(created.secret.starts_with("whsec_"), "{}", created.secret);
+    admin.get("/webhook").expect_error(404);
+    let sid = judged(&stack, &client, &runner);
+
+    // Two 500s, then a 200: three posts of the same delivery, each signed.
+    let posts: Vec<Received> =
+        (0..3).map(|_| received.recv_timeout(Duration::from_secs(15)).expect("a post")).collect();
+    for post in &posts {
+        assert_eq!(
+            (post.delivery.as_str(), post.body.as_str()),
+            (posts[0].delivery.as_str(), posts[0].body.as_str())
+        );
+        assert!(verify(&created.secret, &post.signature, &post.body), "{}", post.signature);
+    }
+    let body: Value = serde_json::from_str(&posts[0].body).unwrap();
+    assert_eq!(body["type"], "submission.finished");
+    assert_eq!(body["submission_id"], sid.as_str());
+    assert_eq!(body["delivery_id"], posts[0].delivery.as_str());
+    assert_eq!((body["status"].as_str(), body["score"].as_f64()), (Some("AC"), Some(100.0)));
+    // A forged body or a wrong secret does not pass the documented check.
+    let forged = posts[0].body.replace("\"AC\"", "\"WA\"");
+    assert!(!verify(&created.secret, &posts[0].signature, &forged));
+    assert!(!verify("whsec_guess", &posts[0].signature, &posts[0].body));
+
+    let view = webhook(&client);
+    assert_eq!(view.url, url);
+    let delivery = &view.deliveries[0];
+    assert_eq!((delivery.state, delivery.attempts), (DeliveryState::Delivered, 3), "{delivery:?}");
+    assert_eq!(
+        (delivery.last_status_code, delivery.submission_id.as_str()),
+        (Some(200), sid.as_str())
+    );
+    assert!(received.recv_timeout(Duration::from_secs(2)).is_err(), "delivered once");
+}
+
+#[test]
+fn a_down_receiver_is_retried_and_its_attempts_are_visible() {
+    let stack = Stack::start();
+    let admin = stack.admin();
+    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    let client = admin.create_client("down");
+    let runner = TestRunner::register(&stack.http(), "scripted");
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    set_webhook(&client, &format!("http://{closed}/hook"));
+    let sid = judged(&stack, &client, &runner);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let delivery = loop {
+        let view = webhook(&client);
+        if let Some(d) = view.deliveries.first().filter(|d| d.attempts >= 2) {
+            break d.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no second attempt: {view:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        (delivery.state, delivery.submission_id.as_str()),
+        (DeliveryState::Pending, sid.as_str())
+    );
+    assert_eq!(delivery.last_status_code, None);
+    assert!(!delivery.last_error.is_empty());
+    assert!(delivery.next_attempt_at_ms.is_some_and(|at| at > delivery.created_at_ms));
+    // Removing the webhook ends it.
+    client
+        .http
+        .send(
+            "DELETE /webhook".into(),
+            client.http.request(reqwest::Method::DELETE, "/webhook", Some(&client.token)),
+        )
+        .expect(204);
+    client.get("/webhook").expect_error(404);
+}
