@@ -5,9 +5,11 @@
 //! complete); [`client`] is what problem setters and judge front-ends send and
 //! read (submissions, problems, clients). Every error body is an
 //! [`ErrorBody`]. [`normal_oj`] is Normal-OJ's runner dialect, served under
-//! `/compat/normal-oj`. Types only: no I/O, no async runtime.
+//! `/compat/normal-oj`. [`config`] is the shared settings file's layout.
+//! Types only: no I/O, no async runtime.
 
 pub mod client;
+pub mod config;
 pub mod normal_oj;
 pub mod runner;
 

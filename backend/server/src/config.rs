@@ -121,10 +121,15 @@ impl BackendArgs {
     }
 }
 
+/// The `[backend]` table of a settings file (`protocol::config`).
 fn read_toml(path: &Path) -> anyhow::Result<BackendArgs> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: invalid backend config", path.display()))
+    let invalid = || format!("{}: invalid backend config", path.display());
+    let table = protocol::config::section(&text, "backend")
+        .map_err(anyhow::Error::msg)
+        .with_context(invalid)?;
+    table.try_into().with_context(invalid)
 }
 
 impl Config {
@@ -174,6 +179,25 @@ mod tests {
         assert_eq!(config.admin_token, "from-file");
         assert_eq!(config.max_attempts, 3);
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_shared_file_gives_the_backend_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gavel.toml");
+        std::fs::write(&path, include_str!("../../../examples/gavel.toml")).unwrap();
+        let config = BackendArgs { config: Some(path), ..Default::default() }.resolve().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.lease_ttl, Duration::from_secs(30));
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "[backend]
+leas_ttl_s = 5
+",
+        )
+        .unwrap();
+        let args = BackendArgs { config: Some(dir.path().join("bad.toml")), ..Default::default() };
+        assert!(format!("{:#}", args.resolve().unwrap_err()).contains("leas_ttl_s"));
     }
 
     #[test]

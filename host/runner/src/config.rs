@@ -111,10 +111,15 @@ impl RunnerArgs {
     }
 }
 
+/// The `[runner]` table of a settings file (`protocol::config`).
 fn read_toml(path: &Path) -> anyhow::Result<RunnerArgs> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{}: invalid runner config", path.display()))
+    let invalid = || format!("{}: invalid runner config", path.display());
+    let table = protocol::config::section(&text, "runner")
+        .map_err(anyhow::Error::msg)
+        .with_context(invalid)?;
+    table.try_into().with_context(invalid)
 }
 
 fn host_name() -> String {
@@ -128,6 +133,21 @@ fn host_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_file_gives_the_runner_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gavel.toml");
+        std::fs::write(&path, include_str!("../../../examples/gavel.toml")).unwrap();
+        let args = RunnerArgs {
+            config: Some(path),
+            registration_token: Some("t".into()),
+            ..Default::default()
+        };
+        let config = args.resolve(None, None).unwrap();
+        assert_eq!((config.slots, config.backend.as_str()), (2, "http://127.0.0.1:8080"));
+        assert_eq!((config.cache_bytes, config.native), (2048 << 20, true));
+    }
 
     #[test]
     fn flags_win_over_the_file_and_a_token_is_required() {

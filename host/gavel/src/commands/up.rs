@@ -27,9 +27,14 @@ pub struct Args {
     /// Runners to start.
     #[arg(long, default_value_t = 1)]
     runners: u32,
-    /// Slots of each runner [default: the number of CPUs].
+    /// Slots of each runner [default: `slots` of the settings file's [runner], else the number
+    /// of CPUs].
     #[arg(long)]
     slots: Option<u32>,
+    /// A settings file: its `[backend]` and `[runner]` tables (see
+    /// examples/gavel.toml); the flags above win over it.
+    #[arg(long, env = "GAVEL_CONFIG")]
+    config: Option<PathBuf>,
     /// Print the URL and tokens as one JSON line (for scripts).
     #[arg(long)]
     json: bool,
@@ -73,6 +78,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let backend_config = server::BackendArgs {
+        config: args.config.clone(),
         listen: Some(args.listen),
         redis_url: Some(redis_url.clone()),
         data_dir: Some(data_dir.join("backend")),
@@ -82,25 +88,30 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     }
     .resolve()
     .map_err(|e| BadInput(format!("{e:#}")))?;
-    let slots = args.slots.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+    // Without --slots, a settings file's [runner] slots, else one per CPU.
+    let slots = args.slots.or_else(|| {
+        args.config.is_none().then(|| {
+            std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(1))
+        })
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let backend = server::Backend::start(backend_config).await?;
         let url = format!("http://{}", backend.addr);
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut runners = Vec::new();
+        let (mut runners, mut runner_slots) = (Vec::new(), 0);
         for i in 1..=args.runners {
             let config = runner::RunnerArgs {
+                config: args.config.clone(),
                 backend: Some(url.clone()),
                 registration_token: Some(tokens.registration_token.clone()),
                 name: Some(format!("local-{i}")),
-                slots: Some(slots),
+                slots,
                 data_dir: Some(data_dir.join(format!("runner-{i}"))),
                 ..Default::default()
             }
             .resolve(env.plugins.clone(), env.cache_dir.clone())?;
+            runner_slots = config.slots;
             runners.push(tokio::spawn(runner::run(config, stopped.clone())));
         }
         if args.json {
@@ -117,7 +128,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             println!("  redis:              {redis_url}");
             println!("  admin token:        {}", tokens.admin_token);
             println!("  registration token: {}", tokens.registration_token);
-            println!("  runners:            {} x {slots} slots", args.runners);
+            println!("  runners:            {} x {runner_slots} slots", args.runners);
             println!("  data:               {}", data_dir.display());
         }
         server::shutdown_signal().await;
