@@ -111,14 +111,34 @@ pub async fn exists(docker: &Docker, tag: &str) -> bool {
     docker.inspect_image(tag).await.is_ok()
 }
 
+/// The base image under a stable name, for Dockerfiles that build on it
+/// (`examples/deploy/Dockerfile`); [`build`] keeps it pointing at the base.
+pub const BASE_LATEST: &str = "gavel-native-base:latest";
+
+/// Points [`BASE_LATEST`] at `base`.
+async fn tag_latest(docker: &Docker, base: &str) -> Result<(), String> {
+    let (repo, version) = BASE_LATEST.split_once(':').expect("the name has a tag");
+    let options = bollard::query_parameters::TagImageOptions {
+        repo: Some(repo.into()),
+        tag: Some(version.into()),
+    };
+    docker
+        .tag_image(base, Some(options))
+        .await
+        .map_err(|e| format!("tagging {base} as {BASE_LATEST}: {e}"))
+}
+
 /// Builds what is missing of the image; `progress` hears each step.
 pub async fn build(docker: &Docker, progress: &mut dyn FnMut(&str)) -> Result<String, String> {
     let tag = image_tag();
+    let base = base_tag();
     if exists(docker, &tag).await {
         progress(&format!("{tag} exists"));
+        if exists(docker, &base).await {
+            tag_latest(docker, &base).await?;
+        }
         return Ok(tag);
     }
-    let base = base_tag();
     if exists(docker, &base).await {
         progress(&format!("{base} exists"));
     } else {
@@ -139,6 +159,7 @@ pub async fn build(docker: &Docker, progress: &mut dyn FnMut(&str)) -> Result<St
         let _ = std::fs::remove_dir_all(&dir);
         built?;
     }
+    tag_latest(docker, &base).await?;
     progress(&format!("adding the supervisor: {tag}"));
     add_supervisor(docker, &base, &tag).await?;
     Ok(tag)
