@@ -93,6 +93,16 @@ fn webhook(client: &Client) -> WebhookView {
     client.get("/webhook").expect(200).json()
 }
 
+/// A backend with the example problem, a client and a scripted runner.
+fn setup(client: &str) -> (Stack, Client, TestRunner) {
+    let stack = Stack::start();
+    let admin = stack.admin();
+    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
+    let client = admin.create_client(client);
+    let runner = TestRunner::register(&stack.http(), "scripted");
+    (stack, client, runner)
+}
+
 /// Submits and has a scripted runner judge it AC; the submission id.
 fn judged(stack: &Stack, client: &Client, runner: &TestRunner) -> String {
     let problem = stack.admin().get(&format!("/problems/{PROBLEM}")).expect(200).json();
@@ -104,11 +114,8 @@ fn judged(stack: &Stack, client: &Client, runner: &TestRunner) -> String {
 
 #[test]
 fn a_final_verdict_is_posted_signed_and_retried_until_the_receiver_takes_it() {
-    let stack = Stack::start();
+    let (stack, client, runner) = setup("hooked");
     let admin = stack.admin();
-    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
-    let client = admin.create_client("hooked");
-    let runner = TestRunner::register(&stack.http(), "scripted");
 
     // Bad URLs are refused; no webhook is 404, and only one's own is seen.
     let bad = json!({ "url": "ftp://example" });
@@ -154,11 +161,7 @@ fn a_final_verdict_is_posted_signed_and_retried_until_the_receiver_takes_it() {
 
 #[test]
 fn a_down_receiver_is_retried_and_its_attempts_are_visible() {
-    let stack = Stack::start();
-    let admin = stack.admin();
-    admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
-    let client = admin.create_client("down");
-    let runner = TestRunner::register(&stack.http(), "scripted");
+    let (stack, client, runner) = setup("down");
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     set_webhook(&client, &format!("http://{closed}/hook"));
     let sid = judged(&stack, &client, &runner);

@@ -58,9 +58,7 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> ApiResult<R
     if !configured_matches(&state.config.registration_token, &request.registration_token) {
         return Err(ApiError::unauthorized("registration_token: not the registration secret"));
     }
-    if request.name.trim().is_empty() || request.name.len() > 128 {
-        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
-    }
+    crate::routes::runners::check_name(&request.name)?;
     let runner_id = new_id("rn_");
     let token = new_token("rk_");
     state

@@ -88,13 +88,18 @@ pub async fn meta(
     Ok(axum::Json(Envelope::ok(meta)).into_response())
 }
 
+/// The problem's testdata, packed (once per revision).
+async fn packed(state: &AppState, pid: &str, token: &str) -> Result<Packed, Response> {
+    let (record, meta) = problem(state, pid, token).await?;
+    pack(state, &record, &meta).await
+}
+
 pub async fn checksum(
     State(state): State<AppState>,
     Path(pid): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Answer {
-    let (record, meta) = problem(&state, &pid, &query.token).await?;
-    let packed = pack(&state, &record, &meta).await?;
+    let packed = packed(&state, &pid, &query.token).await?;
     let checksum = tokio::fs::read_to_string(&packed.checksum).await.map_err(internal)?;
     Ok(axum::Json(Envelope::ok(checksum)).into_response())
 }
@@ -104,8 +109,7 @@ pub async fn testdata(
     Path(pid): Path<String>,
     Query(query): Query<TokenQuery>,
 ) -> Answer {
-    let (record, meta) = problem(&state, &pid, &query.token).await?;
-    let packed = pack(&state, &record, &meta).await?;
+    let packed = packed(&state, &pid, &query.token).await?;
     let file = tokio::fs::File::open(&packed.zip).await.map_err(internal)?;
     let size = file.metadata().await.map_err(internal)?.len();
     Ok((

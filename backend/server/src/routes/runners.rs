@@ -41,6 +41,14 @@ fn check_words(field: &str, words: &[String]) -> ApiResult<()> {
     }
 }
 
+/// A runner's name in listings: 1 to 128 characters, not all blank.
+pub(crate) fn check_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.len() > 128 {
+        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
+    }
+    Ok(())
+}
+
 fn check_plugins(plugins: &[PluginRef]) -> ApiResult<Vec<String>> {
     let ids: Vec<String> = plugins.iter().map(|p| p.id.clone()).collect();
     check_words("plugins[].id", &ids)?;
@@ -63,9 +71,7 @@ pub async fn register(
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
     state.require_registration(&headers)?;
-    if request.name.trim().is_empty() || request.name.len() > 128 {
-        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
-    }
+    check_name(&request.name)?;
     if !(1..=1024).contains(&request.slots) {
         return Err(ApiError::bad_request("invalid_field", "slots: 1 to 1024"));
     }
