@@ -9,7 +9,7 @@ use crate::runner::CaseProgress;
 use serde::{Deserialize, Serialize};
 
 /// `POST /submissions`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
     pub problem_id: String,
@@ -22,13 +22,13 @@ pub struct SubmitRequest {
 }
 
 /// `201` answer to a submission.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmitResponse {
     pub submission_id: String,
 }
 
 /// `GET /submissions/{id}`: the current state, final once `status` is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmissionView {
     pub submission_id: String,
     pub problem_id: String,
@@ -55,7 +55,7 @@ pub struct SubmissionView {
 
 /// A submission's progress, as `GET /submissions/{id}/events` streams it (the
 /// SSE `event:` is the `type`, the `id:` is `seq`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubmissionEvent {
     /// Position in the submission's event log, from 1.
     pub seq: u64,
@@ -65,7 +65,7 @@ pub struct SubmissionEvent {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     /// The job entered the queue (submitted, rejudged or reclaimed).
@@ -102,7 +102,7 @@ impl EventKind {
 }
 
 /// `GET /problems/{id}` and the answer to `PUT /problems/{id}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProblemView {
     pub id: String,
     pub title: String,
@@ -117,14 +117,14 @@ pub struct ProblemView {
 }
 
 /// `POST /clients` (admin): issue a client token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClientRequest {
     pub name: String,
 }
 
 /// `201` answer: the token is shown once; the backend keeps its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreateClientResponse {
     /// `cl_<ULID>`.
     pub client_id: String,
@@ -157,7 +157,7 @@ mod tests {
 }
 
 /// `PUT /webhook`: where the caller's final verdicts are posted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookRequest {
     /// `http://` or `https://`, at most 2048 characters.
@@ -166,7 +166,7 @@ pub struct WebhookRequest {
 
 /// `200` answer to `PUT /webhook`: the signing secret, shown once (each
 /// `PUT` makes a new one).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookCreated {
     pub url: String,
     /// `whsec_…`: the HMAC-SHA256 key of the `Gavel-Signature` header.
@@ -174,7 +174,7 @@ pub struct WebhookCreated {
 }
 
 /// What became of one notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Not delivered yet; retried with backoff.
@@ -186,7 +186,7 @@ pub enum DeliveryState {
 }
 
 /// One notification and its attempts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub delivery_id: String,
     pub submission_id: String,
@@ -203,14 +203,14 @@ pub struct DeliveryView {
 
 /// `GET /webhook`: the caller's webhook and its latest deliveries (newest
 /// first, at most 100).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookView {
     pub url: String,
     pub deliveries: Vec<DeliveryView>,
 }
 
 /// The body posted to a webhook when a submission gets its final verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WebhookEvent {
     /// `submission.finished`.
     #[serde(rename = "type")]

@@ -20,7 +20,7 @@ pub const API_BASE: &str = "/api/v1";
 
 /// The body of every 4xx/5xx answer: a stable machine-readable `error` code
 /// and a sentence for humans saying what was wrong.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: String,
     pub detail: String,

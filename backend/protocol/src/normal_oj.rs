@@ -25,14 +25,14 @@ pub fn language_extension(language: &str) -> Option<&'static str> {
 }
 
 /// `POST /runners/register` (no `Authorization` header: the secret is here).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     pub registration_token: String,
     pub name: String,
 }
 
 /// `201` answer to a registration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterResponse {
     /// `rn_<ULID>`.
     pub runner_id: String,
@@ -42,7 +42,7 @@ pub struct RegisterResponse {
 }
 
 /// The settings a registered runner follows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunnerConfig {
     pub heartbeat_interval_sec: u64,
     pub poll_interval_sec: u64,
@@ -50,14 +50,14 @@ pub struct RunnerConfig {
 }
 
 /// `POST /runners/{rn}/heartbeat`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeartbeatRequest {
     #[serde(default)]
     pub active_job_ids: Vec<String>,
 }
 
 /// One task of a job, as their meta data has it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Task {
     pub task_score: u32,
@@ -69,7 +69,7 @@ pub struct Task {
 }
 
 /// `GET /runners/{rn}/next-job` → `200`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     pub job_id: String,
     pub submission_id: String,
@@ -83,7 +83,7 @@ pub struct Job {
 }
 
 /// One case's result in a completion: exactly their keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CaseResult {
     pub stdout: String,
@@ -99,13 +99,13 @@ pub struct CaseResult {
 
 /// `PUT /runners/{rn}/jobs/{jb}/complete`: one list per task, one result per
 /// case, in the job's order. No score: the backend scores.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CompleteRequest {
     pub tasks: Vec<Vec<CaseResult>>,
 }
 
 /// Why a runner hands a job back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AbortReason {
     /// The runner is shutting down: not the job's fault, no attempt counted.
@@ -132,19 +132,19 @@ impl AbortReason {
 }
 
 /// `PUT /runners/{rn}/jobs/{jb}/abort`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AbortRequest {
     pub reason: AbortReason,
 }
 
 /// The testdata channel's meta data: `{"tasks": [..]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Meta {
     pub tasks: Vec<Task>,
 }
 
 /// Their `{status, message, data}` answer of the testdata channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Envelope<T> {
     /// `"ok"` or `"err"`.
     pub status: String,

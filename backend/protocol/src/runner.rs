@@ -8,7 +8,7 @@ use judge_core::verdict::Status;
 use serde::{Deserialize, Serialize};
 
 /// What kind of plugin a runner advertises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PluginKind {
     Checker,
@@ -16,7 +16,7 @@ pub enum PluginKind {
 }
 
 /// A plugin a runner can load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PluginRef {
     pub id: String,
     pub kind: PluginKind,
@@ -25,7 +25,7 @@ pub struct PluginRef {
 }
 
 /// `POST /runners/register`, with the registration token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub name: String,
@@ -42,7 +42,7 @@ pub struct RegisterRequest {
 
 /// `201` answer to a registration. The token is shown once: the backend keeps
 /// only its SHA-256.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RegisterResponse {
     /// `rn_<ULID>`.
     pub runner_id: String,
@@ -53,7 +53,7 @@ pub struct RegisterResponse {
 }
 
 /// A job a runner holds, named in a heartbeat to renew its lease.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ActiveJob {
     pub job_id: String,
     pub lease: String,
@@ -61,7 +61,7 @@ pub struct ActiveJob {
 
 /// `POST /runners/{rid}/heartbeat`. `languages`/`plugins`, when present,
 /// replace the advertised capabilities (a plugin was added or removed).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatRequest {
     #[serde(default)]
@@ -75,7 +75,7 @@ pub struct HeartbeatRequest {
 /// The heartbeat's answer: jobs the runner must stop (rejudged, cancelled,
 /// reclaimed) and not report, and the interval the next heartbeats keep (so
 /// a runner restarted on a saved identity learns it without registering).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HeartbeatResponse {
     pub cancel: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,7 +83,7 @@ pub struct HeartbeatResponse {
 }
 
 /// A blob by address, with its size so a runner can check before it fetches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BlobRef {
     /// SHA-256 of the contents, hex: `GET /blobs/{digest}`.
     pub digest: String,
@@ -92,7 +92,7 @@ pub struct BlobRef {
 
 /// A problem as a job names it: the blob of its [`ProblemManifest`], whose
 /// digest is the problem's revision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProblemRef {
     pub id: String,
     pub manifest: BlobRef,
@@ -100,14 +100,14 @@ pub struct ProblemRef {
 
 /// A stored problem revision: its package files by path (the layout
 /// `judge_core::problem::load` reads), each a blob. Stored as a JSON blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProblemManifest {
     pub id: String,
     pub files: BTreeMap<String, BlobRef>,
 }
 
 /// What a job asks the runner to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobSpec {
     /// Judge a submission's source on a problem.
@@ -126,7 +126,7 @@ pub enum JobSpec {
 
 /// What a runner must be able to do to take a job (matched against what it
 /// advertised).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Requirements {
     pub language: String,
     /// A builtin or plugins-folder checker id; `None` when the checker ships
@@ -139,7 +139,7 @@ pub struct Requirements {
 }
 
 /// `200` answer of `GET /runners/{rid}/jobs/next`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     pub job_id: String,
     pub submission_id: String,
@@ -152,7 +152,7 @@ pub struct Job {
 }
 
 /// One progress report of a running job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RunnerEvent {
     /// The source compiled (or failed to: then `complete` follows with CE).
@@ -165,7 +165,7 @@ pub enum RunnerEvent {
 }
 
 /// One case's result, as a runner reports it and clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CaseProgress {
     /// Index of the task in the problem (0-based).
     pub task: usize,
@@ -179,7 +179,7 @@ pub struct CaseProgress {
 }
 
 /// `POST /runners/{rid}/jobs/{jid}/events`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventsRequest {
     pub lease: String,
@@ -187,7 +187,7 @@ pub struct EventsRequest {
 }
 
 /// `PUT /runners/{rid}/jobs/{jid}/complete`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub lease: String,

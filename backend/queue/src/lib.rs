@@ -248,7 +248,7 @@ pub struct Stats {
 }
 
 /// A registered runner, for `GET /runners`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RunnerInfo {
     pub runner_id: String,
     pub name: String,

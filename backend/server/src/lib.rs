@@ -13,6 +13,7 @@ pub mod error;
 pub mod json;
 pub mod metrics;
 pub mod normal_oj;
+pub mod openapi;
 pub mod routes;
 pub mod webhooks;
 
@@ -79,12 +80,14 @@ pub fn app(state: AppState) -> Router {
         .route("/languages", get(ops::languages))
         .route("/queue", get(ops::queue_state))
         .route("/healthz", get(ops::healthz))
-        .route("/metrics", get(ops::metrics));
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::serve));
     Router::new()
         .nest(protocol::API_BASE, api)
         .nest(protocol::normal_oj::BASE, normal_oj::routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::map_response(error::as_api_error))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))

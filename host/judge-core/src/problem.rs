@@ -15,6 +15,7 @@ use crate::exec::RunLimits;
 
 /// Limits of every case of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Limits {
     pub time_ms: u64,
     pub memory_mb: u64,
@@ -59,6 +60,7 @@ impl Limits {
 /// Which format a package was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PackageFormat {
     Native,
     NormalOj,
@@ -67,6 +69,7 @@ pub enum PackageFormat {
 /// Where a problem's checker comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum CheckerRef {
     /// A builtin or plugins-folder checker, by id.
     Builtin(String),
@@ -76,6 +79,7 @@ pub enum CheckerRef {
 
 /// The checker of a problem and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckerSpec {
     pub plugin: CheckerRef,
     pub args: Vec<String>,
@@ -83,6 +87,7 @@ pub struct CheckerSpec {
 
 /// A scored group of cases with shared limits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
     pub score: f64,
     pub limits: Limits,

@@ -10,6 +10,7 @@ use crate::verdict::Status;
 
 /// The result of one test case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CaseReport {
     pub name: String,
     pub status: Status,
@@ -25,6 +26,7 @@ pub struct CaseReport {
 
 /// The result of one task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskReport {
     pub status: Status,
     /// Points earned.
@@ -35,6 +37,7 @@ pub struct TaskReport {
 
 /// The result of judging a submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JudgeReport {
     pub status: Status,
     pub score: f64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The status of a submission, a task or a test case (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Status {
     /// Queued, not yet picked up by a runner.
     Pending,

@@ -761,6 +761,11 @@ fn health_and_metrics_report_redis_and_the_queue() {
     let http = stack.http();
     let health: serde_json::Value = http.get_root("/healthz").expect(200).json();
     assert_eq!(health, json!({ "redis": true }));
+    // The API's own description, without a token, at the root and under the base.
+    let openapi: serde_json::Value = http.get_root("/openapi.json").expect(200).json();
+    assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{openapi}");
+    assert!(openapi["paths"]["/api/v1/submissions/{id}"]["get"].is_object());
+    assert_eq!(http.get("/openapi.json", None).expect(200).json::<serde_json::Value>(), openapi);
     let (_, client) = setup(&stack);
     let runner = TestRunner::register(&http, "runner");
     assert!(runner.heartbeat_ok(&[]).is_empty());

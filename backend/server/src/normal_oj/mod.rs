@@ -14,9 +14,9 @@
 //! failure here is 401, never 403 or 404.
 
 mod rules;
-mod runners;
+pub(crate) mod runners;
 mod signing;
-mod testdata;
+pub(crate) mod testdata;
 
 use axum::Router;
 use axum::routing::{get, post, put};

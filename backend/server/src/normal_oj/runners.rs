@@ -53,6 +53,7 @@ async fn require_runner(state: &AppState, headers: &HeaderMap, runner_id: &str) 
 }
 
 /// `POST /runners/register`: the secret is in the body, not a header.
+#[utoipa::path(post, path = "/compat/normal-oj/runners/register", tag = "normal-oj", request_body = protocol::normal_oj::RegisterRequest, responses((status = 201, body = protocol::normal_oj::RegisterResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)))]
 pub async fn register(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let request: RegisterRequest = their_json(&body)?;
     if !configured_matches(&state.config.registration_token, &request.registration_token) {
@@ -94,6 +95,7 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> ApiResult<R
 
 /// `POST /runners/{rn}/heartbeat`: renews the runner and the leases it holds
 /// on the jobs it names (others are ignored); `204`.
+#[utoipa::path(post, path = "/compat/normal-oj/runners/{rn}/heartbeat", tag = "normal-oj", params(("rn" = String, Path)), request_body = protocol::normal_oj::HeartbeatRequest, responses((status = 204), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Path(runner_id): Path<String>,
@@ -140,6 +142,7 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 
 /// `GET /runners/{rn}/next-job`: `200` with a job their runner can run (its
 /// lease taken), or `204`.
+#[utoipa::path(get, path = "/compat/normal-oj/runners/{rn}/next-job", tag = "normal-oj", params(("rn" = String, Path)), responses((status = 200, body = protocol::normal_oj::Job), (status = 204), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn next_job(
     State(state): State<AppState>,
     Path(runner_id): Path<String>,
@@ -199,6 +202,7 @@ pub struct CodeQuery {
 
 /// `GET /code/{jb}?expires=&signature=`: the source as a zip holding only
 /// `main.<ext>`, while the lease the URL was issued under lasts.
+#[utoipa::path(get, path = "/compat/normal-oj/code/{jb}", tag = "normal-oj", params(("jb" = String, Path), ("expires" = u64, Query), ("signature" = String, Query)), responses((status = 200, description = "A zip holding only main.<ext>", content_type = "application/zip"), (status = 401, body = protocol::ErrorBody)))]
 pub async fn code(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -244,6 +248,7 @@ pub struct JobPath {
 /// `PUT /runners/{rn}/jobs/{jb}/complete`: their results, scored by their
 /// rules. `204` (also when the job was superseded meanwhile: the result is
 /// dropped); `404` unknown or already completed; `409` not this runner's.
+#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/complete", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::CompleteRequest, responses((status = 204), (status = 404, body = protocol::ErrorBody), (status = 409, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     Path(JobPath { rn: runner_id, jb: job_id }): Path<JobPath>,
@@ -287,6 +292,7 @@ pub async fn complete(
 /// `PUT /runners/{rn}/jobs/{jb}/abort`: the job goes back to the queue's
 /// tail; `drain` does not spend an attempt, the other reasons do (JE once
 /// none is left). `202`; `404` unknown; `409` not this runner's.
+#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/abort", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::AbortRequest, responses((status = 202), (status = 404, body = protocol::ErrorBody), (status = 409, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn abort(
     State(state): State<AppState>,
     Path(JobPath { rn: runner_id, jb: job_id }): Path<JobPath>,

@@ -79,6 +79,7 @@ async fn problem(
     }
 }
 
+#[utoipa::path(get, path = "/compat/normal-oj/problem/{pid}/meta", tag = "normal-oj", params(("pid" = u64, Path), ("token" = String, Query)), responses((status = 200, body = protocol::normal_oj::Envelope<protocol::normal_oj::Meta>), (status = 401), (status = 404)))]
 pub async fn meta(
     State(state): State<AppState>,
     Path(pid): Path<String>,
@@ -94,6 +95,7 @@ async fn packed(state: &AppState, pid: &str, token: &str) -> Result<Packed, Resp
     pack(state, &record, &meta).await
 }
 
+#[utoipa::path(get, path = "/compat/normal-oj/problem/{pid}/checksum", tag = "normal-oj", params(("pid" = u64, Path), ("token" = String, Query)), responses((status = 200, body = protocol::normal_oj::Envelope<String>), (status = 401), (status = 404)))]
 pub async fn checksum(
     State(state): State<AppState>,
     Path(pid): Path<String>,
@@ -104,6 +106,7 @@ pub async fn checksum(
     Ok(axum::Json(Envelope::ok(checksum)).into_response())
 }
 
+#[utoipa::path(get, path = "/compat/normal-oj/problem/{pid}/testdata", tag = "normal-oj", params(("pid" = u64, Path), ("token" = String, Query)), responses((status = 200, description = "TTCC.in / TTCC.out at the root", content_type = "application/zip"), (status = 401), (status = 404)))]
 pub async fn testdata(
     State(state): State<AppState>,
     Path(pid): Path<String>,

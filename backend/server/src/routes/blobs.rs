@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::{bearer, hash_token};
 use crate::error::{ApiError, ApiResult};
 
+#[utoipa::path(get, path = "/api/v1/blobs/{digest}", tag = "runners", params(("digest" = String, Path, description = "SHA-256, hex")), responses((status = 200, description = "The bytes", content_type = "application/octet-stream"), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(digest): Path<String>,

@@ -12,12 +12,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 
 /// `{"redis": true}`, or 503 with `{"redis": false}`.
+#[utoipa::path(get, path = "/api/v1/healthz", tag = "operations", responses((status = 200, description = "`{\"redis\": true}`"), (status = 503, description = "`{\"redis\": false}`")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let redis = state.queue.ping().await;
     let status = if redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, ApiJson(serde_json::json!({ "redis": redis }))).into_response()
 }
 
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let stats = state.queue.stats().await?;
     let text = state.metrics.render(&stats);
@@ -25,10 +27,12 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
 }
 
 /// Languages some runner offered in the last day.
+#[utoipa::path(get, path = "/api/v1/languages", tag = "operations", responses((status = 200, body = Vec<String>, description = "Languages runners offered in the last day")))]
 pub async fn languages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<String>>> {
     Ok(ApiJson(state.queue.languages(std::time::Duration::from_secs(24 * 3600)).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<queue::RunnerInfo>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn runners(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -37,6 +41,7 @@ pub async fn runners(
     Ok(ApiJson(state.queue.runners().await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/queue", tag = "operations", responses((status = 200, description = "`{pending, leased, runners_alive}`"), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn queue_state(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -51,6 +56,7 @@ pub async fn queue_state(
 }
 
 /// `POST /clients` (admin): a new client token, shown once.
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = protocol::client::CreateClientRequest, responses((status = 201, body = protocol::client::CreateClientResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create_client(
     State(state): State<AppState>,
     headers: HeaderMap,

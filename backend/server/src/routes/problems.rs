@@ -49,6 +49,7 @@ impl From<PackageError> for ApiError {
     }
 }
 
+#[utoipa::path(put, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), request_body(content = Vec<u8>, content_type = "application/zip", description = "A package: application/zip or application/gzip (tar.gz), native or Normal-OJ format"), responses((status = 201, body = protocol::client::ProblemView), (status = 200, body = protocol::client::ProblemView, description = "Replaced"), (status = 413, body = protocol::ErrorBody), (status = 415, body = protocol::ErrorBody), (status = 422, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -154,6 +155,7 @@ async fn receive(body: Body, path: &std::path::Path, limit: u64) -> ApiResult<()
     Ok(())
 }
 
+#[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), responses((status = 200, body = protocol::client::ProblemView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -166,6 +168,7 @@ pub async fn get(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/problems", tag = "problems", responses((status = 200, body = Vec<String>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,

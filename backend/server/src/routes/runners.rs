@@ -65,6 +65,7 @@ fn plugins_json(plugins: &[PluginRef]) -> String {
     serde_json::to_string(plugins).unwrap_or_else(|_| "[]".into())
 }
 
+#[utoipa::path(post, path = "/api/v1/runners/register", tag = "runners", request_body = protocol::runner::RegisterRequest, responses((status = 201, body = protocol::runner::RegisterResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn register(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,6 +107,7 @@ pub async fn register(
     Ok((StatusCode::CREATED, ApiJson(body)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/v1/runners/{rid}/heartbeat", tag = "runners", params(("rid" = String, Path)), request_body = protocol::runner::HeartbeatRequest, responses((status = 200, body = protocol::runner::HeartbeatResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Path(runner_id): Path<String>,
@@ -144,6 +146,7 @@ pub struct NextQuery {
 
 /// Long-poll: answers the moment a job this runner can run is queued (woken
 /// through Redis pub/sub, never by polling), or 204 when the wait is over.
+#[utoipa::path(get, path = "/api/v1/runners/{rid}/jobs/next", tag = "runners", params(("rid" = String, Path), ("wait_ms" = Option<u64>, Query, description = "Long-poll wait (default 30000, at most 60000)")), responses((status = 200, body = protocol::runner::Job), (status = 204, description = "No job within the wait"), (status = 409, description = "slots_full", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn next_job(
     State(state): State<AppState>,
     Path(runner_id): Path<String>,
@@ -214,6 +217,7 @@ fn fence_answer(fence: Fence, job_id: &str) -> ApiResult<StatusCode> {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/runners/{rid}/jobs/{jid}/events", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::EventsRequest, responses((status = 200), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Path((runner_id, job_id)): Path<(String, String)>,
@@ -230,6 +234,7 @@ pub async fn events(
     fence_answer(fence, &job_id)
 }
 
+#[utoipa::path(put, path = "/api/v1/runners/{rid}/jobs/{jid}/complete", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::CompleteRequest, responses((status = 200, description = "Accepted, or a repeat of the accepted completion"), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     Path((runner_id, job_id)): Path<(String, String)>,
@@ -252,6 +257,7 @@ pub async fn complete(
     fence_answer(fence, &job_id)
 }
 
+#[utoipa::path(delete, path = "/api/v1/runners/{rid}", tag = "runners", params(("rid" = String, Path)), responses((status = 200, description = "`{requeued}`: the runner's jobs went back to the queue"), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn deregister(
     State(state): State<AppState>,
     Path(runner_id): Path<String>,

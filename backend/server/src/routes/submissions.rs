@@ -29,6 +29,7 @@ const INLINE_SOURCE_BYTES: usize = 64 << 10;
 /// How long ago a language must have been advertised to be accepted.
 const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, responses((status = 201, body = protocol::client::SubmitResponse), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_problem, unknown_language", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -124,6 +125,7 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Submi
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -133,6 +135,7 @@ pub async fn get(
     Ok(ApiJson(visible(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/rejudge", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn rejudge(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -148,6 +151,7 @@ pub async fn rejudge(
     Ok(ApiJson(visible(&state, &caller, &id).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/cancel", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 409, description = "already_final", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -172,6 +176,7 @@ pub async fn cancel(
 
 /// `GET /submissions/{id}/events`: every event of the current job so far,
 /// then live ones, ending after `finished`.
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/events", tag = "submissions", params(("id" = String, Path)), responses((status = 200, description = "SSE: queued, started, compiled, case, finished; each `data` is a SubmissionEvent", content_type = "text/event-stream", body = protocol::client::SubmissionEvent), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -27,6 +27,7 @@ fn check_url(url: &str) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(put, path = "/api/v1/webhook", tag = "webhooks", request_body = protocol::client::WebhookRequest, responses((status = 200, body = protocol::client::WebhookCreated), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -40,6 +41,7 @@ pub async fn put(
     Ok(ApiJson(WebhookCreated { url: request.url, secret }))
 }
 
+#[utoipa::path(get, path = "/api/v1/webhook", tag = "webhooks", responses((status = 200, body = protocol::client::WebhookView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -51,6 +53,7 @@ pub async fn get(
     }
 }
 
+#[utoipa::path(delete, path = "/api/v1/webhook", tag = "webhooks", responses((status = 204), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let caller = state.caller(&headers).await?;
     if !state.queue.delete_webhook(caller.owner()).await? {
