@@ -145,14 +145,7 @@ impl Backend {
         };
         tokio::spawn(webhooks::send(queue.clone(), shutdown.clone()));
         tokio::spawn(reap(queue, shutdown.clone()));
-        let mut stopping = shutdown;
-        let server = tokio::spawn(
-            axum::serve(listener, app(state))
-                .with_graceful_shutdown(async move {
-                    let _ = stopping.wait_for(|s| *s).await;
-                })
-                .into_future(),
-        );
+        let server = tokio::spawn(serve(listener, app(state), shutdown));
         tracing::info!(%addr, "backend listening");
         Ok(Backend { addr, stop, server })
     }
@@ -163,6 +156,57 @@ impl Backend {
         let _ = self.stop.send(true);
         self.server.await?.context("serving")
     }
+}
+
+/// How long a client may take to send a request's headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request body may stall between two chunks (a large upload
+/// may take long, but never stop sending for this long).
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Serves `app` on `listener` until `stopping` turns true, then waits for
+/// the requests in flight. Unlike a bare `axum::serve`, a client that sends
+/// its headers or its body too slowly is cut off (`HEADER_READ_TIMEOUT`,
+/// `BODY_IDLE_TIMEOUT`), so slow requests cannot hold connections forever.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stopping: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    let stop = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause, go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Reclaims expired leases as they fall due (at most a second late), so an

@@ -846,3 +846,43 @@ fn redis_killed_and_restarted_from_its_aof_loses_nothing_and_wakes_long_polls() 
     assert_eq!(job.expect("the long-poll got the new job").submission_id, after);
     assert!(latency < Duration::from_secs(2), "the long-poll answered {latency:?} after submit");
 }
+
+/// Sends `start` and then nothing; returns how long the backend took to
+/// answer or close the connection, and what it sent.
+fn stall(addr: &str, start: &[u8], limit: Duration) -> (Duration, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(start).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    let _ = std::io::copy(&mut stream.take(4096), &mut answer);
+    (started.elapsed(), String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[test]
+fn requests_that_stall_are_cut_off_instead_of_holding_connections() {
+    let stack = Stack::start();
+    let addr = stack.url().trim_start_matches("http://").to_string();
+    let limit = Duration::from_secs(60);
+    std::thread::scope(|s| {
+        // Headers that never end: the connection is closed (10 s).
+        let headers = s.spawn(|| stall(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", limit));
+        // A body that stops coming: answered with an error, then closed (30 s).
+        let body = s.spawn(|| {
+            let start = format!(
+                "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+                e2e::stack::ADMIN_TOKEN
+            );
+            stall(&addr, start.as_bytes(), limit)
+        });
+        let (took, _) = headers.join().unwrap();
+        assert!(took < Duration::from_secs(20), "stalled headers held for {took:?}");
+        let (took, answer) = body.join().unwrap();
+        assert!(took < Duration::from_secs(45), "a stalled body held for {took:?}");
+        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    });
+    // The backend still serves everyone else.
+    stack.http().get_root("/healthz").expect(200);
+}
