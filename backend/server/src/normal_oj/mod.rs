@@ -21,7 +21,7 @@ pub(crate) mod testdata;
 use axum::Router;
 use axum::routing::{get, post, put};
 
-pub use rules::{Payload, numeric_id, payload};
+pub use rules::payload;
 pub use signing::Signer;
 
 use crate::AppState;

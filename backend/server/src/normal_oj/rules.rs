@@ -28,6 +28,13 @@ pub struct Payload {
     pub cases: Vec<Vec<String>>,
 }
 
+impl Payload {
+    /// The payload a job carries (its stored JSON), if it is a valid one.
+    pub fn of_job(stored: Option<&str>) -> Option<Payload> {
+        serde_json::from_str(stored?).ok()
+    }
+}
+
 /// The problem id as their runner reads it: a plain decimal number without
 /// leading zeros (so `int()` of it leads back to the same problem).
 pub fn numeric_id(id: &str) -> Option<u64> {

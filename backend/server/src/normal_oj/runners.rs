@@ -158,8 +158,7 @@ pub async fn next_job(
         }
     };
     let job = leased.job;
-    let payload = leased.normal_oj.as_deref().and_then(|p| serde_json::from_str::<Payload>(p).ok());
-    let Some(payload) = payload else {
+    let Some(payload) = Payload::of_job(leased.normal_oj.as_deref()) else {
         // Claims filter on the payload, so this is stored data gone bad:
         // hand the job back untouched rather than lose it.
         state.queue.abort(&runner_id, &job.job_id, false, "no Normal-OJ payload").await?;
@@ -261,8 +260,7 @@ pub async fn complete(
         ApiError::not_found(format!("no job {job_id} to complete (unknown, or already completed)"))
     };
     let Some(job) = state.queue.job(&job_id).await? else { return Err(unknown()) };
-    let payload: Payload =
-        job.normal_oj.as_deref().and_then(|p| serde_json::from_str(p).ok()).ok_or_else(unknown)?;
+    let payload = Payload::of_job(job.normal_oj.as_deref()).ok_or_else(unknown)?;
     let report = rules::report(&payload, &request.tasks)
         .map_err(|reason| ApiError::bad_request("invalid_field", reason))?;
     match state.queue.complete(&runner_id, &job_id, LeaseRef::Held, &report).await? {
