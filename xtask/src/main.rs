@@ -10,6 +10,10 @@
 //! - `images` — build the native languages' Docker image (from Debian
 //!   packages with debootstrap; `setup` and `test` do it where Docker runs).
 //! - `bench`  — run the benchmarks (`docs/BENCHMARKS.md` records them).
+//! - `chaos --minutes N [--release] [--seed N] [--native auto|yes|no]` —
+//!   build `gavel`, then run the chaos harness (`tests/e2e/src/chaos.rs`)
+//!   for N minutes of faults; it ends with one line `chaos: accepted=…
+//!   duplicates=0 lost=0 wrong=0 faults=…` and fails when an invariant does.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,9 +31,12 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
         Some("plugins") => plugins(&root),
         Some("bench") => bench(&root),
+        Some("chaos") => chaos(&root, &args[1..]),
         Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
-            println!("usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench>");
+            println!(
+                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N>"
+            );
             Ok(())
         }
         Some(other) => bail!("unknown task `{other}`: try `cargo xtask --help`"),
@@ -354,6 +361,10 @@ const NATIVE: &[&str] = &["c", "cpp", "python3"];
 
 fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     plugins(root)?;
+    // The dashboard's test drives a real headless browser (it leaves
+    // `<target>/dashboard.png`).
+    install_package("chromium", "chromium")?;
+    install_package("chromedriver", "chromium-driver")?;
     images(root, "debug")?;
     if !no_lint {
         step("cargo fmt --check");
@@ -437,6 +448,26 @@ fn bench(root: &Path) -> anyhow::Result<()> {
         rss.trim()
     );
     Ok(())
+}
+
+/// Builds `gavel` and the harness binary (the dev profile, whose
+/// dependencies are optimised and which `cargo xtask test` shares, unless
+/// `--release`), then runs the harness with the other arguments.
+fn chaos(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    install_prerequisites()?;
+    let release = args.iter().any(|a| a == "--release");
+    let passed: Vec<&String> = args.iter().filter(|a| *a != "--release").collect();
+    step("building gavel and the chaos harness");
+    let mut build = cargo();
+    build.current_dir(root).args(["build", "--package", "gavel", "--package", "e2e", "--bins"]);
+    if release {
+        build.arg("--release");
+    }
+    run(&mut build)?;
+    let profile = if release { "release" } else { "debug" };
+    step(&format!("chaos {}", passed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")));
+    run(Command::new(target_dir(root).join(profile).join("chaos")).args(passed))
+        .context("the chaos run failed (see the violations above)")
 }
 
 fn host_triple() -> anyhow::Result<String> {

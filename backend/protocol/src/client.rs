@@ -225,3 +225,48 @@ pub struct WebhookEvent {
     pub message: String,
     pub finished_at_ms: u64,
 }
+
+/// What a listed record is: the listings and the live stream (`GET
+/// /events`) carry both kinds, told apart by `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Submission,
+    /// A free code run (`POST /runs`).
+    Run,
+}
+
+/// A listed record of either kind, as the live stream sends it (its event
+/// name is its `kind`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Summary {
+    Submission(SubmissionSummary),
+    Run(crate::runs::RunSummary),
+}
+
+impl Summary {
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Summary::Submission(_) => RecordKind::Submission,
+            Summary::Run(_) => RecordKind::Run,
+        }
+    }
+}
+
+/// One line of `GET /submissions` and of the live stream's `submission`
+/// events: what a list shows; `GET /submissions/{id}` has the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubmissionSummary {
+    /// Always `submission`.
+    pub kind: RecordKind,
+    pub submission_id: String,
+    pub problem_id: String,
+    pub language: String,
+    pub status: Status,
+    pub score: f64,
+    pub max_score: f64,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<u64>,
+}

@@ -2,7 +2,7 @@
 //! backend, runner hosts and client commands so the two ends cannot drift.
 //!
 //! [`runner`] is the pull protocol (register, heartbeat, long-poll, events,
-//! complete); [`client`] is what problem setters and judge front-ends send and
+//! complete); [`runs`] are free code runs (both sides); [`client`] is what problem setters and judge front-ends send and
 //! read (submissions, problems, clients). Every error body is an
 //! [`ErrorBody`]. [`normal_oj`] is Normal-OJ's runner dialect, served under
 //! `/compat/normal-oj`. [`config`] is the shared settings file's layout.
@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod normal_oj;
 pub mod runner;
+pub mod runs;
 
 use serde::{Deserialize, Serialize};
 

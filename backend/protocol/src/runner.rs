@@ -7,6 +7,8 @@ use judge_core::report::JudgeReport;
 use judge_core::verdict::Status;
 use serde::{Deserialize, Serialize};
 
+use crate::runs::{OutputChunk, RunJob, RunReport};
+
 /// What kind of plugin a runner advertises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -122,6 +124,8 @@ pub enum JobSpec {
         source_text: Option<String>,
         problem: ProblemRef,
     },
+    /// Run a program once (a free code run, `POST /runs`).
+    Run(RunJob),
 }
 
 /// What a runner must be able to do to take a job (matched against what it
@@ -162,6 +166,8 @@ pub enum RunnerEvent {
     },
     /// One case's result.
     Case(CaseProgress),
+    /// A piece of a run's output, sent as it is produced.
+    Output(OutputChunk),
 }
 
 /// One case's result, as a runner reports it and clients see it.
@@ -191,5 +197,40 @@ pub struct EventsRequest {
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     pub lease: String,
-    pub result: JudgeReport,
+    pub result: JobResult,
+}
+
+/// A job's result: a verdict for a judge job, a [`RunReport`] for a run.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum JobResult {
+    Judge(JudgeReport),
+    Run(RunReport),
+}
+
+impl From<JudgeReport> for JobResult {
+    fn from(report: JudgeReport) -> Self {
+        JobResult::Judge(report)
+    }
+}
+
+impl From<RunReport> for JobResult {
+    fn from(report: RunReport) -> Self {
+        JobResult::Run(report)
+    }
+}
+
+impl<'de> Deserialize<'de> for JobResult {
+    /// A run's report is told apart by its `output` field, so a malformed
+    /// body gets the error of the shape it meant (serde's untagged enums
+    /// only say that nothing matched).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.get("output").is_some() {
+            RunReport::deserialize(value).map(JobResult::Run).map_err(D::Error::custom)
+        } else {
+            JudgeReport::deserialize(value).map(JobResult::Judge).map_err(D::Error::custom)
+        }
+    }
 }

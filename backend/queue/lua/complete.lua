@@ -4,11 +4,14 @@
 -- KEYS[1]: key prefix
 -- ARGV[1]: runner id   ARGV[2]: job id   ARGV[3]: lease   ARGV[4]: max attempts
 -- ARGV[5]: status   ARGV[6]: score   ARGV[7]: result (JSON)   ARGV[8]: message
+-- ARGV[9]: the result's kind: '' (a verdict) or 'run' (a run's report); it
+--          must be the submission's
 -- A lease '' stands for the one the runner holds (Normal-OJ's runners do
 -- not echo leases; their identity is the fence).
 -- Returns: 'ok' | 'repeat' | 'dropped' (the job ended without a result —
 -- superseded, cancelled — while this runner held it) | 'unknown' (no such
--- job) | 'stale' (someone else's, or the lease expired).
+-- job) | 'stale' (someone else's, or the lease expired) | 'wrong_kind' (a
+-- verdict for a run or a run's report for a submission: nothing changes).
 local rid, jid, lease = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
 reclaim_expired(now, 100, tonumber(ARGV[4]))
@@ -21,6 +24,7 @@ if (state[1] == 'superseded' or state[1] == 'cancelled') and state[3] == rid the
   return 'dropped'
 end
 if lease == '' or not holds_lease(jid, rid, lease) then return 'stale' end
+if (redis.call('HGET', sub_key(state[4]), 'kind') or '') ~= ARGV[9] then return 'wrong_kind' end
 redis.call('HSET', job, 'state', 'done', 'done_lease', lease)
 redis.call('PEXPIRE', job, ENDED_JOB_TTL_MS)
 drop_lease(jid, rid)

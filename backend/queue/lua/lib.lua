@@ -16,15 +16,21 @@
 --                              done_lease (the lease that completed it);
 --                              expires a day after the job ends
 --   P..'sub:'..sid             hash: problem, revision, source, spec,
---                              language, checker, labels, noj, owner,
+--                              language, checker, labels, noj, owner, kind,
 --                              created_at, job, status, score, max_score,
 --                              attempt, result, message, finished_at, seq
 --                              (noj: what Normal-OJ's runners need of the
---                              job, JSON; empty when they cannot run it)
+--                              job, JSON; empty when they cannot run it;
+--                              kind: '' for a submission, 'run' for a code
+--                              run, whose problem, revision, source and
+--                              checker are empty and whose final status is
+--                              a run's: OK, RE, CE, TLE, MLE, OLE, JE,
+--                              CANCELLED)
 --   P..'problem:'..id          string: the problem's record (JSON)
 --   P..'revision:'..rev        set of the blob digests of a problem revision
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at
+--   P..'runs'                  zset sid -> created_at (code runs)
 --   P..'runner:'..rid          hash: name, labels, slots, languages,
 --                              checkers, plugins, token_hash, registered_at,
 --                              last_seen, dialect ('' for Gavel's own runners,
@@ -147,18 +153,25 @@ end
 -- How many deliveries an owner's list keeps.
 local DELIVERIES_LISTED = 100
 
--- Queues a notification of submission `sid`'s final verdict to its owner's
--- webhook, if the owner has one.
+-- Queues a notification of submission (or run) `sid`'s final verdict to its
+-- owner's webhook, if the owner has one.
 local function queue_webhook(sid, status, score, message, now)
-  local sub = redis.call('HMGET', sub_key(sid), 'owner', 'problem', 'language', 'max_score')
+  local sub = redis.call('HMGET', sub_key(sid), 'owner', 'problem', 'language', 'max_score', 'kind')
   if not sub[1] then return end
   local url = redis.call('HGET', P .. 'webhook:' .. sub[1], 'url')
   if not url then return end
   local did = 'wd_' .. redis.call('INCR', P .. 'delivery-seq')
-  local body = cjson.encode({
-    type = 'submission.finished', delivery_id = did, submission_id = sid,
-    problem_id = sub[2], language = sub[3], status = status, score = tonumber(score),
-    max_score = tonumber(sub[4]) or 0, message = message, finished_at_ms = now })
+  local body
+  if sub[5] == 'run' then
+    body = cjson.encode({
+      type = 'run.finished', delivery_id = did, run_id = sid, language = sub[3],
+      status = status, message = message, finished_at_ms = now })
+  else
+    body = cjson.encode({
+      type = 'submission.finished', delivery_id = did, submission_id = sid,
+      problem_id = sub[2], language = sub[3], status = status, score = tonumber(score),
+      max_score = tonumber(sub[4]) or 0, message = message, finished_at_ms = now })
+  end
   redis.call('HSET', P .. 'delivery:' .. did, 'owner', sub[1], 'url', url, 'sub', sid,
     'body', body, 'state', 'pending', 'attempts', 0, 'last_code', '', 'last_error', '',
     'created_at', now, 'next_at', now)

@@ -1,4 +1,4 @@
--- submit.lua: records a new submission and queues its first job.
+-- submit.lua: records a new submission (or code run) and queues its first job.
 -- KEYS[1]: key prefix
 -- ARGV[1]: submission id   ARGV[2]: job id   ARGV[3]: problem id
 -- ARGV[4]: problem revision   ARGV[5]: source digest   ARGV[6]: language
@@ -6,12 +6,15 @@
 -- ARGV[8]: labels (space-separated)   ARGV[9]: owner   ARGV[10]: max score
 -- ARGV[11]: job spec (JSON, what the runner receives)
 -- ARGV[12]: the Normal-OJ payload (JSON), '' when their runners cannot run it
+-- ARGV[13]: kind: '' for a submission, 'run' for a code run (no problem;
+--           listed in P..'runs' instead of P..'submissions')
 -- Returns: 'ok'.
 local sid = ARGV[1]
 local now = now_ms()
 redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
   'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
-  'max_score', ARGV[10], 'spec', ARGV[11], 'noj', ARGV[12], 'created_at', now, 'seq', 0)
-redis.call('ZADD', P .. 'submissions', now, sid)
+  'max_score', ARGV[10], 'spec', ARGV[11], 'noj', ARGV[12], 'kind', ARGV[13], 'created_at', now,
+  'seq', 0)
+redis.call('ZADD', P .. (ARGV[13] == 'run' and 'runs' or 'submissions'), now, sid)
 enqueue_job(ARGV[2], sid)
 return 'ok'

@@ -32,8 +32,11 @@ use std::time::Duration;
 
 use judge_core::report::{JudgeReport, TaskReport};
 use judge_core::verdict::Status;
-use protocol::client::{DeliveryState, DeliveryView, SubmissionView};
-use protocol::runner::{ActiveJob, Job, JobSpec, RunnerEvent};
+use protocol::client::{
+    DeliveryState, DeliveryView, RecordKind, SubmissionSummary, SubmissionView, Summary,
+};
+use protocol::runner::{ActiveJob, Job, JobResult, JobSpec, RunnerEvent};
+use protocol::runs::{ArtifactInfo, RunReport, RunStatus, RunSummary, RunView};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -147,6 +150,9 @@ pub enum Fence {
     /// The lease is no longer the job's (expired, reclaimed, rejudged,
     /// cancelled): nothing changes.
     Stale,
+    /// A verdict for a run, or a run's report for a submission: nothing
+    /// changes. (`complete` only.)
+    WrongKind,
 }
 
 /// Which lease a fenced call names.
@@ -219,12 +225,54 @@ pub struct NewSubmission {
     pub normal_oj: Option<String>,
 }
 
+/// A code run about to be queued.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub id: String,
+    pub job_id: String,
+    pub language: String,
+    pub labels: Vec<String>,
+    pub owner: String,
+    /// A [`JobSpec::Run`].
+    pub spec: JobSpec,
+}
+
+/// A stored code run, with its report once it has one.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub view: RunView,
+    pub owner: String,
+    pub report: Option<RunReport>,
+}
+
+/// The `kind` of a code run's record (a submission's is empty).
+const RUN_KIND: &str = "run";
+
 /// A stored submission.
 #[derive(Debug, Clone)]
 pub struct SubmissionRecord {
     pub view: SubmissionView,
     pub owner: String,
 }
+
+/// A submission's summary and its owner (who may see it).
+#[derive(Debug, Clone)]
+pub struct SummaryRecord {
+    pub summary: Summary,
+    pub owner: String,
+}
+
+/// Which listing [`Queue::recent_summaries`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Submissions,
+    Runs,
+}
+
+/// How many of the newest submissions [`Queue::recent_summaries`] looks
+/// through for one owner's, and how many per round trip.
+pub const SUMMARY_SCAN: usize = 10_000;
+const SUMMARY_PAGE: usize = 500;
 
 /// The outcome of a rejudge or cancel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +305,24 @@ pub struct RunnerInfo {
     pub languages: Vec<String>,
     pub active_jobs: u64,
     pub last_seen_ms: u64,
+}
+
+/// A registered runner as the dashboard shows it ([`Queue::runner_board`]).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct RunnerStatus {
+    #[serde(flatten)]
+    pub info: RunnerInfo,
+    /// Seen within two heartbeat intervals (what `runners_alive` counts).
+    pub alive: bool,
+    /// The jobs it holds leases on now.
+    pub jobs: Vec<HeldJob>,
+}
+
+/// A job a runner holds, and the submission it judges.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct HeldJob {
+    pub job_id: String,
+    pub submission_id: String,
 }
 
 /// The handle to Gavel's Redis state. Cheap to clone (one multiplexed
@@ -481,20 +547,25 @@ impl Queue {
         runner_id: &str,
         job_id: &str,
         lease: LeaseRef<'_>,
-        result: &JudgeReport,
+        result: &JobResult,
     ) -> Result<Fence> {
         let json = serde_json::to_string(result)
             .map_err(|e| QueueError::Corrupt(format!("result: {e}")))?;
+        let (status, score, message, kind) = match result {
+            JobResult::Judge(r) => (r.status.code(), r.score, &r.message, ""),
+            JobResult::Run(r) => (r.status.code(), 0.0, &r.message, RUN_KIND),
+        };
         let reply: String = scripts::COMPLETE
             .key(&self.config.prefix)
             .arg(runner_id)
             .arg(job_id)
             .arg(lease.as_arg())
             .arg(self.config.max_attempts)
-            .arg(result.status.code())
-            .arg(result.score)
+            .arg(status)
+            .arg(score)
             .arg(json)
-            .arg(&result.message)
+            .arg(message)
+            .arg(kind)
             .invoke_async(&mut self.conn())
             .await?;
         Ok(match reply.as_str() {
@@ -502,6 +573,7 @@ impl Queue {
             "repeat" => Fence::Repeated,
             "dropped" => Fence::Dropped,
             "unknown" => Fence::Unknown,
+            "wrong_kind" => Fence::WrongKind,
             _ => Fence::Stale,
         })
     }
@@ -633,6 +705,48 @@ impl Queue {
         Ok(out)
     }
 
+    /// [`Queue::runners`], each with whether it is alive (by Redis's clock)
+    /// and the jobs it holds with their submissions: two pipelined round
+    /// trips beyond the listing.
+    pub async fn runner_board(&self) -> Result<Vec<RunnerStatus>> {
+        let runners = self.runners().await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("TIME");
+        for runner in &runners {
+            pipe.smembers(self.key(&format!("runner:{}:jobs", runner.runner_id)));
+        }
+        // TIME answers [seconds, microseconds], also as a list of strings.
+        let mut replies: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await?;
+        let mut held = replies.split_off(1);
+        held.iter_mut().for_each(|ids| ids.sort());
+        let time = |i: usize| replies[0].get(i).and_then(|t| t.parse::<u64>().ok()).unwrap_or(0);
+        let alive_since = (time(0) * 1000 + time(1) / 1000)
+            .saturating_sub(millis(self.config.heartbeat_interval * 2));
+        let mut pipe = redis::pipe();
+        for job_id in held.iter().flatten() {
+            pipe.hget(self.key(&format!("job:{job_id}")), "sub");
+        }
+        let submissions: Vec<Option<String>> = match held.iter().all(Vec::is_empty) {
+            true => Vec::new(),
+            false => pipe.query_async(&mut self.conn()).await?,
+        };
+        let mut submissions = submissions.into_iter();
+        Ok(runners
+            .into_iter()
+            .zip(held)
+            .map(|(info, job_ids)| {
+                let jobs = job_ids
+                    .into_iter()
+                    .map(|job_id| HeldJob {
+                        job_id,
+                        submission_id: submissions.next().flatten().unwrap_or_default(),
+                    })
+                    .collect();
+                RunnerStatus { alive: info.last_seen_ms >= alive_since, info, jobs }
+            })
+            .collect())
+    }
+
     /// Languages some runner advertised within `within`.
     pub async fn languages(&self, within: Duration) -> Result<Vec<String>> {
         let now = self.server_time_ms().await?;
@@ -676,9 +790,51 @@ impl Queue {
             .arg(submission.max_score)
             .arg(spec)
             .arg(submission.normal_oj.as_deref().unwrap_or(""))
+            .arg("")
             .invoke_async(&mut self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Records a code run and queues its job (`spec` is a
+    /// [`JobSpec::Run`]).
+    pub async fn submit_run(&self, run: &NewRun) -> Result<()> {
+        let spec = serde_json::to_string(&run.spec)
+            .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
+        let _: String = scripts::SUBMIT
+            .key(&self.config.prefix)
+            .arg(&run.id)
+            .arg(&run.job_id)
+            .arg("") // problem
+            .arg("") // revision
+            .arg("") // source
+            .arg(&run.language)
+            .arg("") // checker
+            .arg(words(&run.labels))
+            .arg(&run.owner)
+            .arg(0) // max score
+            .arg(spec)
+            .arg("") // Normal-OJ payload: their runners do not run code
+            .arg(RUN_KIND)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// A stored code run (`None` for missing ids and submissions' ids).
+    pub async fn run(&self, run_id: &str) -> Result<Option<RunRecord>> {
+        let fields: BTreeMap<String, String> =
+            self.conn().hgetall(self.key(&format!("sub:{run_id}"))).await?;
+        if fields.get("kind").map(String::as_str) != Some(RUN_KIND) {
+            return Ok(None);
+        }
+        run_record(run_id, &fields).map(Some)
+    }
+
+    /// Code run ids, newest first.
+    pub async fn recent_runs(&self, count: usize) -> Result<Vec<String>> {
+        let stop = isize::try_from(count).unwrap_or(isize::MAX) - 1;
+        Ok(self.conn().zrevrange(self.key("runs"), 0, stop).await?)
     }
 
     /// Supersedes the submission's job with `new_job_id`.
@@ -708,7 +864,7 @@ impl Queue {
     pub async fn submission(&self, submission_id: &str) -> Result<Option<SubmissionRecord>> {
         let fields: BTreeMap<String, String> =
             self.conn().hgetall(self.key(&format!("sub:{submission_id}"))).await?;
-        if fields.is_empty() {
+        if fields.is_empty() || fields.get("kind").is_some_and(|kind| kind == RUN_KIND) {
             return Ok(None);
         }
         submission_record(submission_id, &fields).map(Some)
@@ -718,6 +874,100 @@ impl Queue {
     pub async fn recent_submissions(&self, count: usize) -> Result<Vec<String>> {
         let stop = isize::try_from(count).unwrap_or(isize::MAX) - 1;
         Ok(self.conn().zrevrange(self.key("submissions"), 0, stop).await?)
+    }
+
+    /// Summaries of the newest submissions of `owner` (everyone's for
+    /// `None`), newest first, at most `limit`. The index is global, so an
+    /// owner's are looked for a page at a time among the newest
+    /// [`SUMMARY_SCAN`] submissions: one `ZREVRANGE` and one pipelined round
+    /// trip of `HMGET`s per page, never one call per submission.
+    pub async fn recent_summaries(
+        &self,
+        listing: Listing,
+        owner: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SummaryRecord>> {
+        let index = self.key(match listing {
+            Listing::Submissions => "submissions",
+            Listing::Runs => "runs",
+        });
+        let page = if owner.is_some() { SUMMARY_PAGE } else { limit.max(1) };
+        let mut found = Vec::new();
+        let mut start = 0;
+        while found.len() < limit && start < SUMMARY_SCAN {
+            let stop = isize::try_from(start + page).unwrap_or(isize::MAX) - 1;
+            let first = isize::try_from(start).unwrap_or(isize::MAX);
+            let ids: Vec<String> = self.conn().zrevrange(&index, first, stop).await?;
+            let exhausted = ids.len() < page;
+            let records = self.summaries(&ids).await?;
+            let visible = records.into_iter().filter(|r| owner.is_none_or(|o| r.owner == o));
+            found.extend(visible.take(limit - found.len()));
+            if exhausted {
+                break;
+            }
+            start += page;
+        }
+        Ok(found)
+    }
+
+    /// Summaries of these submissions and runs, in order, with their
+    /// owners, in one pipelined round trip; missing ones (and those with an
+    /// unreadable status) are left out.
+    pub async fn summaries(&self, ids: &[String]) -> Result<Vec<SummaryRecord>> {
+        const FIELDS: [&str; 9] = [
+            "kind",
+            "owner",
+            "problem",
+            "language",
+            "status",
+            "score",
+            "max_score",
+            "created_at",
+            "finished_at",
+        ];
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET").arg(self.key(&format!("sub:{id}"))).arg(&FIELDS);
+        }
+        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
+        let summaries = ids.iter().zip(rows).filter_map(|(id, row)| {
+            let [kind, owner, problem, language, status, score, max_score, created, finished] =
+                <[Option<String>; 9]>::try_from(row).ok()?;
+            let number = |v: Option<String>| v.and_then(|v| v.parse::<f64>().ok());
+            let int = |v: Option<String>| v.and_then(|v| v.parse::<u64>().ok());
+            // `kind` is '' (or absent) for a submission, 'run' for a code run.
+            if kind.as_deref() == Some(RUN_KIND) {
+                return Some(SummaryRecord {
+                    owner: owner?,
+                    summary: Summary::Run(RunSummary {
+                        kind: RecordKind::Run,
+                        run_id: id.clone(),
+                        language: language.unwrap_or_default(),
+                        status: RunStatus::from_code(status.as_deref()?)?,
+                        created_at_ms: int(created).unwrap_or(0),
+                        finished_at_ms: int(finished),
+                    }),
+                });
+            }
+            Some(SummaryRecord {
+                owner: owner?,
+                summary: Summary::Submission(SubmissionSummary {
+                    kind: RecordKind::Submission,
+                    submission_id: id.clone(),
+                    problem_id: problem.unwrap_or_default(),
+                    language: language.unwrap_or_default(),
+                    status: Status::from_code(status.as_deref()?)?,
+                    score: number(score).unwrap_or(0.0),
+                    max_score: number(max_score).unwrap_or(0.0),
+                    created_at_ms: int(created).unwrap_or(0),
+                    finished_at_ms: int(finished),
+                }),
+            })
+        });
+        Ok(summaries.collect())
     }
 
     /// The submission's event log from position `from` (0-based), as JSON
@@ -987,6 +1237,48 @@ fn submission_record(id: &str, fields: &BTreeMap<String, String>) -> Result<Subm
             tasks,
         },
     })
+}
+
+fn run_record(id: &str, fields: &BTreeMap<String, String>) -> Result<RunRecord> {
+    let text = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let int = |name: &str| fields.get(name).and_then(|v| v.parse::<u64>().ok());
+    let status = RunStatus::from_code(&text("status"))
+        .ok_or_else(|| QueueError::Corrupt(format!("run {id}: status {:?}", text("status"))))?;
+    let report: Option<RunReport> = match fields.get("result").map(String::as_str) {
+        None | Some("") => None,
+        Some(json) => Some(
+            serde_json::from_str(json)
+                .map_err(|e| QueueError::Corrupt(format!("run {id} result: {e}")))?,
+        ),
+    };
+    let artifacts = report.as_ref().map_or_else(Vec::new, |r| {
+        r.artifacts
+            .iter()
+            .map(|a| ArtifactInfo {
+                name: a.name.clone(),
+                // base64 without decoding: 3 bytes per 4 characters, less padding.
+                size: (a.content_base64.len() / 4 * 3).saturating_sub(
+                    a.content_base64.bytes().rev().take_while(|b| *b == b'=').count(),
+                ) as u64,
+            })
+            .collect()
+    });
+    let view = RunView {
+        run_id: id.to_string(),
+        language: text("language"),
+        status,
+        exit_code: report.as_ref().and_then(|r| r.exit_code),
+        time_ms: report.as_ref().map_or(0, |r| r.time_ms),
+        memory_kb: report.as_ref().map_or(0, |r| r.memory_kb),
+        message: text("message"),
+        job_id: text("job"),
+        attempt: int("attempt").and_then(|a| u32::try_from(a).ok()).unwrap_or(0),
+        created_at_ms: int("created_at").unwrap_or(0),
+        finished_at_ms: int("finished_at"),
+        artifacts,
+        artifacts_dropped: report.as_ref().map_or_else(Vec::new, |r| r.artifacts_dropped.clone()),
+    };
+    Ok(RunRecord { view, owner: text("owner"), report })
 }
 
 #[cfg(test)]

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use judge_core::report::JudgeReport;
 use judge_core::verdict::Status;
-use protocol::runner::{ActiveJob, BlobRef, CaseProgress, Job, JobSpec, ProblemRef, RunnerEvent};
+use protocol::runner::{
+    ActiveJob, BlobRef, CaseProgress, Job, JobResult, JobSpec, ProblemRef, RunnerEvent,
+};
+use protocol::runs::{OutputChunk, OutputStream, RunJob, RunReport, RunStatus};
 use queue::managed::ManagedRedis;
 use queue::{
-    Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, LeaseRef, NewRunner,
+    Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, LeaseRef, NewRun, NewRunner,
     NewSubmission, Queue, QueueConfig,
 };
 
@@ -116,8 +119,8 @@ fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
-fn accepted() -> JudgeReport {
-    JudgeReport::from_tasks(String::new(), Vec::new())
+fn accepted() -> JobResult {
+    JudgeReport::from_tasks(String::new(), Vec::new()).into()
 }
 
 async fn status(queue: &Queue, sid: &str) -> Status {
@@ -595,4 +598,91 @@ async fn counted_hand_backs_spend_attempts_and_the_last_one_ends_as_je() {
     assert!(view.message.contains("prep_failed"), "{}", view.message);
     assert!(claim(&f.queue, "rn_a").await.is_none());
     assert_eq!(f.queue.stats().await.unwrap().judgement_errors.get("aborted"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_code_run_is_queued_leased_and_completed_by_its_report_only() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_a", &["python3"], &[], 2).await;
+    let spec = JobSpec::Run(RunJob {
+        language: "python3".into(),
+        files: [("main.py".to_string(), "print(1)".to_string())].into(),
+        entry: "main.py".into(),
+        stdin: String::new(),
+        args: Vec::new(),
+        env: Default::default(),
+        time_ms: 1000,
+        memory_mb: 64,
+        output_bytes: 1024,
+        max_artifacts: 4,
+        max_artifact_bytes: 1024,
+    });
+    let run = NewRun {
+        id: "ru_1".into(),
+        job_id: "jb_ru_1".into(),
+        language: "python3".into(),
+        labels: Vec::new(),
+        owner: "cl_1".into(),
+        spec: spec.clone(),
+    };
+    f.queue.submit_run(&run).await.unwrap();
+    assert_eq!(f.queue.recent_runs(10).await.unwrap(), ["ru_1"]);
+    assert!(f.queue.recent_submissions(10).await.unwrap().is_empty());
+    // A run is not a submission, and the other way round.
+    assert!(f.queue.submission("ru_1").await.unwrap().is_none());
+    submit(&f.queue, "sb_1", "python3", &[]).await;
+    assert!(f.queue.run("sb_1").await.unwrap().is_none());
+
+    let record = f.queue.run("ru_1").await.unwrap().unwrap();
+    assert_eq!((record.view.status, record.owner.as_str()), (RunStatus::Pending, "cl_1"));
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    assert_eq!((job.submission_id.as_str(), &job.spec), ("ru_1", &spec));
+    assert_eq!(f.queue.run("ru_1").await.unwrap().unwrap().view.status, RunStatus::Running);
+
+    let output =
+        RunnerEvent::Output(OutputChunk { stream: OutputStream::Stdout, data: "1\n".into() });
+    let fence = f.queue.post_events("rn_a", &job.job_id, &job.lease, &[output]).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    let lease = LeaseRef::Token(&job.lease);
+    // A verdict does not complete a run.
+    let fence = f.queue.complete("rn_a", &job.job_id, lease, &accepted()).await.unwrap();
+    assert_eq!(fence, Fence::WrongKind);
+    let report = RunReport {
+        status: RunStatus::RuntimeError,
+        exit_code: Some(3),
+        time_ms: 12,
+        memory_kb: 3400,
+        message: "exited with status 3".into(),
+        output: vec![OutputChunk { stream: OutputStream::Stdout, data: "1\n".into() }],
+        artifacts: vec![protocol::runs::ArtifactData {
+            name: "out.txt".into(),
+            content_base64: "aGk=".into(),
+        }],
+        artifacts_dropped: vec!["big".into()],
+    };
+    let result = JobResult::Run(report.clone());
+    assert_eq!(
+        f.queue.complete("rn_a", &job.job_id, lease, &result).await.unwrap(),
+        Fence::Accepted
+    );
+    let record = f.queue.run("ru_1").await.unwrap().unwrap();
+    let view = record.view;
+    assert_eq!((view.status, view.exit_code, view.time_ms), (RunStatus::RuntimeError, Some(3), 12));
+    assert_eq!(view.message, "exited with status 3");
+    assert_eq!((view.artifacts[0].name.as_str(), view.artifacts[0].size), ("out.txt", 2));
+    assert_eq!(view.artifacts_dropped, ["big"]);
+    assert_eq!(record.report, Some(report));
+    assert_eq!(event_types(&f.queue, "ru_1").await, ["queued", "started", "output", "finished"]);
+
+    // A submission's job refuses a run's report.
+    let job = claim(&f.queue, "rn_a").await.unwrap();
+    let lease = LeaseRef::Token(&job.lease);
+    assert_eq!(
+        f.queue.complete("rn_a", &job.job_id, lease, &result).await.unwrap(),
+        Fence::WrongKind
+    );
+    assert_eq!(
+        f.queue.complete("rn_a", &job.job_id, lease, &accepted()).await.unwrap(),
+        Fence::Accepted
+    );
 }

@@ -33,8 +33,8 @@ use anyhow::{Context, bail, ensure};
 use judge_core::report::JudgeReport;
 use protocol::client::{SubmitRequest, SubmitResponse};
 use protocol::runner::{
-    BlobRef, CompleteRequest, Job, JobSpec, PluginKind, PluginRef, ProblemRef, RegisterRequest,
-    RegisterResponse,
+    BlobRef, CompleteRequest, Job, JobResult, JobSpec, PluginKind, PluginRef, ProblemRef,
+    RegisterRequest, RegisterResponse,
 };
 use queue::managed::ManagedRedis;
 use queue::{Claim, LeaseRef, NewRunner, NewSubmission, Queue, QueueConfig};
@@ -302,7 +302,7 @@ impl Runner {
     async fn complete(&self, job: &Job) -> anyhow::Result<()> {
         let request = CompleteRequest {
             lease: job.lease.clone(),
-            result: JudgeReport::from_tasks(String::new(), vec![]),
+            result: JudgeReport::from_tasks(String::new(), vec![]).into(),
         };
         let answer = self
             .http
@@ -526,7 +526,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
         source_text: Some("x".into()),
         problem: ProblemRef { id: PROBLEM.into(), manifest: blob("ef") },
     };
-    let report = JudgeReport::from_tasks(String::new(), vec![]);
+    let report: JobResult = JudgeReport::from_tasks(String::new(), vec![]).into();
     let cycle = |n: usize| {
         let (queue, spec, report, runner_id) =
             (queue.clone(), spec.clone(), report.clone(), runner_id.clone());

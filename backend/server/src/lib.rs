@@ -55,7 +55,7 @@ pub struct AppState {
 /// `/compat/normal-oj/...`, plus `/healthz` and `/metrics` at the root for
 /// probes and scrapers.
 pub fn app(state: AppState) -> Router {
-    use routes::{blobs, ops, problems, runners, submissions, webhooks};
+    use routes::{blobs, dashboard, ops, problems, runners, runs, submissions, webhooks};
     let api = Router::new()
         .route("/runners/register", post(runners::register))
         .route("/runners/{rid}/heartbeat", post(runners::heartbeat))
@@ -70,21 +70,29 @@ pub fn app(state: AppState) -> Router {
             put(problems::put).get(problems::get).layer(DefaultBodyLimit::disable()),
         )
         .route("/problems", get(problems::list))
-        .route("/submissions", post(submissions::create))
+        .route("/submissions", post(submissions::create).get(submissions::list))
         .route("/submissions/{id}", get(submissions::get))
         .route("/submissions/{id}/events", get(submissions::events))
         .route("/submissions/{id}/rejudge", post(submissions::rejudge))
         .route("/submissions/{id}/cancel", post(submissions::cancel))
+        .route("/runs", post(runs::create))
+        .route("/runs/{id}", get(runs::get))
+        .route("/runs/{id}/events", get(runs::events))
+        .route("/runs/{id}/log", get(runs::log))
+        .route("/runs/{id}/artifacts/{*name}", get(runs::artifact))
+        .route("/runs/{id}/cancel", post(runs::cancel))
         .route("/clients", post(ops::create_client))
         .route("/webhook", put(webhooks::put).get(webhooks::get).delete(webhooks::delete))
         .route("/languages", get(ops::languages))
         .route("/queue", get(ops::queue_state))
+        .route("/events", get(dashboard::events))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::serve));
     Router::new()
         .nest(protocol::API_BASE, api)
         .nest(protocol::normal_oj::BASE, normal_oj::routes())
+        .route("/", get(dashboard::page))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::serve))

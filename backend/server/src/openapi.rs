@@ -26,7 +26,10 @@ use crate::{normal_oj, routes};
         routes::ops::queue_state, routes::ops::create_client, routes::blobs::get,
         routes::problems::put, routes::problems::get, routes::problems::list,
         routes::submissions::create, routes::submissions::get, routes::submissions::rejudge,
-        routes::submissions::cancel, routes::submissions::events,
+        routes::submissions::cancel, routes::submissions::events, routes::submissions::list,
+        routes::dashboard::page, routes::dashboard::events,
+        routes::runs::create, routes::runs::get, routes::runs::events, routes::runs::log,
+        routes::runs::artifact, routes::runs::cancel,
         routes::webhooks::put, routes::webhooks::get, routes::webhooks::delete,
         normal_oj::runners::register, normal_oj::runners::heartbeat, normal_oj::runners::next_job,
         normal_oj::runners::code, normal_oj::runners::complete, normal_oj::runners::abort,
@@ -110,6 +113,8 @@ mod tests {
                             && expression.as_bytes()[i - 1] != b':'
                 });
                 if hits.count() > 0 {
+                    // axum's catch-all `{*name}` is OpenAPI's `{name}`.
+                    let path = path.replace("{*", "{");
                     found.push((method.to_string(), format!("{prefix}{path}")));
                 }
             }

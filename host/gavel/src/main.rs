@@ -3,7 +3,8 @@
 //! Subcommands for problem setters work offline: `judge` a solution against a
 //! problem folder, `check` one checker on three files, `plugins list|check`.
 //! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs;
-//! `problem push` uploads a problem package to a backend.
+//! `problem push` uploads a problem package to a backend; `run` runs a
+//! program on a backend, streaming its output.
 //! Exit codes: 0 when the command did its job (a judged solution exits 0
 //! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
 //! 1 for anything else.
@@ -53,6 +54,8 @@ enum Command {
     /// Manage the problems of a backend: `push` uploads a problem folder or archive.
     #[command(subcommand)]
     Problem(commands::problem::Command),
+    /// Run a program on a backend and stream its output here as it is produced.
+    Run(commands::run::Args),
 }
 
 /// Services log what they do; one-shot commands only warnings.
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         Command::Up(args) => commands::up::run(&env, args),
         Command::Image(cmd) => commands::image::run(cmd),
         Command::Problem(cmd) => commands::problem::run(cmd),
+        Command::Run(args) => commands::run::run(args),
     };
     match result {
         Ok(code) => code,

@@ -7,11 +7,13 @@
 //! and checkers reach it through the small traits in [`exec`]. The only I/O
 //! is [`problem::DirPackage`], which reads a problem folder.
 
+pub mod code_run;
 pub mod exec;
 pub mod judge;
 pub mod problem;
 pub mod report;
 pub mod verdict;
 
+pub use code_run::{CodeRun, CodeRunOutcome, CodeRunner, OutputTap, Stream};
 pub use exec::{CheckVerdict, Checker, Compiled, Executor, Program, RunEnd, RunLimits, RunOutcome};
 pub use verdict::Status;

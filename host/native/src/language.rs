@@ -15,6 +15,22 @@ pub struct NativeLanguage {
     pub compile: &'static [&'static str],
     /// The command that runs the compiled program on each case.
     pub run: &'static [&'static str],
+    /// What `compile` writes into the work dir: the files of a free code
+    /// run may not have these names.
+    pub compile_outputs: &'static [&'static str],
+    /// Added to [`ENV`] for free code runs (before the run's own variables,
+    /// which may override them).
+    pub code_run_env: &'static [&'static str],
+}
+
+impl NativeLanguage {
+    /// The compile command with `entry` as the source file instead of
+    /// [`NativeLanguage::source_file`] (free code runs keep their file's
+    /// own name, so compiler messages and tracebacks name it).
+    pub fn compile_command(&self, entry: &str) -> Vec<String> {
+        let arg = |a: &str| if a == self.source_file { entry.to_string() } else { a.to_string() };
+        self.compile.iter().map(|a| arg(a)).collect()
+    }
 }
 
 /// Compile limits, like Normal-OJ's: CPU and wall time, memory.
@@ -27,11 +43,12 @@ pub const COMPILE_MESSAGE_BYTES: usize = 4096;
 pub const ENV: &[&str] =
     &["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "HOME=/work", "TMPDIR=/tmp"];
 
-/// Byte-compiles `main.py` to `main.pyc`; a syntax error is printed without
-/// a traceback of the compiler itself.
+/// Byte-compiles the file named by its argument (`main.py` for judged
+/// submissions) to `main.pyc`; a syntax error is printed without a
+/// traceback of the compiler itself.
 const PY_COMPILE: &str = "import py_compile, sys
 try:
-    py_compile.compile('main.py', cfile='main.pyc', doraise=True)
+    py_compile.compile(sys.argv[1], cfile='main.pyc', doraise=True)
 except py_compile.PyCompileError as e:
     sys.stderr.write(e.msg)
     sys.exit(1)";
@@ -55,6 +72,8 @@ pub const LANGUAGES: &[NativeLanguage] = &[
             "-lm",
         ],
         run: &["/work/main"],
+        compile_outputs: &["main"],
+        code_run_env: &[],
     },
     NativeLanguage {
         id: "cpp",
@@ -73,14 +92,20 @@ pub const LANGUAGES: &[NativeLanguage] = &[
             "main.cpp",
         ],
         run: &["/work/main"],
+        compile_outputs: &["main"],
+        code_run_env: &[],
     },
     NativeLanguage {
         id: "python3",
         name: "Python 3 (CPython)",
         source_file: "main.py",
         extensions: &[],
-        compile: &["/usr/bin/python3", "-c", PY_COMPILE],
+        compile: &["/usr/bin/python3", "-c", PY_COMPILE, "main.py"],
         run: &["/usr/bin/python3", "main.pyc"],
+        compile_outputs: &["main.pyc"],
+        // Output reaches the caller as it is printed, and imported modules
+        // leave no `__pycache__` behind to come back as artifacts.
+        code_run_env: &["PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"],
     },
 ];
 
@@ -92,4 +117,21 @@ pub fn find(id: &str) -> Option<&'static NativeLanguage> {
 /// The language `gavel judge` guesses from a file extension.
 pub fn for_extension(ext: &str) -> Option<&'static NativeLanguage> {
     LANGUAGES.iter().find(|l| l.extensions.contains(&ext))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compile_command_names_the_entry_instead_of_the_source_file() {
+        for language in LANGUAGES {
+            let judged = language.compile_command(language.source_file);
+            assert_eq!(judged, language.compile, "{}", language.id);
+            assert_eq!(judged.iter().filter(|a| *a == language.source_file).count(), 1);
+            let free = language.compile_command("prog.x");
+            assert!(free.contains(&"prog.x".to_string()), "{free:?}");
+            assert!(!free.iter().any(|a| a == language.source_file), "{free:?}");
+        }
+    }
 }

@@ -9,6 +9,17 @@
 //! [`Program`](judge_core::Program) removes the container. The Docker calls
 //! run on a small runtime of this crate's own, so the sync judging loop (in
 //! a runner's blocking task or in `gavel judge`) can use it as is.
+//!
+//! Free code runs ([`judge_core::CodeRunner`]) get a fresh sandbox each, with
+//! the same hardening: every file of the run is written into the work dir
+//! under its own name and the entry is compiled with the language's command
+//! naming it (so compiler messages and tracebacks name the user's file);
+//! the other files are there to be included, imported or read. A run whose
+//! files are named like a compile output (`main` for C and C++, `main.pyc`
+//! for Python) is refused. The program then runs once as a judged case does
+//! (same limits, same verdicts), its output streamed to the caller as it is
+//! written, and the files it created or changed in the work dir come back as
+//! artifacts.
 
 mod classify;
 pub mod image;
@@ -19,8 +30,12 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bollard::Docker;
-use judge_core::{Compiled, Executor, Program, RunLimits, RunOutcome};
-use supervisor::wire::{Request, Response, RunReport, RunRequest};
+use judge_core::code_run::Artifact;
+use judge_core::{
+    CodeRun, CodeRunOutcome, CodeRunner, Compiled, Executor, OutputTap, Program, RunLimits,
+    RunOutcome, Stream,
+};
+use supervisor::wire::{OutputStream, Request, Response, RunReport, RunRequest};
 
 pub use classify::signal_name;
 pub use language::{LANGUAGES, NativeLanguage};
@@ -193,8 +208,21 @@ impl Executor for NativeExecutor<'_> {
         if (self.cancelled)() {
             return Err(CANCELLED.into());
         }
+        let program = self.start(0)?;
+        program.put(self.language.source_file, source)?;
+        Ok(match program.compile(strings(self.language.compile))? {
+            Ok(()) => Compiled::Program(Box::new(program)),
+            Err(message) => Compiled::Error(message),
+        })
+    }
+}
+
+impl<'a> NativeExecutor<'a> {
+    /// A fresh sandbox with room to compile, plus `files_bytes` of files in
+    /// its work dir (a tmpfs: its pages count against the memory limit).
+    fn start(&self, files_bytes: u64) -> Result<NativeProgram<'a>, String> {
         let native = self.native;
-        let memory = (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES;
+        let memory = (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES + files_bytes;
         let sandbox = native.runtime.block_on(async {
             tokio::time::timeout(
                 START_TIMEOUT,
@@ -203,42 +231,98 @@ impl Executor for NativeExecutor<'_> {
             .await
             .map_err(|_| format!("the sandbox did not start within {START_TIMEOUT:?}"))?
         })?;
-        let program = NativeProgram {
+        Ok(NativeProgram {
             native,
             sandbox: Mutex::new(sandbox),
             language: self.language,
             cancelled: self.cancelled,
-        };
-        let put = Request::PutFile {
-            name: self.language.source_file.into(),
-            data: source.to_vec(),
-            executable: false,
-        };
-        match program.call(&put, Duration::ZERO)? {
-            Response::Done => {}
-            other => return Err(format!("writing the source: {}", unexpected(&other))),
-        }
-        let compile = RunRequest {
-            argv: strings(self.language.compile),
-            env: strings(language::ENV),
-            stdin: Vec::new(),
-            cpu_ms: language::COMPILE_TIME_MS,
-            wall_ms: language::COMPILE_TIME_MS,
-            output_bytes: 1 << 20,
-            stack_bytes: 64 << 20,
-        };
-        let report = program.run_report(compile)?;
-        Ok(
-            match classify::compile_result(
-                &report,
-                language::COMPILE_TIME_MS,
-                language::COMPILE_MEMORY_MB,
-            ) {
-                Ok(()) => Compiled::Program(Box::new(program)),
-                Err(message) => Compiled::Error(message),
-            },
-        )
+        })
     }
+}
+
+impl CodeRunner for NativeExecutor<'_> {
+    /// One fresh sandbox: the files, the compile (a compile error ends it),
+    /// a snapshot of the work dir, the run with its output sent to `tap`
+    /// every ≤ 50 ms while it runs, then what changed in the work dir.
+    fn run_code(&self, run: &CodeRun, tap: OutputTap) -> Result<CodeRunOutcome, String> {
+        run.validate()?;
+        let language = self.language;
+        if let Some(name) =
+            run.files.keys().find(|n| language.compile_outputs.contains(&n.as_str()))
+        {
+            return Err(format!(
+                "files: {name:?} is where the {} compiler writes its output; rename the file",
+                language.id
+            ));
+        }
+        if (self.cancelled)() {
+            return Err(CANCELLED.into());
+        }
+        let files_bytes: u64 = run.files.values().map(|data| data.len() as u64).sum();
+        let program = self.start(files_bytes)?;
+        for (name, data) in &run.files {
+            program.put(name, data)?;
+        }
+        if let Err(message) = program.compile(language.compile_command(&run.entry))? {
+            return Ok(CodeRunOutcome::CompileError(message));
+        }
+        match program.call(&Request::Snapshot, Duration::ZERO)? {
+            Response::Done => {}
+            other => return Err(format!("taking a snapshot: {}", unexpected(&other))),
+        }
+        if (self.cancelled)() {
+            return Err(CANCELLED.into());
+        }
+        let (mut request, memory) = case_request(language, &run.stdin, &run.limits);
+        request.argv.extend(run.args.iter().cloned());
+        request.env.extend(strings(language.code_run_env));
+        request.env.extend(run.env.iter().map(|(key, value)| format!("{key}={value}")));
+        request.stream = true;
+        let wall_ms = request.wall_ms;
+        program.fit_memory(memory + files_bytes)?;
+        let mut on_output = |stream: OutputStream, data: &[u8]| {
+            let stream = match stream {
+                OutputStream::Stdout => Stream::Stdout,
+                OutputStream::Stderr => Stream::Stderr,
+            };
+            tap(stream, data);
+        };
+        let report = program.run_report_streaming(request, &mut on_output)?;
+        let outcome = classify::run_outcome(report, &run.limits, wall_ms);
+        // The supervisor holds the files it returns (and their frame) in
+        // memory: make room beyond what the program had.
+        let limits = run.artifacts;
+        let room = limits.max_bytes.min(self.native.config.work_mb << 20);
+        program.fit_memory(memory + files_bytes + 2 * room)?;
+        let collect =
+            Request::Collect { max_files: limits.max_files as u64, max_bytes: limits.max_bytes };
+        match program.call(&collect, Duration::ZERO)? {
+            Response::Files { files, dropped } => Ok(CodeRunOutcome::Ran {
+                outcome,
+                artifacts: files.into_iter().map(|(name, data)| Artifact { name, data }).collect(),
+                artifacts_dropped: dropped,
+            }),
+            other => Err(format!("collecting artifacts: {}", unexpected(&other))),
+        }
+    }
+}
+
+/// The request of one run of `language`'s program as a judged case runs it,
+/// and the container memory it needs.
+fn case_request(language: &NativeLanguage, stdin: &[u8], limits: &RunLimits) -> (RunRequest, u64) {
+    let memory = limits.memory_mb.saturating_mul(1 << 20);
+    let container_memory = memory + HEADROOM_BYTES + stdin.len() as u64 + 2 * limits.output_bytes;
+    let request = RunRequest {
+        argv: strings(language.run),
+        env: strings(language::ENV),
+        stdin: stdin.to_vec(),
+        cpu_ms: limits.time_ms,
+        wall_ms: limits.time_ms.saturating_mul(3),
+        output_bytes: limits.output_bytes,
+        stack_bytes: memory,
+        stream: false,
+    };
+    (request, container_memory)
 }
 
 /// A compiled submission in its warm container.
@@ -264,6 +348,52 @@ impl NativeProgram<'_> {
         }
     }
 
+    /// A streaming run: each output chunk goes to `on_output` as it comes.
+    fn run_report_streaming(
+        &self,
+        request: RunRequest,
+        on_output: sandbox::OnOutput<'_>,
+    ) -> Result<RunReport, String> {
+        let wall = Duration::from_millis(request.wall_ms);
+        let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
+        let request = Request::Run(request);
+        let call = sandbox.call_streaming(&request, wall + ANSWER_GRACE, Some(on_output));
+        match self.native.runtime.block_on(call)? {
+            Response::Ran(report) => Ok(report),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Writes a file into the work dir.
+    fn put(&self, name: &str, data: &[u8]) -> Result<(), String> {
+        let put = Request::PutFile { name: name.into(), data: data.to_vec(), executable: false };
+        match self.call(&put, Duration::ZERO)? {
+            Response::Done => Ok(()),
+            other => Err(format!("writing {name}: {}", unexpected(&other))),
+        }
+    }
+
+    /// Runs the compile command `argv`: `Ok(Err(message))` is a compile
+    /// error, `Err` the sandbox's failure.
+    fn compile(&self, argv: Vec<String>) -> Result<Result<(), String>, String> {
+        let compile = RunRequest {
+            argv,
+            env: strings(language::ENV),
+            stdin: Vec::new(),
+            cpu_ms: language::COMPILE_TIME_MS,
+            wall_ms: language::COMPILE_TIME_MS,
+            output_bytes: 1 << 20,
+            stack_bytes: 64 << 20,
+            stream: false,
+        };
+        let report = self.run_report(compile)?;
+        Ok(classify::compile_result(
+            &report,
+            language::COMPILE_TIME_MS,
+            language::COMPILE_MEMORY_MB,
+        ))
+    }
+
     /// Makes the container's memory limit what this run needs.
     fn fit_memory(&self, bytes: u64) -> Result<(), String> {
         let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -276,19 +406,8 @@ impl NativeProgram<'_> {
 
 impl Program for NativeProgram<'_> {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-        let memory = limits.memory_mb.saturating_mul(1 << 20);
-        let container_memory =
-            memory + HEADROOM_BYTES + stdin.len() as u64 + 2 * limits.output_bytes;
-        let wall_ms = limits.time_ms.saturating_mul(3);
-        let request = RunRequest {
-            argv: strings(self.language.run),
-            env: strings(language::ENV),
-            stdin: stdin.to_vec(),
-            cpu_ms: limits.time_ms,
-            wall_ms,
-            output_bytes: limits.output_bytes,
-            stack_bytes: memory,
-        };
+        let (request, container_memory) = case_request(self.language, stdin, limits);
+        let wall_ms = request.wall_ms;
         let ran = if (self.cancelled)() {
             Err(CANCELLED.to_string())
         } else {

@@ -1,5 +1,6 @@
 //! One hardened container with the supervisor as PID 1, and the request /
-//! response channel to it over the container's attached stdin/stdout.
+//! response channel to it over the container's attached stdin/stdout
+//! (output frames of a streaming run are handed to a callback on the way).
 //!
 //! Every container: no network, read-only root, tmpfs `/work` and `/tmp`
 //! with size caps, all capabilities dropped, `no-new-privileges`, a pids
@@ -17,7 +18,7 @@ use bollard::query_parameters::{
     AttachContainerOptions, ListContainersOptions, RemoveContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
-use supervisor::wire::{self, Request, Response};
+use supervisor::wire::{self, OutputStream, Request, Response};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// The label every Gavel container carries.
@@ -47,6 +48,8 @@ pub struct SandboxConfig {
 type Input = Pin<Box<dyn AsyncWrite + Send>>;
 /// The container's attached stdout/stderr (answers and diagnostics).
 type Output = Pin<Box<dyn Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>>;
+/// Receives the output chunks of a streaming run as they arrive.
+pub type OnOutput<'a> = &'a mut dyn FnMut(OutputStream, &[u8]);
 
 /// A running sandbox container.
 pub struct Sandbox {
@@ -149,17 +152,34 @@ impl Sandbox {
 
     /// Sends one request and waits (at most `timeout`) for its response.
     pub async fn call(&mut self, request: &Request, timeout: Duration) -> Result<Response, String> {
+        self.call_streaming(request, timeout, None).await
+    }
+
+    /// [`Sandbox::call`] for a request that may be answered with output
+    /// frames before its response (a streaming run): each goes to
+    /// `on_output`. Without `on_output` an output frame breaks the channel.
+    pub async fn call_streaming(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+        on_output: Option<OnOutput<'_>>,
+    ) -> Result<Response, String> {
         if let Some(reason) = &self.broken {
             return Err(format!("the sandbox failed earlier: {reason}"));
         }
-        let answer = self.exchange(request, timeout).await;
+        let answer = self.exchange(request, timeout, on_output).await;
         if let Err(reason) = &answer {
             self.broken = Some(reason.clone());
         }
         answer
     }
 
-    async fn exchange(&mut self, request: &Request, timeout: Duration) -> Result<Response, String> {
+    async fn exchange(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+        mut on_output: Option<OnOutput<'_>>,
+    ) -> Result<Response, String> {
         let mut frame = Vec::new();
         wire::write_frame(&mut frame, &request.encode()).map_err(|e| e.to_string())?;
         let exchange = async {
@@ -173,7 +193,16 @@ impl Sandbox {
                 if let Some(body) =
                     wire::pop_frame(&mut self.received).map_err(|e| e.to_string())?
                 {
-                    return Response::decode(&body).map_err(|e| e.to_string());
+                    match Response::decode(&body).map_err(|e| e.to_string())? {
+                        Response::Output { stream, data } => match on_output.as_mut() {
+                            Some(on_output) => {
+                                on_output(stream, &data);
+                                continue;
+                            }
+                            None => return Err("output frames for a run that did not ask".into()),
+                        },
+                        response => return Ok(response),
+                    }
                 }
                 match self.output.next().await {
                     Some(Ok(LogOutput::StdOut { message })) => {

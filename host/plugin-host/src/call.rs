@@ -37,13 +37,20 @@ impl Call {
     /// A fresh store: no preopened directory, no environment variable, no
     /// network, `stdin` as the only input, capped in-memory output.
     pub fn new(engine: &Engine, limits: CallLimits, stdin: Bytes, args: &[String]) -> Call {
-        let output = CappedOutput::new(limits.output_bytes);
+        Self::with_io(engine, limits, CallIo { stdin, args, env: &[], tap: None })
+    }
+
+    /// A fresh store as [`Call::new`], with the given environment variables
+    /// (only those) and output also shown to a tap as it is written.
+    pub fn with_io(engine: &Engine, limits: CallLimits, io: CallIo<'_>) -> Call {
+        let output = CappedOutput::tapped(limits.output_bytes, io.tap);
         let mut wasi = WasiCtx::builder();
-        wasi.stdin(MemoryInputPipe::new(stdin))
+        wasi.stdin(MemoryInputPipe::new(io.stdin))
             .stdout(output.stdout())
             .stderr(output.stderr())
             .arg("main")
-            .args(args)
+            .args(io.args)
+            .envs(io.env)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);
@@ -99,6 +106,15 @@ impl Call {
             stderr,
         }
     }
+}
+
+/// What a call's guest sees besides its arguments: stdin, argv, environment,
+/// and where its output goes live.
+pub struct CallIo<'a> {
+    pub stdin: Bytes,
+    pub args: &'a [String],
+    pub env: &'a [(String, String)],
+    pub tap: Option<judge_core::OutputTap>,
 }
 
 /// What a finished call produced and used.

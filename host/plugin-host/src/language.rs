@@ -1,10 +1,13 @@
 //! Language plugins (WIT world `language`) as [`judge_core::Executor`]s.
 
 use bytes::Bytes;
-use judge_core::{Compiled, Program, RunEnd, RunLimits, RunOutcome};
+use judge_core::{
+    CodeRun, CodeRunOutcome, CodeRunner, Compiled, OutputTap, Program, RunEnd, RunLimits,
+    RunOutcome,
+};
 use wasmtime::Engine;
 
-use crate::call::{Call, CallReport, Failure};
+use crate::call::{Call, CallIo, CallReport, Failure};
 use crate::limits::CallLimits;
 use crate::{PluginError, PluginInfo, on_big_stack};
 
@@ -78,7 +81,9 @@ impl LanguagePlugin {
         self.source_file.rsplit_once('.').map(|(_, ext)| ext)
     }
 
-    fn compile_here(&self, source: &[u8]) -> Result<Compiled<'_>, String> {
+    /// Compiles `source` into the program `run` takes, or the message for
+    /// the contestant (CE).
+    fn compile_program(&self, source: &[u8]) -> Result<Vec<u8>, String> {
         let mut call = Call::new(&self.engine, self.limits.compile, Bytes::new(), &[]);
         let result = self
             .pre
@@ -86,35 +91,38 @@ impl LanguagePlugin {
             .and_then(|l| l.call_compile(&mut call.store, source));
         match result {
             Ok(compiled) => match call.finish(None).failure {
-                Some(f) => Ok(Compiled::Error(format!("compiler failed: {}", f.reason()))),
-                None => Ok(match compiled {
-                    Ok(program) => {
-                        Compiled::Program(Box::new(WasmProgram { plugin: self, program }))
-                    }
-                    Err(message) => Compiled::Error(message),
-                }),
+                Some(f) => Err(format!("compiler failed: {}", f.reason())),
+                None => compiled,
             },
             Err(e) => {
                 let report = call.finish(Some(e));
                 let mut message = format!("compiler failed: {}", report.failure_reason());
                 append_stderr(&mut message, &report.stderr);
-                Ok(Compiled::Error(message))
+                Err(message)
             }
         }
     }
 
-    fn run_here(&self, program: &[u8], stdin: &[u8], limits: &RunLimits) -> RunOutcome {
+    fn compile_here(&self, source: &[u8]) -> Result<Compiled<'_>, String> {
+        Ok(match self.compile_program(source) {
+            Ok(program) => Compiled::Program(Box::new(WasmProgram { plugin: self, program })),
+            Err(message) => Compiled::Error(message),
+        })
+    }
+
+    fn run_here(&self, program: &[u8], limits: &RunLimits, io: CallIo<'_>) -> RunOutcome {
         let call_limits = CallLimits {
             wall_ms: wall_backstop_ms(limits.time_ms),
             fuel: limits.time_ms.saturating_mul(self.limits.fuel_per_ms),
             memory_bytes: limits.memory_mb.saturating_mul(1 << 20),
             output_bytes: limits.output_bytes,
         };
-        let mut call = Call::new(&self.engine, call_limits, Bytes::copy_from_slice(stdin), &[]);
+        let args = io.args;
+        let mut call = Call::with_io(&self.engine, call_limits, io);
         let result = self
             .pre
             .instantiate(&mut call.store)
-            .and_then(|l| l.call_run(&mut call.store, program, &[]));
+            .and_then(|l| l.call_run(&mut call.store, program, args));
         let (report, status) = match result {
             Ok(status) => (call.finish(None), Some(status)),
             Err(e) => (call.finish(Some(e)), None),
@@ -189,6 +197,41 @@ struct WasmProgram<'a> {
 
 impl Program for WasmProgram<'_> {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-        on_big_stack(|| self.plugin.run_here(&self.program, stdin, limits))
+        let io = CallIo { stdin: Bytes::copy_from_slice(stdin), args: &[], env: &[], tap: None };
+        on_big_stack(|| self.plugin.run_here(&self.program, limits, io))
+    }
+}
+
+/// A free code run on a Wasm language: the entry is compiled and run once
+/// with the run's arguments, environment and stdin, its output streamed to
+/// the tap. A plugin sees no filesystem, so a run has exactly one file and
+/// leaves no artifacts.
+impl CodeRunner for LanguagePlugin {
+    fn run_code(&self, run: &CodeRun, tap: OutputTap) -> Result<CodeRunOutcome, String> {
+        run.validate()?;
+        if run.files.len() > 1 {
+            let others: Vec<&str> =
+                run.files.keys().filter(|f| **f != run.entry).map(String::as_str).collect();
+            return Ok(CodeRunOutcome::CompileError(format!(
+                "{} runs one file (a Wasm plugin sees no filesystem); not visible: {}",
+                self.info.id,
+                others.join(", ")
+            )));
+        }
+        let source = &run.files[&run.entry];
+        let program = match on_big_stack(|| self.compile_program(source)) {
+            Ok(program) => program,
+            Err(message) => return Ok(CodeRunOutcome::CompileError(message)),
+        };
+        let env: Vec<(String, String)> =
+            run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let io = CallIo {
+            stdin: Bytes::copy_from_slice(&run.stdin),
+            args: &run.args,
+            env: &env,
+            tap: Some(tap),
+        };
+        let outcome = on_big_stack(|| self.run_here(&program, &run.limits, io));
+        Ok(CodeRunOutcome::Ran { outcome, artifacts: Vec::new(), artifacts_dropped: Vec::new() })
     }
 }

@@ -1,5 +1,6 @@
 //! Host-owned stdio for a plugin call: stdin from memory, stdout and stderr
-//! into memory with one shared byte cap.
+//! into memory with one shared byte cap, and optionally to an
+//! [`OutputTap`] as they are written (code runs stream their output live).
 //!
 //! When a guest writes past the cap the write traps (so a flooding program
 //! stops at once) and the pipe remembers it, so the host can report OLE with
@@ -9,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::{Bytes, BytesMut};
+use judge_core::{OutputTap, Stream};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError};
 
@@ -21,16 +23,24 @@ struct Budget {
 }
 
 /// A pair of capped in-memory output pipes (stdout, stderr) sharing one budget.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CappedOutput {
     budget: Arc<Budget>,
     stdout: Arc<Mutex<BytesMut>>,
     stderr: Arc<Mutex<BytesMut>>,
+    tap: Option<OutputTap>,
+}
+
+impl std::fmt::Debug for CappedOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CappedOutput").field("budget", &self.budget).finish_non_exhaustive()
+    }
 }
 
 impl CappedOutput {
-    /// Output pipes that accept `cap` bytes in total.
-    pub fn new(cap: u64) -> Self {
+    /// Output pipes that accept `cap` bytes in total and also hand every
+    /// accepted write to `tap`, as it happens.
+    pub fn tapped(cap: u64, tap: Option<OutputTap>) -> Self {
         CappedOutput {
             budget: Arc::new(Budget {
                 remaining: Mutex::new(cap),
@@ -38,17 +48,27 @@ impl CappedOutput {
             }),
             stdout: Arc::default(),
             stderr: Arc::default(),
+            tap,
         }
     }
 
     /// The guest's stdout stream.
     pub fn stdout(&self) -> CappedPipe {
-        CappedPipe { budget: self.budget.clone(), buffer: self.stdout.clone() }
+        self.pipe(Stream::Stdout, &self.stdout)
     }
 
     /// The guest's stderr stream.
     pub fn stderr(&self) -> CappedPipe {
-        CappedPipe { budget: self.budget.clone(), buffer: self.stderr.clone() }
+        self.pipe(Stream::Stderr, &self.stderr)
+    }
+
+    fn pipe(&self, stream: Stream, buffer: &Arc<Mutex<BytesMut>>) -> CappedPipe {
+        CappedPipe {
+            budget: self.budget.clone(),
+            buffer: buffer.clone(),
+            stream,
+            tap: self.tap.clone(),
+        }
     }
 
     /// Whether the guest tried to write more than the cap.
@@ -68,13 +88,32 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// One output stream of a [`CappedOutput`].
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CappedPipe {
     budget: Arc<Budget>,
     buffer: Arc<Mutex<BytesMut>>,
+    stream: Stream,
+    tap: Option<OutputTap>,
+}
+
+impl std::fmt::Debug for CappedPipe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CappedPipe").field("stream", &self.stream).finish_non_exhaustive()
+    }
 }
 
 impl CappedPipe {
+    /// Keeps `bytes` (already counted against the budget) and shows them to
+    /// the tap.
+    fn accept(&self, bytes: &[u8]) {
+        lock(&self.buffer).extend_from_slice(bytes);
+        if let Some(tap) = &self.tap
+            && !bytes.is_empty()
+        {
+            tap(self.stream, bytes);
+        }
+    }
+
     fn refuse(&self) -> StreamError {
         self.budget.exceeded.store(true, Ordering::Relaxed);
         StreamError::Trap(wasmtime::format_err!("output limit exceeded"))
@@ -109,12 +148,14 @@ impl OutputStream for CappedPipe {
         let len = bytes.len() as u64;
         if len > *remaining {
             let fits = *remaining as usize;
-            lock(&self.buffer).extend_from_slice(&bytes[..fits]);
             *remaining = 0;
+            drop(remaining);
+            self.accept(&bytes[..fits]);
             return Err(self.refuse());
         }
         *remaining -= len;
-        lock(&self.buffer).extend_from_slice(&bytes);
+        drop(remaining);
+        self.accept(&bytes);
         Ok(())
     }
 
@@ -137,7 +178,7 @@ mod tests {
 
     #[test]
     fn shared_budget_caps_both_streams_and_records_the_overflow() {
-        let out = CappedOutput::new(10);
+        let out = CappedOutput::tapped(10, None);
         let (mut o, mut e) = (out.stdout(), out.stderr());
         o.write(Bytes::from_static(b"hello")).unwrap();
         e.write(Bytes::from_static(b"err")).unwrap();
@@ -148,5 +189,28 @@ mod tests {
         let (stdout, stderr) = out.take();
         assert_eq!(stdout, b"hellowo");
         assert_eq!(stderr, b"err");
+    }
+
+    #[test]
+    fn the_tap_sees_each_accepted_write_in_order_and_nothing_past_the_cap() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let tap: OutputTap = Arc::new(move |stream, bytes: &[u8]| {
+            lock(&record).push((stream, bytes.to_vec()));
+        });
+        let out = CappedOutput::tapped(8, Some(tap));
+        let (mut o, mut e) = (out.stdout(), out.stderr());
+        o.write(Bytes::from_static(b"one")).unwrap();
+        e.write(Bytes::from_static(b"two")).unwrap();
+        assert!(o.write(Bytes::from_static(b"three")).is_err());
+        let seen = lock(&seen).clone();
+        assert_eq!(
+            seen,
+            vec![
+                (Stream::Stdout, b"one".to_vec()),
+                (Stream::Stderr, b"two".to_vec()),
+                (Stream::Stdout, b"th".to_vec()),
+            ]
+        );
     }
 }

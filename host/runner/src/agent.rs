@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context as _;
 use catalog::Catalog;
 use plugin_host::{CancelToken, HostConfig};
-use protocol::runner::{ActiveJob, HeartbeatRequest, Job, RegisterRequest, RunnerEvent};
+use protocol::runner::{ActiveJob, HeartbeatRequest, Job, JobResult, RegisterRequest, RunnerEvent};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use crate::cache::BlobCache;
@@ -362,8 +362,12 @@ impl Agent {
                 );
                 forwarder.abort();
             }
-            Outcome::Judged(result) => {
-                tracing::info!(job_id = job.job_id, status = result.status.code(), "judged");
+            Outcome::Done(result) => {
+                let (status, ended) = match &result {
+                    JobResult::Judge(report) => (report.status.code(), "judged"),
+                    JobResult::Run(report) => (report.status.code(), "ran"),
+                };
+                tracing::info!(job_id = job.job_id, status, "{ended}");
                 let delivery = Delivery {
                     runner_id: me.runner_id,
                     job_id: job.job_id.clone(),
@@ -596,6 +600,20 @@ fn folder_fingerprint(dir: &Path) -> Vec<(String, u64, SystemTime)> {
     out
 }
 
+/// Adds `event` to a batch, merging a run's output into the previous event
+/// when both are of one stream (one event per burst of writes, not per write).
+fn push_merged(batch: &mut Vec<RunnerEvent>, event: RunnerEvent) {
+    const MERGED_MAX: usize = 64 << 10;
+    if let (Some(RunnerEvent::Output(last)), RunnerEvent::Output(next)) = (batch.last_mut(), &event)
+        && last.stream == next.stream
+        && last.data.len() + next.data.len() <= MERGED_MAX
+    {
+        last.data.push_str(&next.data);
+        return;
+    }
+    batch.push(event);
+}
+
 /// Posts a job's progress in batches while it runs; a refused lease
 /// cancels the job.
 async fn forward_events(
@@ -609,7 +627,7 @@ async fn forward_events(
         let mut batch = vec![first];
         while batch.len() < 500 {
             match received.try_recv() {
-                Ok(event) => batch.push(event),
+                Ok(event) => push_merged(&mut batch, event),
                 Err(_) => break,
             }
         }

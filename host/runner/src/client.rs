@@ -6,10 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use judge_core::report::JudgeReport;
 use protocol::runner::{
-    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job, RegisterRequest,
-    RegisterResponse, RunnerEvent,
+    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job, JobResult,
+    RegisterRequest, RegisterResponse, RunnerEvent,
 };
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -165,7 +164,7 @@ impl BackendClient {
         me: &Identity,
         job_id: &str,
         lease: &str,
-        result: &JudgeReport,
+        result: &JobResult,
     ) -> Result<(), ClientError> {
         let body = CompleteRequest { lease: lease.to_string(), result: result.clone() };
         let response = self

@@ -1,6 +1,8 @@
 //! Running one job: fetch what it names through the blob cache, rebuild the
 //! problem package, and judge with exactly the code path of `gavel judge`
 //! (judge-core's loop over the Wasm plugins), reporting each case as it ends.
+//! A code run's job instead runs its program once, streaming its output
+//! (`crate::code_run`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -8,15 +10,18 @@ use std::sync::{Arc, RwLock};
 
 use catalog::Catalog;
 use judge_core::Executor;
+use judge_core::code_run::CodeRunner;
 use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
 use plugin_host::{CancelToken, CheckerPlugin, Plugin};
-use protocol::runner::{CaseProgress, Job, JobSpec, ProblemManifest, RunnerEvent};
+use protocol::runner::{CaseProgress, Job, JobResult, JobSpec, ProblemManifest, RunnerEvent};
+use protocol::runs::{RunJob, RunReport};
 use tokio::sync::mpsc;
 
 use crate::cache::{BlobCache, Pinned};
 use crate::client::{BackendClient, ClientError, Identity};
+use crate::code_run;
 
 /// The largest manifest (the list of a problem's files) accepted.
 const MAX_MANIFEST_BYTES: u64 = 16 << 20;
@@ -36,8 +41,8 @@ pub struct Context {
 /// How a job ended.
 #[derive(Debug)]
 pub enum Outcome {
-    /// A verdict to deliver.
-    Judged(JudgeReport),
+    /// A verdict (or a run's report) to deliver.
+    Done(JobResult),
     /// The backend could not give us the job's files: drop the job (its
     /// lease runs out and it is retried, counting an attempt).
     Abandoned(String),
@@ -77,7 +82,14 @@ pub async fn run(
     cancel: &CancelToken,
     events: mpsc::UnboundedSender<RunnerEvent>,
 ) -> Outcome {
-    let JobSpec::Judge { language, source, source_text, problem } = &job.spec;
+    let (language, source, source_text, problem) = match &job.spec {
+        JobSpec::Judge { language, source, source_text, problem } => {
+            (language, source, source_text, problem)
+        }
+        JobSpec::Run(run) => {
+            return Outcome::Done(run_code(context, run, cancel, events).await.into());
+        }
+    };
     let fetched = fetch(context, me, &problem.manifest.digest, &source.digest, source_text).await;
     let (package, source, _pins) = match fetched {
         Ok(fetched) => fetched,
@@ -100,11 +112,44 @@ pub async fn run(
     })
     .await;
     match judged {
-        Ok(report) => Outcome::Judged(report),
-        Err(panic) => Outcome::Judged(JudgeReport::judgement_error(format!(
-            "the runner failed while judging: {panic}"
-        ))),
+        Ok(report) => Outcome::Done(report.into()),
+        Err(panic) => Outcome::Done(
+            JudgeReport::judgement_error(format!("the runner failed while judging: {panic}"))
+                .into(),
+        ),
     }
+}
+
+/// Runs a code run's program once, its output streamed as `output` events.
+async fn run_code(
+    context: &Context,
+    job: &RunJob,
+    cancel: &CancelToken,
+    events: mpsc::UnboundedSender<RunnerEvent>,
+) -> RunReport {
+    let run = code_run::code_run(job);
+    let transcript = Arc::new(code_run::Transcript::default());
+    let tap = transcript.tap(move |chunk| {
+        let _ = events.send(RunnerEvent::Output(chunk));
+    });
+    let (catalog, native) = (context.catalog.clone(), context.native.clone());
+    let (language, cancel) = (job.language.clone(), cancel.clone());
+    let ran = tokio::task::spawn_blocking(move || {
+        plugin_host::on_big_stack(|| {
+            plugin_host::with_cancel(&cancel, || {
+                let cancelled = || cancel.is_cancelled();
+                let languages = Languages {
+                    catalog: &catalog,
+                    native: native.as_deref(),
+                    cancelled: &cancelled,
+                };
+                languages.resolve(&language)?.code_runner().run_code(&run, tap)
+            })
+        })
+    })
+    .await
+    .unwrap_or_else(|panic| Err(format!("the runner failed while running: {panic}")));
+    code_run::report(ran, transcript.output())
 }
 
 /// A job's source: inline in the job, or a cached blob.
@@ -168,6 +213,46 @@ struct Languages<'a> {
     cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
+/// A job's language, found.
+enum Language<'a> {
+    Wasm(Box<plugin_host::LanguagePlugin>),
+    Native(native::NativeExecutor<'a>),
+}
+
+impl<'a> Languages<'a> {
+    /// The language `id`: a Wasm plugin unless it is a native one, which
+    /// needs Docker. `Err` says why it is not here (→ JE).
+    fn resolve(&self, id: &str) -> Result<Language<'a>, String> {
+        if native::language::find(id).is_none() {
+            let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
+            return catalog
+                .language(id)
+                .map(|wasm| Language::Wasm(Box::new(wasm)))
+                .map_err(|e| format!("language: {e:#}"));
+        }
+        match self.native.and_then(|n| n.executor(id)) {
+            Some(native) => Ok(Language::Native(native.cancelled_by(self.cancelled))),
+            None => Err(format!("language: {id} needs Docker, which this runner does not offer")),
+        }
+    }
+}
+
+impl Language<'_> {
+    fn executor(&self) -> &dyn Executor {
+        match self {
+            Language::Wasm(wasm) => wasm.as_ref(),
+            Language::Native(native) => native,
+        }
+    }
+
+    fn code_runner(&self) -> &dyn CodeRunner {
+        match self {
+            Language::Wasm(wasm) => wasm.as_ref(),
+            Language::Native(native) => native,
+        }
+    }
+}
+
 /// Loads the problem and plugins and judges: the same calls as `gavel judge`.
 fn judge_files(
     languages: &Languages<'_>,
@@ -185,26 +270,15 @@ fn judge_files(
         Ok(source) => source,
         Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
     };
-    let (wasm, checker) = {
+    let checker = {
         let catalog = languages.catalog.read().unwrap_or_else(|e| e.into_inner());
-        let checker = problem_checker(&catalog, &problem.checker.plugin, package);
-        let native = native::language::find(language_id);
-        (native.is_none().then(|| catalog.language(language_id)), checker)
+        problem_checker(&catalog, &problem.checker.plugin, package)
     };
-    let native = languages
-        .native
-        .and_then(|n| n.executor(language_id))
-        .map(|e| e.cancelled_by(languages.cancelled));
-    let language: &dyn Executor = match (&wasm, &native) {
-        (Some(Ok(wasm)), _) => wasm,
-        (Some(Err(e)), _) => return JudgeReport::judgement_error(format!("language: {e:#}")),
-        (None, Some(native)) => native,
-        (None, None) => {
-            return JudgeReport::judgement_error(format!(
-                "language: {language_id} needs Docker, which this runner does not offer"
-            ));
-        }
+    let language = match languages.resolve(language_id) {
+        Ok(language) => language,
+        Err(e) => return JudgeReport::judgement_error(e),
     };
+    let language = language.executor();
     let checker = match checker {
         Ok(checker) => checker,
         Err(e) => return JudgeReport::judgement_error(format!("checker: {e:#}")),

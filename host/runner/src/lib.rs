@@ -10,6 +10,7 @@
 pub mod agent;
 pub mod cache;
 pub mod client;
+pub mod code_run;
 pub mod config;
 pub mod execute;
 pub mod outbox;

@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use judge_core::report::JudgeReport;
+use protocol::runner::JobResult;
 use serde::{Deserialize, Serialize};
 
 /// One result waiting for delivery.
@@ -17,7 +17,7 @@ pub struct Delivery {
     pub runner_id: String,
     pub job_id: String,
     pub lease: String,
-    pub result: JudgeReport,
+    pub result: JobResult,
 }
 
 /// A folder of pending deliveries, one JSON file per job.
@@ -105,7 +105,7 @@ mod tests {
             runner_id: "rn_1".into(),
             job_id: job.into(),
             lease: "ls_1".into(),
-            result: JudgeReport::from_tasks(String::new(), Vec::new()),
+            result: judge_core::report::JudgeReport::from_tasks(String::new(), Vec::new()).into(),
         }
     }
 

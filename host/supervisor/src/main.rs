@@ -7,10 +7,17 @@
 //! followed by killing every process the run left behind. As PID 1 that is
 //! `kill(-1)`: nothing but the supervisor survives between runs. Run outside
 //! a container (tests), it kills the run's process group instead.
+//!
+//! A streaming run also reads what the output files gained every
+//! [`wire::STREAM_TICK_MS`] ms while it waits, and sends it as
+//! `Response::Output` frames before the final report. `Snapshot` and
+//! `Collect` return the files a run left in the work dir ([`workdir`]).
 
 // fork-time rlimits, wait4, pidfd and kill need libc; each call says why it
 // is sound.
 #![allow(unsafe_code)]
+
+mod workdir;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -20,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use supervisor::wire::{self, Exit, Request, Response, RunReport, RunRequest};
+use supervisor::wire::{self, Exit, OutputStream, Request, Response, RunReport, RunRequest};
 
 struct Dirs {
     work: PathBuf,
@@ -48,6 +55,7 @@ fn main() {
     let dirs = Dirs { work, io };
     let mut input = io::stdin().lock();
     let mut output = io::stdout().lock();
+    let mut snapshot = None;
     loop {
         let body = match wire::read_frame(&mut input) {
             Ok(Some(body)) => body,
@@ -61,7 +69,17 @@ fn main() {
             Ok(Request::PutFile { name, data, executable }) => {
                 put_file(&dirs.work, &name, &data, executable)
             }
-            Ok(Request::Run(run)) => self::run(&dirs, &run),
+            Ok(Request::Run(run)) => self::run(&dirs, &run, &mut |stream, data| {
+                let chunk = Response::Output { stream, data: data.to_vec() };
+                wire::write_frame(&mut output, &chunk.encode())
+            }),
+            Ok(Request::Snapshot) => {
+                snapshot = Some(workdir::snapshot(&dirs.work));
+                Response::Done
+            }
+            Ok(Request::Collect { max_files, max_bytes }) => {
+                workdir::collect(&dirs.work, snapshot.as_ref(), max_files, max_bytes)
+            }
             Err(e) => Response::Failed(e.to_string()),
         };
         if let Err(e) = wire::write_frame(&mut output, &response.encode()) {
@@ -100,14 +118,19 @@ fn fresh_file(path: &Path, data: &[u8]) -> io::Result<File> {
     Ok(file)
 }
 
-fn run(dirs: &Dirs, request: &RunRequest) -> Response {
-    match run_io(dirs, request) {
+/// Where a streaming run's output chunks go (a frame to the host).
+type Sink<'a> = dyn FnMut(OutputStream, &[u8]) -> io::Result<()> + 'a;
+/// Called while a streaming run is waited for; `false` stops the wait.
+type Tick<'a> = &'a mut dyn FnMut() -> bool;
+
+fn run(dirs: &Dirs, request: &RunRequest, sink: &mut Sink<'_>) -> Response {
+    match run_io(dirs, request, sink) {
         Ok(report) => Response::Ran(report),
         Err(e) => Response::Failed(format!("running {:?}: {e}", request.argv)),
     }
 }
 
-fn run_io(dirs: &Dirs, request: &RunRequest) -> io::Result<RunReport> {
+fn run_io(dirs: &Dirs, request: &RunRequest, sink: &mut Sink<'_>) -> io::Result<RunReport> {
     let Some((program, args)) = request.argv.split_first() else {
         return Err(io::Error::other("empty argv"));
     };
@@ -115,6 +138,14 @@ fn run_io(dirs: &Dirs, request: &RunRequest) -> io::Result<RunReport> {
     let (stdout_path, stderr_path) = (dirs.io.join("stdout"), dirs.io.join("stderr"));
     let stdout = fresh_file(&stdout_path, b"")?;
     let stderr = fresh_file(&stderr_path, b"")?;
+    let mut tails = if request.stream {
+        Some([
+            Tail::open(&stdout_path, OutputStream::Stdout, request.output_bytes)?,
+            Tail::open(&stderr_path, OutputStream::Stderr, request.output_bytes)?,
+        ])
+    } else {
+        None
+    };
 
     let mut command = Command::new(program);
     command
@@ -173,8 +204,20 @@ fn run_io(dirs: &Dirs, request: &RunRequest) -> io::Result<RunReport> {
     };
     let pid = child.id() as libc::pid_t;
     let deadline = start + Duration::from_millis(request.wall_ms);
-    let wall_killed = !wait_until_exit(pid, deadline);
-    if wall_killed {
+    let mut sent = Ok(());
+    let wall_killed = match &mut tails {
+        // A failed send (the host is gone) ends the wait and the run.
+        Some(tails) => !wait_until_exit(
+            pid,
+            deadline,
+            Some(&mut || {
+                sent = tails.iter_mut().try_for_each(|tail| tail.send_new(sink));
+                sent.is_ok()
+            }),
+        ),
+        None => !wait_until_exit(pid, deadline, None),
+    };
+    if wall_killed || sent.is_err() {
         kill_run(pid);
     }
     let (status, usage) = reap(pid)?;
@@ -187,6 +230,11 @@ fn run_io(dirs: &Dirs, request: &RunRequest) -> io::Result<RunReport> {
     kill_run(pid);
     reap_leftovers();
     report.oom_killed = oom_kills() > oom_before;
+    sent?;
+    if let Some(tails) = &mut tails {
+        // Everything is dead: what is in the files now is all there is.
+        tails.iter_mut().try_for_each(|tail| tail.send_new(sink))?;
+    }
     let (stdout, stdout_len) = read_capped(&stdout_path, request.output_bytes)?;
     let (stderr, stderr_len) = read_capped(&stderr_path, request.output_bytes)?;
     report.output_len = stdout_len + stderr_len;
@@ -215,27 +263,66 @@ struct Usage {
     peak_rss_kb: u64,
 }
 
+/// The new bytes of one output file of a streaming run.
+struct Tail {
+    file: File,
+    stream: OutputStream,
+    /// Bytes sent so far; never more than `cap`.
+    sent: u64,
+    cap: u64,
+}
+
+impl Tail {
+    fn open(path: &Path, stream: OutputStream, cap: u64) -> io::Result<Tail> {
+        Ok(Tail { file: File::open(path)?, stream, sent: 0, cap })
+    }
+
+    /// Sends what the file gained since the last call, in chunks of at most
+    /// [`wire::MAX_CHUNK`] bytes, up to the cap in all.
+    fn send_new(&mut self, sink: &mut Sink<'_>) -> io::Result<()> {
+        let mut chunk = vec![0; wire::MAX_CHUNK];
+        loop {
+            let want = (self.cap - self.sent).min(chunk.len() as u64) as usize;
+            if want == 0 {
+                return Ok(());
+            }
+            let n = match self.file.read(&mut chunk[..want]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.sent += n as u64;
+            sink(self.stream, &chunk[..n])?;
+        }
+    }
+}
+
 /// Waits for `pid` to exit (without reaping it); `false` when `deadline`
-/// passed first.
-fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
+/// passed first or `tick` said to stop. `tick`, if any, is called every
+/// [`wire::STREAM_TICK_MS`] ms or more often while waiting.
+fn wait_until_exit(pid: libc::pid_t, deadline: Instant, mut tick: Option<Tick<'_>>) -> bool {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     if pidfd < 0 {
-        return poll_until_exit(pid, deadline);
+        return poll_until_exit(pid, deadline, tick);
     }
+    let tick_every = Duration::from_millis(wire::STREAM_TICK_MS);
     let exited = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break false;
         }
         let mut fd = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
-        let timeout = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        let wait = if tick.is_some() { left.min(tick_every) } else { left };
+        let timeout = wait.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
         // SAFETY: one valid pollfd for the duration of the call.
         match unsafe { libc::poll(&mut fd, 1, timeout) } {
             1.. => break true,
+            0 if tick.as_mut().is_some_and(|tick| !tick()) => break false,
             0 => {}
             _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            _ => break poll_until_exit(pid, deadline),
+            _ => break poll_until_exit(pid, deadline, tick),
         }
     };
     // SAFETY: closing the fd pidfd_open gave us, once.
@@ -244,7 +331,9 @@ fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
 }
 
 /// The fallback without pidfds: check every millisecond.
-fn poll_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
+fn poll_until_exit(pid: libc::pid_t, deadline: Instant, mut tick: Option<Tick<'_>>) -> bool {
+    let tick_every = Duration::from_millis(wire::STREAM_TICK_MS);
+    let mut last_tick = Instant::now();
     loop {
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: waitid writes into `info`; WNOWAIT leaves the child to reap.
@@ -262,6 +351,12 @@ fn poll_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
         }
         if Instant::now() >= deadline {
             return false;
+        }
+        if let Some(tick) = tick.as_mut().filter(|_| last_tick.elapsed() >= tick_every) {
+            last_tick = Instant::now();
+            if !tick() {
+                return false;
+            }
         }
         std::thread::sleep(Duration::from_millis(1));
     }

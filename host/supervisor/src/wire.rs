@@ -2,13 +2,27 @@
 //! stdin/stdout: frames of a `u32` little-endian length then a body in a tiny
 //! binary encoding (std only, so the static supervisor stays small).
 //!
-//! One request, then one response; the host never pipelines.
+//! One request at a time; the host never pipelines. Every request gets
+//! exactly one final response ([`Response::Done`], [`Response::Ran`],
+//! [`Response::Files`] or [`Response::Failed`]). A [`RunRequest`] with
+//! `stream` set is the one exchange with more frames: while the program
+//! runs, the supervisor sends [`Response::Output`] frames (what stdout and
+//! stderr gained, every ≤ [`STREAM_TICK_MS`] ms) before its final
+//! [`Response::Ran`]. Without `stream` no `Output` frame is ever sent.
 
 use std::io::{self, Read, Write};
 
 /// The largest frame either side accepts (a test input or a program's
 /// output travels in one frame).
 pub const MAX_FRAME: usize = 1 << 30;
+
+/// How often a streaming run's new output is sent, at most this many
+/// milliseconds apart.
+pub const STREAM_TICK_MS: u64 = 50;
+
+/// The largest [`Response::Output`] chunk; more output in one tick is sent
+/// as several frames.
+pub const MAX_CHUNK: usize = 64 << 10;
 
 /// What the host asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +31,14 @@ pub enum Request {
     PutFile { name: String, data: Vec<u8>, executable: bool },
     /// Run a program once.
     Run(RunRequest),
+    /// Remember the work dir's files as they are now: [`Request::Collect`]
+    /// returns only what changed since (answered with [`Response::Done`]).
+    Snapshot,
+    /// The regular files of the work dir created or modified since the last
+    /// [`Request::Snapshot`] (all of them without one), up to `max_files`
+    /// files and `max_bytes` bytes together; answered with
+    /// [`Response::Files`]. Symbolic links are never followed.
+    Collect { max_files: u64, max_bytes: u64 },
 }
 
 /// One run of a program in the work dir.
@@ -36,6 +58,16 @@ pub struct RunRequest {
     pub output_bytes: u64,
     /// `RLIMIT_STACK`.
     pub stack_bytes: u64,
+    /// Send the output as it is written ([`Response::Output`] frames) before
+    /// the final [`Response::Ran`], which still carries all of it.
+    pub stream: bool,
+}
+
+/// Which output file a [`Response::Output`] chunk comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
 }
 
 /// What the supervisor answers.
@@ -45,6 +77,12 @@ pub enum Response {
     Done,
     /// A `Run` ended (however the program fared).
     Ran(RunReport),
+    /// Bytes a streaming run's program wrote since the previous chunk of the
+    /// same stream (never beyond `output_bytes` in all); more frames follow.
+    Output { stream: OutputStream, data: Vec<u8> },
+    /// What a `Collect` found: files (`/`-separated names below the work
+    /// dir, sorted) with their contents, and the names of those left out.
+    Files { files: Vec<(String, Vec<u8>)>, dropped: Vec<String> },
     /// The request could not be carried out (the supervisor's own failure or
     /// a malformed request).
     Failed(String),
@@ -109,6 +147,13 @@ impl Request {
                 for n in [r.cpu_ms, r.wall_ms, r.output_bytes, r.stack_bytes] {
                     e.u64(n);
                 }
+                e.u8(r.stream.into());
+            }
+            Request::Snapshot => e.u8(3),
+            Request::Collect { max_files, max_bytes } => {
+                e.u8(4);
+                e.u64(*max_files);
+                e.u64(*max_bytes);
             }
         }
         e.0
@@ -126,7 +171,10 @@ impl Request {
                 wall_ms: d.u64()?,
                 output_bytes: d.u64()?,
                 stack_bytes: d.u64()?,
+                stream: d.u8()? != 0,
             }),
+            3 => Request::Snapshot,
+            4 => Request::Collect { max_files: d.u64()?, max_bytes: d.u64()? },
             tag => return Err(WireError(format!("unknown request tag {tag}"))),
         };
         d.end()?;
@@ -160,6 +208,23 @@ impl Response {
                 e.u8(3);
                 e.str(message);
             }
+            Response::Output { stream, data } => {
+                e.u8(4);
+                e.u8(match stream {
+                    OutputStream::Stdout => 1,
+                    OutputStream::Stderr => 2,
+                });
+                e.bytes(data);
+            }
+            Response::Files { files, dropped } => {
+                e.u8(5);
+                e.u64(files.len() as u64);
+                for (name, data) in files {
+                    e.str(name);
+                    e.bytes(data);
+                }
+                e.strs(dropped);
+            }
         }
         e.0
     }
@@ -190,6 +255,20 @@ impl Response {
                 })
             }
             3 => Response::Failed(d.str()?),
+            4 => {
+                let stream = match d.u8()? {
+                    1 => OutputStream::Stdout,
+                    2 => OutputStream::Stderr,
+                    s => return Err(WireError(format!("unknown output stream {s}"))),
+                };
+                Response::Output { stream, data: d.bytes()? }
+            }
+            5 => {
+                let count = d.count()?;
+                let files =
+                    (0..count).map(|_| Ok((d.str()?, d.bytes()?))).collect::<Result<_, _>>()?;
+                Response::Files { files, dropped: d.strs()? }
+            }
             tag => return Err(WireError(format!("unknown response tag {tag}"))),
         };
         d.end()?;
@@ -294,11 +373,17 @@ impl Decoder<'_> {
     fn str(&mut self) -> Result<String, WireError> {
         String::from_utf8(self.bytes()?).map_err(|_| WireError("a string is not UTF-8".into()))
     }
-    fn strs(&mut self) -> Result<Vec<String>, WireError> {
+    /// A list's length, refused when that many entries cannot fit in what
+    /// is left (each takes at least 8 bytes).
+    fn count(&mut self) -> Result<u64, WireError> {
         let count = self.u64()?;
-        if count > self.buf.len() as u64 {
-            return Err(WireError(format!("{count} strings cannot fit")));
+        if count > self.buf.len() as u64 / 8 {
+            return Err(WireError(format!("{count} entries cannot fit")));
         }
+        Ok(count)
+    }
+    fn strs(&mut self) -> Result<Vec<String>, WireError> {
+        let count = self.count()?;
         (0..count).map(|_| self.str()).collect()
     }
     fn end(&self) -> Result<(), WireError> {
@@ -323,13 +408,15 @@ mod tests {
             wall_ms: 3000,
             output_bytes: 64 << 20,
             stack_bytes: 256 << 20,
+            stream: true,
         })
     }
 
     #[test]
     fn requests_and_responses_survive_a_round_trip() {
         let put = Request::PutFile { name: "main.c".into(), data: vec![0, 1, 2], executable: true };
-        for request in [put, run_request()] {
+        let collect = Request::Collect { max_files: 3, max_bytes: 1 << 20 };
+        for request in [put, run_request(), Request::Snapshot, collect] {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
         }
         let ran = Response::Ran(RunReport {
@@ -358,6 +445,13 @@ mod tests {
                 stdout: vec![],
                 stderr: vec![],
             }),
+            Response::Output { stream: OutputStream::Stdout, data: b"line\n".to_vec() },
+            Response::Output { stream: OutputStream::Stderr, data: vec![] },
+            Response::Files {
+                files: vec![("out.txt".into(), b"x".to_vec()), ("sub/y".into(), vec![])],
+                dropped: vec!["big.bin".into()],
+            },
+            Response::Files { files: vec![], dropped: vec![] },
         ] {
             assert_eq!(Response::decode(&response.encode()).unwrap(), response);
         }
@@ -375,6 +469,39 @@ mod tests {
         assert!(Request::decode(&[9]).unwrap_err().0.contains("tag 9"));
         let huge_list = [2, 255, 255, 255, 255, 255, 255, 255, 255];
         assert!(Request::decode(&huge_list).is_err());
+        // A streaming flag is part of every run request.
+        let mut flagless = body.clone();
+        flagless.pop();
+        assert!(Request::decode(&flagless).is_err());
+        let Request::Run(mut plain) = run_request() else { unreachable!() };
+        plain.stream = false;
+        assert_eq!(
+            plain.clone(),
+            match Request::decode(&Request::Run(plain).encode()).unwrap() {
+                Request::Run(r) => r,
+                other => panic!("{other:?}"),
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_output_and_file_frames_are_errors() {
+        let output = Response::Output { stream: OutputStream::Stderr, data: b"ab".to_vec() };
+        let mut body = output.encode();
+        for cut in 0..body.len() {
+            assert!(Response::decode(&body[..cut]).is_err(), "prefix of {cut} bytes decoded");
+        }
+        body[1] = 7;
+        assert!(Response::decode(&body).unwrap_err().0.contains("output stream 7"));
+        let files = Response::Files { files: vec![("a".into(), b"1".to_vec())], dropped: vec![] };
+        let body = files.encode();
+        for cut in 0..body.len() {
+            assert!(Response::decode(&body[..cut]).is_err(), "prefix of {cut} bytes decoded");
+        }
+        // A file count the body cannot hold is refused before allocating.
+        let huge = [5, 255, 255, 255, 255, 255, 255, 255, 127];
+        assert!(Response::decode(&huge).unwrap_err().0.contains("cannot fit"));
+        assert!(Request::decode(&[4, 1]).is_err());
     }
 
     #[test]

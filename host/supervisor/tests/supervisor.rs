@@ -7,28 +7,34 @@ use std::io::Write;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use supervisor::wire::{self, Exit, Request, Response, RunReport, RunRequest};
+use supervisor::wire::{self, Exit, OutputStream, Request, Response, RunReport, RunRequest};
+
+/// An output frame of a streaming run, with when it arrived.
+type Chunk = (OutputStream, Vec<u8>, Instant);
 
 struct Supervisor {
     child: Child,
     input: ChildStdin,
     output: ChildStdout,
     work: tempfile::TempDir,
+    /// Apart from the work dir, as `/tmp` is in a container.
+    _io: tempfile::TempDir,
 }
 
 impl Supervisor {
     fn start() -> Supervisor {
         let work = tempfile::tempdir().unwrap();
+        let io = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_gavel-supervisor"))
             .arg(work.path())
-            .arg(work.path().join(".io"))
+            .arg(io.path().join("io"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let input = child.stdin.take().unwrap();
         let output = child.stdout.take().unwrap();
-        Supervisor { child, input, output, work }
+        Supervisor { child, input, output, work, _io: io }
     }
 
     fn call(&mut self, request: &Request) -> Response {
@@ -38,19 +44,39 @@ impl Supervisor {
     }
 
     fn run(&mut self, argv: &[&str], stdin: &[u8], cpu_ms: u64, wall_ms: u64) -> RunReport {
-        let request = RunRequest {
-            argv: argv.iter().map(|s| s.to_string()).collect(),
-            env: vec!["PATH=/usr/bin:/bin".into()],
-            stdin: stdin.to_vec(),
-            cpu_ms,
-            wall_ms,
-            output_bytes: 1000,
-            stack_bytes: 8 << 20,
-        };
-        match self.call(&Request::Run(request)) {
+        match self.call(&Request::Run(run_request(argv, stdin, cpu_ms, wall_ms))) {
             Response::Ran(report) => report,
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A streaming run: the output frames (each with when it arrived), then
+    /// the report.
+    fn stream(&mut self, request: RunRequest) -> (Vec<Chunk>, RunReport) {
+        let request = RunRequest { stream: true, ..request };
+        wire::write_frame(&mut self.input, &Request::Run(request).encode()).unwrap();
+        let mut chunks = Vec::new();
+        loop {
+            let body = wire::read_frame(&mut self.output).unwrap().expect("an answer");
+            match Response::decode(&body).unwrap() {
+                Response::Output { stream, data } => chunks.push((stream, data, Instant::now())),
+                Response::Ran(report) => return (chunks, report),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+fn run_request(argv: &[&str], stdin: &[u8], cpu_ms: u64, wall_ms: u64) -> RunRequest {
+    RunRequest {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: vec!["PATH=/usr/bin:/bin".into()],
+        stdin: stdin.to_vec(),
+        cpu_ms,
+        wall_ms,
+        output_bytes: 1000,
+        stack_bytes: 8 << 20,
+        stream: false,
     }
 }
 
@@ -121,4 +147,63 @@ fn malformed_requests_are_answered_and_the_supervisor_goes_on() {
         matches!(Response::decode(&body).unwrap(), Response::Failed(m) if m.contains("tag 42"))
     );
     assert_eq!(s.run(&["/bin/true"], b"", 1000, 5000).exit, Exit::Code(0));
+}
+
+/// The chunks of one stream, joined.
+fn joined(chunks: &[Chunk], stream: OutputStream) -> Vec<u8> {
+    chunks.iter().filter(|c| c.0 == stream).flat_map(|c| c.1.clone()).collect()
+}
+
+#[test]
+fn a_streaming_run_sends_output_while_it_runs() {
+    let mut s = Supervisor::start();
+    let script = "echo first; echo oops >&2; sleep 0.8; echo second";
+    let started = Instant::now();
+    let (chunks, report) = s.stream(run_request(&["/bin/sh", "-c", script], b"", 1000, 5000));
+    let ended = Instant::now();
+    assert_eq!(report.exit, Exit::Code(0));
+    // The chunks are the report's output, each on its own stream.
+    assert_eq!(joined(&chunks, OutputStream::Stdout), report.stdout);
+    assert_eq!(joined(&chunks, OutputStream::Stderr), report.stderr);
+    assert_eq!(
+        (report.stdout.as_slice(), report.stderr.as_slice()),
+        (&b"first\nsecond\n"[..], &b"oops\n"[..])
+    );
+    // "first" arrived well before the run ended (it sleeps 0.8 s after it).
+    let first = chunks.iter().find(|c| c.1.starts_with(b"first")).expect("a first chunk");
+    assert!(first.2 - started < Duration::from_millis(600), "{:?}", first.2 - started);
+    assert!(ended - first.2 > Duration::from_millis(400), "{:?}", ended - first.2);
+}
+
+#[test]
+fn streamed_output_stops_at_the_cap_and_plain_runs_send_no_chunks() {
+    let mut s = Supervisor::start();
+    let (chunks, report) = s.stream(run_request(&["/usr/bin/yes"], b"", 1000, 5000));
+    assert_eq!(report.exit, Exit::Signal(libc::SIGXFSZ), "{report:?}");
+    let streamed = joined(&chunks, OutputStream::Stdout);
+    assert_eq!(streamed.len(), 1000);
+    assert_eq!(streamed, report.stdout);
+    // A run that does not ask for streaming is answered with one frame.
+    let report = s.run(&["/bin/sh", "-c", "echo hi"], b"", 1000, 5000);
+    assert_eq!(report.stdout, b"hi\n");
+    assert_eq!(s.run(&["/bin/true"], b"", 1000, 5000).exit, Exit::Code(0));
+}
+
+#[test]
+fn collect_returns_what_a_run_wrote_after_the_snapshot() {
+    let mut s = Supervisor::start();
+    let put = Request::PutFile { name: "in.txt".into(), data: b"in".to_vec(), executable: false };
+    assert_eq!(s.call(&put), Response::Done);
+    assert_eq!(s.call(&Request::Snapshot), Response::Done);
+    let script = "mkdir sub && echo x > sub/x.txt && echo o > out.txt && head -c 500 /dev/zero > big \
+                  && ln -s /etc/passwd link";
+    assert_eq!(s.run(&["/bin/sh", "-c", script], b"", 1000, 5000).exit, Exit::Code(0));
+    let collected = s.call(&Request::Collect { max_files: 10, max_bytes: 100 });
+    assert_eq!(
+        collected,
+        Response::Files {
+            files: vec![("out.txt".into(), b"o\n".to_vec()), ("sub/x.txt".into(), b"x\n".to_vec())],
+            dropped: vec!["big".into()],
+        }
+    );
 }

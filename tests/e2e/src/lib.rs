@@ -10,8 +10,17 @@
 //! The runner tests (`tests/runner.rs`) add [`fleet`]: real `gavel runner`
 //! processes (killed, stopped, restarted on their data dirs) and a whole
 //! `gavel up` stack.
+//!
+//! The dashboard test (`tests/dashboard.rs`) adds [`browser`]: a headless
+//! Chromium driven over WebDriver.
+//!
+//! [`chaos`] runs a whole deployment (Redis, two backends, three runners)
+//! under injected faults and checks that nothing accepted is lost or judged
+//! twice (`tests/chaos.rs`, and `cargo xtask chaos` through `src/bin/chaos.rs`).
 
 pub mod api;
+pub mod browser;
+pub mod chaos;
 pub mod docker;
 pub mod fleet;
 pub mod package;
@@ -27,11 +36,14 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
-/// The `gavel` binary next to this test executable (`cargo test --workspace`
-/// builds it, because `host/gavel` has integration tests of its own).
+/// The `gavel` binary of the same build as this executable: beside a test
+/// executable's `deps/` folder (`cargo test --workspace` builds it, because
+/// `host/gavel` has integration tests of its own), or beside a binary of
+/// this crate (`target/<profile>/chaos`).
 pub fn gavel_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let dir = exe.parent().expect("target/<profile>[/deps]");
+    let dir = if dir.ends_with("deps") { dir.parent().expect("target/<profile>") } else { dir };
     let bin = dir.join("gavel");
     assert!(
         bin.is_file(),
@@ -39,6 +51,14 @@ pub fn gavel_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The build's target dir (`CARGO_TARGET_DIR`, else `target/`), found from
+/// this test executable (`<target>/<profile>/deps/…`): where tests keep
+/// artifacts such as screenshots.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors().nth(3).expect("<target>/<profile>/deps/<test>").to_path_buf()
 }
 
 /// A shared compiled-plugin cache for every test process.

@@ -11,7 +11,7 @@ use judge_core::report::{CaseReport, JudgeReport, TaskReport};
 use judge_core::verdict::Status;
 use protocol::client::ProblemView;
 use protocol::runner::{
-    ActiveJob, CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job,
+    ActiveJob, CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job, JobResult,
     PluginKind, PluginRef, RegisterRequest, RegisterResponse, RunnerEvent,
 };
 use reqwest::Method;
@@ -157,8 +157,9 @@ impl TestRunner {
     }
 
     /// `PUT /runners/{rid}/jobs/{jid}/complete` with the job's lease.
-    pub fn complete(&self, job: &Job, result: &JudgeReport) -> Reply {
-        let request = CompleteRequest { lease: job.lease.clone(), result: result.clone() };
+    /// `PUT …/complete` with a verdict (a `JudgeReport`) or a run's report.
+    pub fn complete(&self, job: &Job, result: &(impl Clone + Into<JobResult>)) -> Reply {
+        let request = CompleteRequest { lease: job.lease.clone(), result: result.clone().into() };
         let path = self.path(&format!("/jobs/{}/complete", job.job_id));
         self.http.json(Method::PUT, &path, Some(&self.token), &request)
     }

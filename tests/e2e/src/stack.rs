@@ -34,11 +34,19 @@ const START_LIMIT: Duration = Duration::from_secs(15);
 /// overrides or adds flags.
 const DEFAULT_FLAGS: [(&str, &str); 2] = [("--lease-ttl-s", "2"), ("--heartbeat-interval-s", "1")];
 
+/// Another backend instance: its process (while it runs), address and
+/// data dir.
+struct Other {
+    child: Option<Child>,
+    addr: SocketAddr,
+    data_dir: PathBuf,
+}
+
 /// Redis, the backend and their files, for one test.
 pub struct Stack {
     backend: Option<Child>,
     /// More instances on the same Redis ([`Stack::start_another_backend`]).
-    others: Vec<Child>,
+    others: Vec<Other>,
     addr: SocketAddr,
     flags: BTreeMap<String, String>,
     http: Http,
@@ -80,6 +88,12 @@ impl Stack {
         format!("http://{}", self.addr)
     }
 
+    /// `redis://127.0.0.1:PORT/`: the stack's Redis (the same after a
+    /// restart).
+    pub fn redis_url(&self) -> String {
+        self.redis.url()
+    }
+
     /// A blocking HTTP client for this backend.
     pub fn http(&self) -> Http {
         self.http.clone()
@@ -103,15 +117,19 @@ impl Stack {
     /// listens. A restart on a fixed port retries while the port is still
     /// taken.
     fn spawn_backend(&mut self, listen: SocketAddr) {
+        let (child, addr) = self.spawn_at(listen, &self.data_dir());
+        self.backend = Some(child);
+        self.addr = addr;
+        self.http = Http::new(&self.url());
+    }
+
+    /// Starts `gavel backend` on `listen` with `data_dir`, retrying while a
+    /// fixed port is still taken; panics with the log when it cannot.
+    fn spawn_at(&self, listen: SocketAddr, data_dir: &Path) -> (Child, SocketAddr) {
         let started = Instant::now();
         loop {
-            match self.try_spawn_backend(listen, &self.data_dir()) {
-                Ok((child, addr)) => {
-                    self.backend = Some(child);
-                    self.addr = addr;
-                    self.http = Http::new(&self.url());
-                    return;
-                }
+            match self.try_spawn_backend(listen, data_dir) {
+                Ok(spawned) => return spawned,
                 Err(why) if started.elapsed() < START_LIMIT && listen.port() != 0 => {
                     eprintln!("backend did not start ({why}); retrying");
                     std::thread::sleep(Duration::from_millis(200));
@@ -196,11 +214,28 @@ impl Stack {
         let unbound: SocketAddr = ([127, 0, 0, 1], 0).into();
         match self.try_spawn_backend(unbound, &data_dir) {
             Ok((child, addr)) => {
-                self.others.push(child);
+                self.others.push(Other { child: Some(child), addr, data_dir });
                 Http::new(&format!("http://{addr}"))
             }
             Err(why) => panic!("another gavel backend did not start: {why}\n{}", self.log_tail()),
         }
+    }
+
+    /// Kills the `n`th other instance (0: the first
+    /// [`start_another_backend`](Self::start_another_backend)) with SIGKILL.
+    pub fn kill_another_backend(&mut self, n: usize) {
+        if let Some(mut child) = self.others[n].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the `n`th other instance again on its address and data dir,
+    /// after [`kill_another_backend`](Self::kill_another_backend).
+    pub fn start_another_backend_again(&mut self, n: usize) {
+        assert!(self.others[n].child.is_none(), "backend instance {n} is still running");
+        let (child, _) = self.spawn_at(self.others[n].addr, &self.others[n].data_dir);
+        self.others[n].child = Some(child);
     }
 
     /// Asks the backend to stop (SIGTERM) and waits up to `limit` for it to
@@ -282,9 +317,8 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         self.kill_backend();
-        for mut child in self.others.drain(..) {
-            let _ = child.kill();
-            let _ = child.wait();
+        for n in 0..self.others.len() {
+            self.kill_another_backend(n);
         }
         self.redis.kill();
         if std::thread::panicking() {

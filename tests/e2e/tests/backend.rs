@@ -97,7 +97,9 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
 
     // The (small) source comes inside the job; the runner fetches the
     // manifest and a testdata file.
-    let JobSpec::Judge { language, source, source_text, problem: problem_ref } = &job.spec;
+    let JobSpec::Judge { language, source, source_text, problem: problem_ref } = &job.spec else {
+        panic!("a judge job")
+    };
     assert_eq!(language, LANGUAGE);
     assert_eq!(
         (problem_ref.id.as_str(), problem_ref.manifest.digest.as_str()),
@@ -199,7 +201,7 @@ fn a_source_over_64_kib_is_stored_as_a_blob_that_only_its_runner_reads() {
     let big = format!("{SOURCE}\n// {}\n", "x".repeat(70 << 10));
     client.submit_ok(PROBLEM, LANGUAGE, &big);
     let job = runner.claim(SOON);
-    let JobSpec::Judge { source, source_text, .. } = &job.spec;
+    let JobSpec::Judge { source, source_text, .. } = &job.spec else { panic!("a judge job") };
     assert_eq!(source_text, &None, "too large to travel inline");
     assert_eq!(
         (source.digest.clone(), source.size),
@@ -560,7 +562,7 @@ fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
         (Status::Judging, job.job_id.as_str(), 1)
     );
     assert!(runner.heartbeat_ok(&[&job]).is_empty(), "the lease survived the restart");
-    let JobSpec::Judge { source_text, .. } = &job.spec;
+    let JobSpec::Judge { source_text, .. } = &job.spec else { panic!("a judge job") };
     assert_eq!(source_text.as_deref(), Some(SOURCE), "the job (and its source) survived");
     runner.events(&job, vec![RunnerEvent::Compiled { message: String::new() }]).expect(200);
     runner.complete(&job, &report(&problem, Status::Accepted)).expect(200);
@@ -570,7 +572,7 @@ fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
     assert_eq!(client.submission(&waiting).status, Status::Pending);
     let next = runner.claim(SOON);
     assert_eq!((next.submission_id.as_str(), next.attempt), (waiting.as_str(), 1));
-    let JobSpec::Judge { source_text, .. } = &next.spec;
+    let JobSpec::Judge { source_text, .. } = &next.spec else { panic!("a judge job") };
     assert_eq!(source_text.as_deref(), Some("console.log(3);\n"));
     runner.complete(&next, &report(&problem, Status::WrongAnswer)).expect(200);
     assert_eq!(client.submission(&waiting).status, Status::WrongAnswer);
@@ -713,7 +715,11 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         admin.get(&format!("/problems/{id}")).expect_error(404);
     }
     let queue_after: serde_json::Value = admin.get("/queue").expect(200).json();
-    assert_eq!(queue_after, queue_before);
+    // (Runner liveness is left out: on a loaded machine this test can
+    // outlast the scripted runners' registration, which is not a change.)
+    for field in ["pending", "leased"] {
+        assert_eq!(queue_after[field], queue_before[field], "{field}");
+    }
     assert_eq!(queue_after["pending"], 0);
     assert_eq!(files_under(&stack.data_dir()), files_before);
 }

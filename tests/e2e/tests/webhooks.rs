@@ -192,3 +192,32 @@ fn a_down_receiver_is_retried_and_its_attempts_are_visible() {
         .expect(204);
     client.get("/webhook").expect_error(404);
 }
+
+#[test]
+fn a_code_runs_end_is_posted_as_run_finished() {
+    let (_stack, client, runner) = setup("run-hooked");
+    let (url, received) = receiver(0);
+    let secret = set_webhook(&client, &url).secret;
+    let body = json!({"language": "javascript", "files": {"a.js": "print(1)"}});
+    let created: Value = client.post("/runs", &body).expect(201).json();
+    let run_id = created["run_id"].as_str().unwrap().to_string();
+    let job = runner.claim(Duration::from_secs(5));
+    assert_eq!(job.submission_id, run_id);
+    let mut report = protocol::runs::RunReport::system_error("");
+    report.status = protocol::runs::RunStatus::Ok;
+    report.exit_code = Some(0);
+    runner.complete(&job, &report).expect(200);
+
+    let hook = received.recv_timeout(Duration::from_secs(10)).expect("a delivery");
+    assert!(verify(&secret, &hook.signature, &hook.body), "{}", hook.signature);
+    let event: Value = serde_json::from_str(&hook.body).unwrap();
+    assert_eq!(event["type"], "run.finished");
+    assert_eq!(event["run_id"], run_id.as_str());
+    assert_eq!(event["status"], "OK");
+    // The backend records the delivery once it has read the receiver's answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while webhook(&client).deliveries[0].state != DeliveryState::Delivered {
+        assert!(std::time::Instant::now() < deadline, "{:?}", webhook(&client).deliveries);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

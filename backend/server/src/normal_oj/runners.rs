@@ -214,7 +214,9 @@ pub async fn code(
     if !state.code_urls.verify(&job_id, &lease, query.expires, &query.signature, now_s()) {
         return Err(refused());
     }
-    let JobSpec::Judge { language, source, source_text, .. } = job.spec;
+    let JobSpec::Judge { language, source, source_text, .. } = job.spec else {
+        return Err(refused()); // a code run: never theirs
+    };
     let source = match source_text {
         Some(text) => text.into_bytes(),
         None => state
@@ -263,21 +265,18 @@ pub async fn complete(
     let payload = Payload::of_job(job.normal_oj.as_deref()).ok_or_else(unknown)?;
     let report = rules::report(&payload, &request.tasks)
         .map_err(|reason| ApiError::bad_request("invalid_field", reason))?;
-    match state.queue.complete(&runner_id, &job_id, LeaseRef::Held, &report).await? {
+    let status = report.status.code();
+    match state.queue.complete(&runner_id, &job_id, LeaseRef::Held, &report.into()).await? {
         Fence::Accepted => {
-            tracing::info!(
-                runner_id,
-                job_id,
-                status = report.status.code(),
-                "job completed by a Normal-OJ runner"
-            );
+            tracing::info!(runner_id, job_id, status, "job completed by a Normal-OJ runner");
             Ok(StatusCode::NO_CONTENT)
         }
         Fence::Dropped => {
             tracing::info!(runner_id, job_id, "result of a superseded or cancelled job dropped");
             Ok(StatusCode::NO_CONTENT)
         }
-        Fence::Repeated | Fence::Unknown => Err(unknown()),
+        // Their jobs are never code runs, so a wrong kind cannot be theirs.
+        Fence::Repeated | Fence::Unknown | Fence::WrongKind => Err(unknown()),
         Fence::Stale => Err(ApiError::conflict(
             "not_owner",
             format!(

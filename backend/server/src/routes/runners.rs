@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use protocol::runner::{
-    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, PluginKind, PluginRef,
-    RegisterRequest, RegisterResponse,
+    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, JobResult, PluginKind,
+    PluginRef, RegisterRequest, RegisterResponse,
 };
 use queue::{Capabilities, Claim, Fence, LeaseRef, NewRunner};
 use serde::Deserialize;
@@ -208,6 +208,12 @@ fn check_lease(field: &str, lease: &str) -> ApiResult<()> {
 fn fence_answer(fence: Fence, job_id: &str) -> ApiResult<StatusCode> {
     match fence {
         Fence::Accepted | Fence::Repeated => Ok(StatusCode::OK),
+        Fence::WrongKind => Err(ApiError::bad_request(
+            "wrong_kind",
+            format!(
+                "result: {job_id} is a code run's job and takes a run's report, or the other way round"
+            ),
+        )),
         Fence::Dropped | Fence::Unknown | Fence::Stale => Err(ApiError::conflict(
             "stale_lease",
             format!(
@@ -242,17 +248,24 @@ pub async fn complete(
     ApiJson(request): ApiJson<CompleteRequest>,
 ) -> ApiResult<StatusCode> {
     state.require_runner(&headers, &runner_id).await?;
-    if !request.result.status.is_final_verdict() {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            format!("result.status: {} is not a final verdict", request.result.status.code()),
-        ));
-    }
+    let status = match &request.result {
+        JobResult::Judge(report) if !report.status.is_final_verdict() => {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                format!("result.status: {} is not a final verdict", report.status.code()),
+            ));
+        }
+        JobResult::Judge(report) => report.status.code(),
+        JobResult::Run(report) => {
+            crate::routes::runs::check_report(report)?;
+            report.status.code()
+        }
+    };
     check_lease("lease", &request.lease)?;
     let lease = LeaseRef::Token(&request.lease);
     let fence = state.queue.complete(&runner_id, &job_id, lease, &request.result).await?;
     if fence == Fence::Accepted {
-        tracing::info!(runner_id, job_id, status = request.result.status.code(), "job completed");
+        tracing::info!(runner_id, job_id, status, "job completed");
     }
     fence_answer(fence, &job_id)
 }

@@ -5,13 +5,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use judge_core::problem::CheckerRef;
-use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
+use protocol::client::{SubmissionSummary, SubmissionView, SubmitRequest, SubmitResponse, Summary};
 use protocol::runner::{JobSpec, ProblemRef};
 use queue::{Change, NewSubmission};
 use sha2::{Digest, Sha256};
@@ -59,15 +59,7 @@ pub async fn create(
         ));
     };
     if !offered {
-        let languages = state.queue.languages(LANGUAGE_MEMORY).await?;
-        return Err(ApiError::unprocessable(
-            "unknown_language",
-            format!(
-                "language {:?} is not offered by any runner (known: {})",
-                request.language,
-                languages.join(", ")
-            ),
-        ));
+        return Err(unknown_language(&state, &request.language).await);
     }
     // Small sources travel inside the job (durable in Redis with it); only
     // large ones are stored as blobs, which costs a file write and fsync.
@@ -117,6 +109,29 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(body)).into_response())
 }
 
+/// Refuses a language no runner has offered lately (422).
+pub(crate) async fn require_offered(state: &AppState, language: &str) -> ApiResult<()> {
+    if state.queue.offers_language(language, LANGUAGE_MEMORY).await? {
+        Ok(())
+    } else {
+        Err(unknown_language(state, language).await)
+    }
+}
+
+/// The 422 answer for a language no runner offers, naming those that are.
+async fn unknown_language(state: &AppState, language: &str) -> ApiError {
+    match state.queue.languages(LANGUAGE_MEMORY).await {
+        Ok(languages) => ApiError::unprocessable(
+            "unknown_language",
+            format!(
+                "language {language:?} is not offered by any runner (known: {})",
+                languages.join(", ")
+            ),
+        ),
+        Err(e) => e.into(),
+    }
+}
+
 /// The submission if the caller may see it; others' are 404, like missing ones.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<SubmissionView> {
     match state.queue.submission(id).await? {
@@ -133,6 +148,44 @@ pub async fn get(
 ) -> ApiResult<ApiJson<SubmissionView>> {
     let caller = state.caller(&headers).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?))
+}
+
+/// Default and largest `limit` of `GET /submissions`.
+const LIST_DEFAULT: u32 = 50;
+const LIST_MAX: u32 = 200;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ListQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /submissions?limit=N`: summaries of the newest submissions the
+/// caller may see (the admin: everyone's), newest first.
+#[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(("limit" = Option<u32>, Query, description = "How many (default 50, 1 to 200)")), responses((status = 200, body = Vec<protocol::client::SubmissionSummary>), (status = 400, description = "Malformed request, or `limit` out of range", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+    headers: HeaderMap,
+) -> ApiResult<ApiJson<Vec<SubmissionSummary>>> {
+    let caller = state.caller(&headers).await?;
+    let limit = query.limit.unwrap_or(LIST_DEFAULT);
+    if !(1..=LIST_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("limit: {limit} is not between 1 and {LIST_MAX}"),
+        ));
+    }
+    let owner = match &caller {
+        Caller::Admin => None,
+        Caller::Client(id) => Some(id.as_str()),
+    };
+    let records =
+        state.queue.recent_summaries(queue::Listing::Submissions, owner, limit as usize).await?;
+    let summaries = records.into_iter().filter_map(|r| match r.summary {
+        Summary::Submission(summary) => Some(summary),
+        Summary::Run(_) => None,
+    });
+    Ok(ApiJson(summaries.collect()))
 }
 
 #[utoipa::path(post, path = "/api/v1/submissions/{id}/rejudge", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
@@ -187,14 +240,31 @@ pub async fn events(
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(follow(state, id, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (Ok(event), rx))
+        rx.recv().await.map(|logged| (Ok(logged.into_event()), rx))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-/// Sends the log of submission `id` to `tx` from the start, then each new
-/// event as pub/sub says the log grew, until `finished` or the client leaves.
-async fn follow(state: AppState, id: String, tx: tokio::sync::mpsc::Sender<Event>) {
+/// One event of a submission's (or run's) log, as [`follow`] reads it.
+pub(crate) struct Logged {
+    /// Its `type`.
+    pub kind: String,
+    pub seq: u64,
+    /// The whole event, JSON.
+    pub json: String,
+}
+
+impl Logged {
+    /// The SSE event: named by its type, with its seq as the id.
+    pub fn into_event(self) -> Event {
+        Event::default().event(self.kind).id(self.seq.to_string()).data(self.json)
+    }
+}
+
+/// Sends the log of submission (or run) `id` to `tx` from the start, then
+/// each new event as pub/sub says the log grew, until `finished` or the
+/// client leaves.
+pub(crate) async fn follow(state: AppState, id: String, tx: tokio::sync::mpsc::Sender<Logged>) {
     // Subscribed before the first read, so nothing appended in between is missed.
     let mut grew = state.listener.events();
     let mut shutdown = state.shutdown.clone();
@@ -229,8 +299,7 @@ async fn follow(state: AppState, id: String, tx: tokio::sync::mpsc::Sender<Event
             last_seq = seq;
             let kind = value["type"].as_str().unwrap_or("message").to_string();
             finished = kind == "finished";
-            let event = Event::default().event(kind).id(seq.to_string()).data(json);
-            if tx.send(event).await.is_err() {
+            if tx.send(Logged { kind, seq, json }).await.is_err() {
                 return; // the client left
             }
         }

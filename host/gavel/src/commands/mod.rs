@@ -6,6 +6,7 @@ pub mod image;
 pub mod judge;
 pub mod plugins;
 pub mod problem;
+pub mod run;
 pub mod runner;
 pub mod up;
 

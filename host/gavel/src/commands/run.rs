@@ -1,0 +1,380 @@
+//! `gavel run FILE...`: run a program on a backend (`POST /api/v1/runs`) and
+//! stream its output into this terminal as it is produced: the program's
+//! stdout to stdout, its stderr to stderr, then one status line on stderr.
+//!
+//! The first file is the entry unless `--entry` names another; the language
+//! is guessed from the entry's extension unless `--language` says. The
+//! stream (`GET /runs/{id}/events`, SSE) is followed until its `end` event;
+//! if the connection drops it is opened again and events already shown
+//! (by their sequence number) are skipped.
+//!
+//! Exit codes: the program's own when it ran to an exit (0 when it
+//! succeeded), 2 for bad input (files, flags, refused by the backend), 1 when
+//! the run ended otherwise (TLE, MLE, OLE, CE, JE, cancelled) or the backend
+//! failed. `--json` prints the final `RunView` instead of the output.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use protocol::ErrorBody;
+use protocol::runs::{RunCreated, RunLimitsRequest, RunRequest, RunStatus, RunView};
+
+use crate::BadInput;
+
+/// The most bytes of all files (and of stdin) sent.
+const MAX_INPUT_BYTES: u64 = 8 << 20;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Ordinary requests (create, read, artifacts).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The program's files; the first is the entry unless `--entry` says.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The language id [default: from the entry's extension: c, cpp, py → python3, js →
+    /// javascript].
+    #[arg(long, short)]
+    language: Option<String>,
+    /// Which file is compiled or interpreted (a file name among FILES).
+    #[arg(long)]
+    entry: Option<String>,
+    /// A file whose contents are the program's stdin.
+    #[arg(long)]
+    stdin: Option<PathBuf>,
+    /// An argument for the program (repeatable).
+    #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// An environment variable for the program, `KEY=VALUE` (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// CPU time limit in ms [backend default: 5000].
+    #[arg(long)]
+    time_ms: Option<u64>,
+    /// Memory limit in MiB [backend default: 256].
+    #[arg(long)]
+    memory_mb: Option<u64>,
+    /// Output limit (stdout and stderr together) in KiB [backend default: 256].
+    #[arg(long)]
+    output_kb: Option<u64>,
+    /// Download the files the program left in its work dir into this folder.
+    #[arg(long, value_name = "DIR")]
+    artifacts: Option<PathBuf>,
+    /// How long to wait for the run to end, in seconds (queueing included).
+    #[arg(long, default_value_t = 600)]
+    wait_s: u64,
+    /// The backend's base URL.
+    #[arg(long, env = "GAVEL_BACKEND", default_value = "http://127.0.0.1:8080")]
+    backend: String,
+    /// A client token (or the admin token).
+    #[arg(long, env = "GAVEL_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print the final `RunView` as JSON instead of streaming the output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let request = build_request(&args)?;
+    let api = Api::new(&args.backend, &args.token)?;
+    let created: RunCreated = api.send(api.http.post(api.url("/runs")).json(&request))?;
+    let deadline = Instant::now() + Duration::from_secs(args.wait_s);
+    let view = follow(&api, &created.run_id, deadline, !args.json)?;
+    if let Some(dir) = &args.artifacts {
+        download_artifacts(&api, &view, dir)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+    } else {
+        eprintln!("{}", summary(&view));
+    }
+    Ok(exit_code(&view))
+}
+
+/// The request the flags and files describe.
+fn build_request(args: &Args) -> anyhow::Result<RunRequest> {
+    let mut files = BTreeMap::new();
+    let mut total = 0u64;
+    for path in &args.files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| BadInput(format!("{}: not a file name", path.display())))?
+            .to_string();
+        let text = read_text(path, MAX_INPUT_BYTES.saturating_sub(total))?;
+        total += text.len() as u64;
+        if files.insert(name.clone(), text).is_some() {
+            return Err(BadInput(format!("two files are named {name}")).into());
+        }
+    }
+    let entry = match &args.entry {
+        Some(entry) => entry.clone(),
+        None => args.files[0].file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+    };
+    let language = match &args.language {
+        Some(language) => language.clone(),
+        None => guess_language(&entry).ok_or_else(|| {
+            BadInput(format!("{entry}: cannot tell the language from its name; use --language"))
+        })?,
+    };
+    let mut env = BTreeMap::new();
+    for pair in &args.env {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--env {pair:?}: expected KEY=VALUE")))?;
+        env.insert(key.to_string(), value.to_string());
+    }
+    let stdin = match &args.stdin {
+        Some(path) => read_text(path, MAX_INPUT_BYTES)?,
+        None => String::new(),
+    };
+    Ok(RunRequest {
+        language,
+        files,
+        entry: Some(entry),
+        stdin,
+        args: args.args.clone(),
+        env,
+        limits: RunLimitsRequest {
+            time_ms: args.time_ms,
+            memory_mb: args.memory_mb,
+            output_kb: args.output_kb,
+        },
+        labels: Vec::new(),
+    })
+}
+
+fn read_text(path: &Path, cap: u64) -> anyhow::Result<String> {
+    let bad = |what: String| BadInput(format!("{}: {what}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    std::io::copy(&mut file.take(cap + 1), &mut bytes).map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(bad(format!("larger than {cap} bytes")).into());
+    }
+    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()).into())
+}
+
+/// The language of a file by its extension.
+fn guess_language(file: &str) -> Option<String> {
+    let language = match file.rsplit_once('.')?.1 {
+        "c" => "c",
+        "cpp" | "cc" | "cxx" => "cpp",
+        "py" => "python3",
+        "js" => "javascript",
+        _ => return None,
+    };
+    Some(language.to_string())
+}
+
+/// A backend's API with a token.
+struct Api {
+    http: reqwest::blocking::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    fn new(backend: &str, token: &str) -> anyhow::Result<Api> {
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .context("building the HTTP client")?;
+        let base = format!("{}{}", backend.trim_end_matches('/'), protocol::API_BASE);
+        Ok(Api { http, base, token: token.to_string() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; a 2xx answer's JSON, a 4xx as bad input with the
+    /// backend's `detail`, anything else as an error.
+    fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> anyhow::Result<T> {
+        let response = self.call(request.timeout(REQUEST_TIMEOUT))?;
+        response.json().context("reading the backend's answer")
+    }
+
+    /// Sends a request; the response when it is 2xx.
+    fn call(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> anyhow::Result<reqwest::blocking::Response> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .map_err(|e| anyhow::Error::new(e.without_url()))
+            .with_context(|| format!("reaching the backend at {}", self.base))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let detail = match response.json::<ErrorBody>() {
+            Ok(body) => format!("{}: {}", body.error, body.detail),
+            Err(_) => status.to_string(),
+        };
+        if status.is_client_error() {
+            Err(BadInput(format!("the backend refused the run: {detail}")).into())
+        } else {
+            anyhow::bail!("the backend failed ({status}): {detail}")
+        }
+    }
+}
+
+/// Follows the run's events until `end` (printing output when `print`),
+/// reconnecting when the stream drops; the final view.
+fn follow(api: &Api, run_id: &str, deadline: Instant, print: bool) -> anyhow::Result<RunView> {
+    let mut last_seq = 0u64;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            anyhow::bail!("run {run_id} did not end within --wait-s; it goes on without us");
+        }
+        let url = api.url(&format!("/runs/{run_id}/events"));
+        let response = api.call(api.http.get(url).timeout(left))?;
+        match read_events(response, &mut last_seq, print) {
+            Ok(Some(view)) => return Ok(view),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the event stream broke; reconnecting"),
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Reads one SSE connection; `Some(view)` once `end` arrives.
+fn read_events(
+    body: impl Read,
+    last_seq: &mut u64,
+    print: bool,
+) -> anyhow::Result<Option<RunView>> {
+    let mut reader = BufReader::new(body);
+    let (mut name, mut id, mut data) = (String::new(), 0u64, String::new());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some(value) = line.strip_prefix("event:") {
+            name = value.trim_start().to_string();
+        } else if let Some(value) = line.strip_prefix("id:") {
+            id = value.trim().parse().unwrap_or(0);
+        } else if let Some(value) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(value.strip_prefix(' ').unwrap_or(value));
+        } else if line.is_empty() && !data.is_empty() {
+            let (event, body) = (std::mem::take(&mut name), std::mem::take(&mut data));
+            if id != 0 && id <= *last_seq {
+                continue; // already shown before a reconnect
+            }
+            *last_seq = id.max(*last_seq);
+            match event.as_str() {
+                "stdout" | "stderr" if print => show(&event, &body)?,
+                "end" => {
+                    let view = serde_json::from_str(&body).context("reading the end event")?;
+                    return Ok(Some(view));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Writes one output chunk to our stdout or stderr, at once.
+fn show(stream: &str, body: &str) -> anyhow::Result<()> {
+    let chunk: protocol::runs::OutputChunk = serde_json::from_str(body)?;
+    if stream == "stdout" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(chunk.data.as_bytes())?;
+        out.flush()?;
+    } else {
+        let mut err = std::io::stderr().lock();
+        err.write_all(chunk.data.as_bytes())?;
+        err.flush()?;
+    }
+    Ok(())
+}
+
+/// Saves every artifact under `dir`, keeping their relative paths.
+fn download_artifacts(api: &Api, view: &RunView, dir: &Path) -> anyhow::Result<()> {
+    for artifact in &view.artifacts {
+        let relative = Path::new(&artifact.name);
+        let safe = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !safe {
+            anyhow::bail!("the backend named an artifact {:?}: refused", artifact.name);
+        }
+        let url = api.url(&format!("/runs/{}/artifacts/{}", view.run_id, artifact.name));
+        let mut response = api.call(api.http.get(url).timeout(REQUEST_TIMEOUT))?;
+        let path = dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let mut file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        response.copy_to(&mut file).with_context(|| format!("writing {}", path.display()))?;
+    }
+    for name in &view.artifacts_dropped {
+        eprintln!("gavel: artifact {name} was not kept (over the artifact caps)");
+    }
+    Ok(())
+}
+
+/// The status line: `OK (exit 0) in 12 ms, 3.4 MiB`.
+fn summary(view: &RunView) -> String {
+    let mut line = format!("gavel: {} ", view.status.code());
+    if let Some(code) = view.exit_code {
+        line.push_str(&format!("(exit {code}) "));
+    }
+    line.push_str(&format!("in {} ms, {} KiB", view.time_ms, view.memory_kb));
+    if !view.message.is_empty() && view.status != RunStatus::RuntimeError {
+        line.push_str(&format!(": {}", view.message));
+    }
+    line
+}
+
+fn exit_code(view: &RunView) -> ExitCode {
+    match (view.status, view.exit_code) {
+        (RunStatus::Ok | RunStatus::RuntimeError, Some(code)) => {
+            ExitCode::from(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+        }
+        _ => ExitCode::from(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_guessed_from_extensions() {
+        assert_eq!(guess_language("main.py").as_deref(), Some("python3"));
+        assert_eq!(guess_language("a.cc").as_deref(), Some("cpp"));
+        assert_eq!(guess_language("x.js").as_deref(), Some("javascript"));
+        assert_eq!(guess_language("Makefile"), None);
+    }
+
+    #[test]
+    fn sse_events_are_parsed_and_repeats_skipped() {
+        let stream = "event: queued\nid: 1\ndata: {}\n\n\
+                      event: end\nid: 3\ndata: {\"run_id\":\"ru_1\",\"language\":\"c\",\
+                      \"status\":\"OK\",\"exit_code\":0,\"time_ms\":1,\"memory_kb\":2,\"message\":\"\",\
+                      \"job_id\":\"jb_1\",\"attempt\":1,\"created_at_ms\":0,\"finished_at_ms\":5,\
+                      \"artifacts\":[],\"artifacts_dropped\":[]}\n\n";
+        let mut last = 0;
+        let view = read_events(stream.as_bytes(), &mut last, false).unwrap().unwrap();
+        assert_eq!((view.status, last), (RunStatus::Ok, 3));
+        let mut seen_all = 5;
+        assert!(read_events(stream.as_bytes(), &mut seen_all, false).unwrap().is_none());
+    }
+}
