@@ -7,7 +7,8 @@
 //! program on a backend, streaming its output.
 //! Exit codes: 0 when the command did its job (a judged solution exits 0
 //! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
-//! 1 for anything else.
+//! 1 for anything else; `run` exits with the program's own status when it
+//! ran to an exit.
 
 mod commands;
 mod output;
