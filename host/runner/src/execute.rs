@@ -95,9 +95,27 @@ pub async fn run(
         Ok(fetched) => fetched,
         Err(e) => return Outcome::Abandoned(format!("fetching the job's files: {e}")),
     };
-    let (catalog, native) = (context.catalog.clone(), context.native.clone());
-    let (language, problem_id, cancel) = (language.clone(), problem.id.clone(), cancel.clone());
-    let judged = tokio::task::spawn_blocking(move || {
+    let (language, problem_id) = (language.clone(), problem.id.clone());
+    let judged = with_languages(context, cancel, move |languages| {
+        judge_files(languages, &package, &problem_id, &source, &language, &events)
+    })
+    .await;
+    let report = judged.unwrap_or_else(|panic| {
+        JudgeReport::judgement_error(format!("the runner failed while judging: {panic}"))
+    });
+    Outcome::Done(report.into())
+}
+
+/// Runs `work` over the job's languages on a blocking thread with a big
+/// stack and the job's cancel token in force; `Err` if it panicked.
+async fn with_languages<T: Send + 'static>(
+    context: &Context,
+    cancel: &CancelToken,
+    work: impl FnOnce(&Languages<'_>) -> T + Send + 'static,
+) -> Result<T, String> {
+    let (catalog, native, cancel) =
+        (context.catalog.clone(), context.native.clone(), cancel.clone());
+    tokio::task::spawn_blocking(move || {
         plugin_host::on_big_stack(|| {
             plugin_host::with_cancel(&cancel, || {
                 let cancelled = || cancel.is_cancelled();
@@ -106,18 +124,12 @@ pub async fn run(
                     native: native.as_deref(),
                     cancelled: &cancelled,
                 };
-                judge_files(&languages, &package, &problem_id, &source, &language, &events)
+                work(&languages)
             })
         })
     })
-    .await;
-    match judged {
-        Ok(report) => Outcome::Done(report.into()),
-        Err(panic) => Outcome::Done(
-            JudgeReport::judgement_error(format!("the runner failed while judging: {panic}"))
-                .into(),
-        ),
-    }
+    .await
+    .map_err(|panic| panic.to_string())
 }
 
 /// Runs a code run's program once, its output streamed as `output` events.
@@ -132,20 +144,9 @@ async fn run_code(
     let tap = transcript.tap(move |chunk| {
         let _ = events.send(RunnerEvent::Output(chunk));
     });
-    let (catalog, native) = (context.catalog.clone(), context.native.clone());
-    let (language, cancel) = (job.language.clone(), cancel.clone());
-    let ran = tokio::task::spawn_blocking(move || {
-        plugin_host::on_big_stack(|| {
-            plugin_host::with_cancel(&cancel, || {
-                let cancelled = || cancel.is_cancelled();
-                let languages = Languages {
-                    catalog: &catalog,
-                    native: native.as_deref(),
-                    cancelled: &cancelled,
-                };
-                languages.resolve(&language)?.code_runner().run_code(&run, tap)
-            })
-        })
+    let language = job.language.clone();
+    let ran = with_languages(context, cancel, move |languages| {
+        languages.resolve(&language)?.code_runner().run_code(&run, tap)
     })
     .await
     .unwrap_or_else(|panic| Err(format!("the runner failed while running: {panic}")));

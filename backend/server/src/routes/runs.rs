@@ -16,13 +16,13 @@ use base64::Engine as _;
 use futures_util::{Stream, StreamExt};
 use protocol::runner::JobSpec;
 use protocol::runs::{self, RunCreated, RunJob, RunReport, RunRequest, RunView};
-use queue::{Change, NewRun, RunRecord};
+use queue::{NewRun, RunRecord};
 
 use crate::AppState;
 use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::routes::submissions::{Logged, follow};
+use crate::routes::submissions::{Logged, cancel_record, follow};
 
 #[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, responses((status = 201, body = protocol::runs::RunCreated), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_language", body = protocol::ErrorBody), (status = 400, description = "Malformed request: files, entry, args, env, limits", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
@@ -175,13 +175,7 @@ pub async fn cancel(
 ) -> ApiResult<ApiJson<RunView>> {
     let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
-    match state.queue.cancel(&id).await? {
-        Change::Done => tracing::info!(run_id = id, "run cancelled"),
-        Change::AlreadyFinal => {
-            return Err(ApiError::conflict("already_final", format!("run {id} has already ended")));
-        }
-        Change::UnknownSubmission => return Err(ApiError::not_found(format!("no run {id}"))),
-    }
+    cancel_record(&state, "run", &id).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?.view))
 }
 

@@ -212,19 +212,23 @@ pub async fn cancel(
 ) -> ApiResult<ApiJson<SubmissionView>> {
     let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
-    match state.queue.cancel(&id).await? {
-        Change::Done => tracing::info!(submission_id = id, "submission cancelled"),
-        Change::AlreadyFinal => {
-            return Err(ApiError::conflict(
-                "already_final",
-                format!("submission {id} already has its final verdict"),
-            ));
-        }
-        Change::UnknownSubmission => {
-            return Err(ApiError::not_found(format!("no submission {id}")));
-        }
-    }
+    cancel_record(&state, "submission", &id).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?))
+}
+
+/// Cancels submission or run `id` (`noun` names which, for messages): `409
+/// already_final` once it ended, `404` when it is gone.
+pub(crate) async fn cancel_record(state: &AppState, noun: &str, id: &str) -> ApiResult<()> {
+    match state.queue.cancel(id).await? {
+        Change::Done => {
+            tracing::info!(id, "{noun} cancelled");
+            Ok(())
+        }
+        Change::AlreadyFinal => {
+            Err(ApiError::conflict("already_final", format!("{noun} {id} has already ended")))
+        }
+        Change::UnknownSubmission => Err(ApiError::not_found(format!("no {noun} {id}"))),
+    }
 }
 
 /// `GET /submissions/{id}/events`: every event of the current job so far,
