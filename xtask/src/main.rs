@@ -14,6 +14,10 @@
 //!   build `gavel`, then run the chaos harness (`tests/e2e/src/chaos.rs`)
 //!   for N minutes of faults; it ends with one line `chaos: accepted=…
 //!   duplicates=0 lost=0 wrong=0 faults=…` and fails when an invariant does.
+//! - `fuzz [--seconds N]` — install `cargo-fuzz` when missing, then run every
+//!   target of `fuzz/` (nightly) for N seconds (default 60), its corpus in
+//!   `fuzz/corpus/<target>/` seeded from `fuzz/seeds/<target>/`; fails with
+//!   the crash input's path when a target crashes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,10 +36,11 @@ fn main() -> anyhow::Result<()> {
         Some("plugins") => plugins(&root),
         Some("bench") => bench(&root),
         Some("chaos") => chaos(&root, &args[1..]),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
-                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N>"
+                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N|fuzz [--seconds N]>"
             );
             Ok(())
         }
@@ -468,6 +473,77 @@ fn chaos(root: &Path, args: &[String]) -> anyhow::Result<()> {
     step(&format!("chaos {}", passed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")));
     run(Command::new(target_dir(root).join(profile).join("chaos")).args(passed))
         .context("the chaos run failed (see the violations above)")
+}
+
+/// The fuzz targets of `fuzz/` (`fuzz/Cargo.toml`'s `[[bin]]`s).
+const FUZZ_TARGETS: &[&str] =
+    &["package_zip", "package_targz", "protocol_json", "checker_text", "checkers"];
+
+/// Runs every fuzz target for `--seconds N` (default 60) with `cargo fuzz`
+/// on the nightly toolchain, installing `cargo-fuzz` when missing. Each
+/// corpus (`fuzz/corpus/<target>/`) starts from `fuzz/seeds/<target>/`; a
+/// crash stops the run, naming the input libFuzzer saved under
+/// `fuzz/artifacts/<target>/`.
+fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let seconds: u64 = match args {
+        [] => 60,
+        [flag, n] if flag == "--seconds" => {
+            n.parse().with_context(|| format!("--seconds {n}: not a number"))?
+        }
+        _ => bail!("usage: cargo xtask fuzz [--seconds N]"),
+    };
+    let installed = cargo().args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !installed {
+        step("installing cargo-fuzz");
+        run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let dir = root.join("fuzz");
+    for target in FUZZ_TARGETS {
+        let corpus = dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus)
+            .with_context(|| format!("creating {}", corpus.display()))?;
+        let seeds = dir.join("seeds").join(target);
+        for seed in
+            std::fs::read_dir(&seeds).with_context(|| format!("reading {}", seeds.display()))?
+        {
+            let seed = seed?.path();
+            let copy = corpus.join(seed.file_name().unwrap_or_default());
+            std::fs::copy(&seed, &copy)
+                .with_context(|| format!("copying {} to {}", seed.display(), copy.display()))?;
+        }
+        step(&format!("fuzzing {target} for {seconds} s"));
+        let artifacts = dir.join("artifacts").join(target);
+        let before = list_dir(&artifacts);
+        // `cargo fuzz` is a rustup proxy call: `+nightly` needs rustup's
+        // `cargo`, not the stable one xtask runs under.
+        let status = Command::new("cargo")
+            .current_dir(&dir)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .args(["+nightly", "fuzz", "run", "-O", target])
+            .arg(&corpus)
+            .args(["--", &format!("-max_total_time={seconds}")])
+            .status()
+            .context("starting cargo fuzz")?;
+        if !status.success() {
+            let crashes: Vec<_> =
+                list_dir(&artifacts).into_iter().filter(|p| !before.contains(p)).collect();
+            match crashes.as_slice() {
+                [] => bail!("cargo fuzz run {target} failed ({status})"),
+                inputs => bail!(
+                    "fuzz target {target} crashed on {} (reproduce with `cd fuzz && cargo +nightly fuzz run {target} <input>`)",
+                    inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The paths in `dir`, or none when it does not exist.
+fn list_dir(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
 }
 
 fn host_triple() -> anyhow::Result<String> {
