@@ -4,8 +4,9 @@
 //!   everything, start the stack (`gavel up`), push the example problems
 //!   (`gavel problem push`), submit every example solution through the API
 //!   and print the verdicts (the README's first command).
-//! - `test`   — install what is missing, then format check, clippy, and every
-//!   test of both workspaces (the README's second command; CI runs it).
+//! - `test`   — install what is missing, then format check, clippy, every
+//!   test of both workspaces, and every fuzz target for a bounded time (see
+//!   `fuzz`) (the README's second command; CI runs it).
 //! - `plugins` — build the Wasm plugins and the example custom checker.
 //! - `images` — build the native languages' Docker image (from Debian
 //!   packages with debootstrap; `setup` and `test` do it where Docker runs).
@@ -14,10 +15,17 @@
 //!   build `gavel`, then run the chaos harness (`tests/e2e/src/chaos.rs`)
 //!   for N minutes of faults; it ends with one line `chaos: accepted=…
 //!   duplicates=0 lost=0 wrong=0 faults=…` and fails when an invariant does.
-//! - `fuzz [--seconds N]` — install `cargo-fuzz` when missing, then run every
-//!   target of `fuzz/` (nightly) for N seconds (default 60), its corpus in
-//!   `fuzz/corpus/<target>/` seeded from `fuzz/seeds/<target>/`; fails with
-//!   the crash input's path when a target crashes.
+//! - `burst [--submissions N] [--runners N] [--release]` — build `gavel`,
+//!   then send a burst of submissions (default 10,000) to eight runners
+//!   (`tests/e2e/src/burst.rs`); it ends with one line `burst: submitted=…
+//!   judged=… stuck=0 wrong=0 …` with throughput, latency and memory.
+//! - `fuzz [--seconds N]` — install `cargo-fuzz` when missing, then replay
+//!   the crash inputs kept in `fuzz/regressions/<target>/` and run every
+//!   target of `fuzz/` (nightly, or the stable toolchain with
+//!   `RUSTC_BOOTSTRAP=1` where nightly is not installed) for N seconds (default 60), built in and
+//!   its corpus kept under `<target dir>/fuzz/` (seeded from
+//!   `fuzz/seeds/<target>/`); fails with the crash input's path when a target
+//!   crashes. `test` runs the same for 40 s per target (`GAVEL_FUZZ_SECONDS`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,12 +43,13 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
         Some("plugins") => plugins(&root),
         Some("bench") => bench(&root),
-        Some("chaos") => chaos(&root, &args[1..]),
+        Some("chaos") => harness(&root, "chaos", &args[1..]),
+        Some("burst") => harness(&root, "burst", &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
-                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N|fuzz [--seconds N]>"
+                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
             );
             Ok(())
         }
@@ -413,6 +422,8 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
         test.env("GAVEL_SKIP_DOCKER_TESTS", "1");
     }
     run(&mut test)?;
+    step("fuzzing (every target, bounded; regression inputs first)");
+    fuzz_all(root, ci_fuzz_seconds()?)?;
     Ok(())
 }
 
@@ -455,14 +466,15 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds `gavel` and the harness binary (the dev profile, whose
-/// dependencies are optimised and which `cargo xtask test` shares, unless
-/// `--release`), then runs the harness with the other arguments.
-fn chaos(root: &Path, args: &[String]) -> anyhow::Result<()> {
+/// Builds `gavel` and the e2e crate's harness binaries (the dev profile,
+/// whose dependencies are optimised and which `cargo xtask test` shares,
+/// unless `--release`), then runs the harness `bin` (`chaos`, `burst`) with
+/// the other arguments.
+fn harness(root: &Path, bin: &str, args: &[String]) -> anyhow::Result<()> {
     install_prerequisites()?;
     let release = args.iter().any(|a| a == "--release");
     let passed: Vec<&String> = args.iter().filter(|a| *a != "--release").collect();
-    step("building gavel and the chaos harness");
+    step(&format!("building gavel and the {bin} harness"));
     let mut build = cargo();
     build.current_dir(root).args(["build", "--package", "gavel", "--package", "e2e", "--bins"]);
     if release {
@@ -470,20 +482,37 @@ fn chaos(root: &Path, args: &[String]) -> anyhow::Result<()> {
     }
     run(&mut build)?;
     let profile = if release { "release" } else { "debug" };
-    step(&format!("chaos {}", passed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")));
-    run(Command::new(target_dir(root).join(profile).join("chaos")).args(passed))
-        .context("the chaos run failed (see the violations above)")
+    step(&format!("{bin} {}", passed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(" ")));
+    run(Command::new(target_dir(root).join(profile).join(bin)).args(passed))
+        .with_context(|| format!("the {bin} run failed (see the violations above)"))
 }
 
 /// The fuzz targets of `fuzz/` (`fuzz/Cargo.toml`'s `[[bin]]`s).
-const FUZZ_TARGETS: &[&str] =
-    &["package_zip", "package_targz", "protocol_json", "checker_text", "checkers"];
+const FUZZ_TARGETS: &[&str] = &[
+    "package_zip",
+    "package_targz",
+    "package_structured",
+    "protocol_json",
+    "checker_text",
+    "checkers",
+];
 
-/// Runs every fuzz target for `--seconds N` (default 60) with `cargo fuzz`
-/// on the nightly toolchain, installing `cargo-fuzz` when missing. Each
-/// corpus (`fuzz/corpus/<target>/`) starts from `fuzz/seeds/<target>/`; a
-/// crash stops the run, naming the input libFuzzer saved under
-/// `fuzz/artifacts/<target>/`.
+/// Seconds each fuzz target runs in `cargo xtask test` (so in CI). CI must
+/// stay well under 30 minutes and takes about 12 warm; six targets at 40 s,
+/// with the replays and the cached build, measured 4 m 29 s warm
+/// (docs/BENCHMARKS.md), which leaves room on a busy 2-core machine. The
+/// corpus is kept between runs on one machine (see [`fuzz_all`]), so short
+/// runs add up. `GAVEL_FUZZ_SECONDS` overrides it (0 skips the timed runs but
+/// still replays the regression inputs); `cargo xtask fuzz --seconds N` runs
+/// longer on demand.
+const CI_FUZZ_SECONDS: u64 = 40;
+
+/// Longest a single input may run before libFuzzer calls it a hang (its
+/// default is 20 minutes). Generous: the sanitizer build is slow and the
+/// machine may be busy.
+const FUZZ_INPUT_TIMEOUT_SECONDS: u64 = 60;
+
+/// Runs every fuzz target for `--seconds N` (default 60): see [`fuzz_all`].
 fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let seconds: u64 = match args {
         [] => 60,
@@ -492,14 +521,65 @@ fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
         }
         _ => bail!("usage: cargo xtask fuzz [--seconds N]"),
     };
+    fuzz_all(root, seconds)
+}
+
+/// The seconds per target of `cargo xtask test`'s fuzz step.
+fn ci_fuzz_seconds() -> anyhow::Result<u64> {
+    match std::env::var("GAVEL_FUZZ_SECONDS") {
+        Ok(n) => n.trim().parse().with_context(|| format!("GAVEL_FUZZ_SECONDS={n}: not a number")),
+        Err(_) => Ok(CI_FUZZ_SECONDS),
+    }
+}
+
+/// Fuzzes every target of [`FUZZ_TARGETS`] for `seconds`, installing
+/// `cargo-fuzz` when missing (once per machine, in `~/.cargo/bin`). The
+/// targets are built once into `<target dir>/fuzz`, and each corpus lives in
+/// `<target dir>/fuzz/corpus/<target>/`: outside the clone, so CI on a fresh
+/// clone reuses the last build and goes on from the last corpus. For each
+/// target it first replays every input kept in `fuzz/regressions/<target>/`
+/// (crashes found before, kept forever), then fuzzes from the corpus, seeded
+/// from `fuzz/seeds/<target>/` and the regressions. A crash fails the run,
+/// naming the input libFuzzer saved under `fuzz/artifacts/<target>/`.
+fn fuzz_all(root: &Path, seconds: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let installed = cargo().args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
     if !installed {
         step("installing cargo-fuzz");
         run(cargo().args(["install", "cargo-fuzz", "--locked"]))?;
     }
+    let toolchain = FuzzToolchain::pick()?;
     let dir = root.join("fuzz");
+    let target_dir = target_dir(root).join("fuzz");
+    step(&format!("building the fuzz targets ({toolchain:?}) in {}", target_dir.display()));
+    run(toolchain.cargo_fuzz(&dir).args(["build", "-O", "--target-dir"]).arg(&target_dir))?;
     for target in FUZZ_TARGETS {
-        let corpus = dir.join("corpus").join(target);
+        let regressions = dir.join("regressions").join(target);
+        let mut kept = list_dir(&regressions);
+        kept.retain(|p| p.is_file());
+        kept.sort();
+        if !kept.is_empty() {
+            step(&format!("{target}: replaying {} regression input(s)", kept.len()));
+            // Files (not folders) as arguments: libFuzzer runs each once.
+            let status = toolchain
+                .cargo_fuzz(&dir)
+                .args(["run", "-O", target, "--target-dir"])
+                .arg(&target_dir)
+                .args(&kept)
+                .args(["--", &format!("-timeout={FUZZ_INPUT_TIMEOUT_SECONDS}")])
+                .status()
+                .context("starting cargo fuzz")?;
+            if !status.success() {
+                bail!(
+                    "fuzz target {target} fails on a regression input of {} again (see above)",
+                    regressions.display()
+                );
+            }
+        }
+        if seconds == 0 {
+            continue;
+        }
+        let corpus = target_dir.join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("creating {}", corpus.display()))?;
         let seeds = dir.join("seeds").join(target);
@@ -514,14 +594,19 @@ fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
         step(&format!("fuzzing {target} for {seconds} s"));
         let artifacts = dir.join("artifacts").join(target);
         let before = list_dir(&artifacts);
-        // `cargo fuzz` is a rustup proxy call: `+nightly` needs rustup's
-        // `cargo`, not the stable one xtask runs under.
-        let status = Command::new("cargo")
-            .current_dir(&dir)
-            .env_remove("RUSTUP_TOOLCHAIN")
-            .args(["+nightly", "fuzz", "run", "-O", target])
-            .arg(&corpus)
-            .args(["--", &format!("-max_total_time={seconds}")])
+        let mut fuzz = toolchain.cargo_fuzz(&dir);
+        fuzz.args(["run", "-O", target, "--target-dir"]).arg(&target_dir).arg(&corpus);
+        if !kept.is_empty() {
+            // Read too, never written: new inputs go to the first folder.
+            fuzz.arg(&regressions);
+        }
+        let status = fuzz
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                &format!("-timeout={FUZZ_INPUT_TIMEOUT_SECONDS}"),
+                "-print_final_stats=1",
+            ])
             .status()
             .context("starting cargo fuzz")?;
         if !status.success() {
@@ -530,13 +615,78 @@ fn fuzz(root: &Path, args: &[String]) -> anyhow::Result<()> {
             match crashes.as_slice() {
                 [] => bail!("cargo fuzz run {target} failed ({status})"),
                 inputs => bail!(
-                    "fuzz target {target} crashed on {} (reproduce with `cd fuzz && cargo +nightly fuzz run {target} <input>`)",
-                    inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+                    "fuzz target {target} crashed on {} (reproduce with `cd fuzz && {} -O {target} <input>`; once fixed, keep the input in fuzz/regressions/{target}/)",
+                    inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                    toolchain.reproduce(),
                 ),
             }
         }
     }
+    eprintln!("\nfuzzing done in {} s", started.elapsed().as_secs());
     Ok(())
+}
+
+/// The toolchain `cargo fuzz` builds with. cargo-fuzz needs an unstable
+/// flag (`-Zsanitizer=address`): nightly where it is installed (what
+/// developers reproduce crashes with), else the toolchain xtask runs under
+/// with `RUSTC_BOOTSTRAP=1`, which admits the flag (stable ships the
+/// sanitizer runtimes). The fallback needs no download and builds with the
+/// same pinned compiler as the rest of CI, so a fresh machine without
+/// nightly fuzzes as well (docs/BENCHMARKS.md times both).
+/// `GAVEL_FUZZ_TOOLCHAIN=nightly|stable` chooses.
+#[derive(Debug, Clone, Copy)]
+enum FuzzToolchain {
+    Nightly,
+    StableBootstrap,
+}
+
+impl FuzzToolchain {
+    fn pick() -> anyhow::Result<FuzzToolchain> {
+        match std::env::var("GAVEL_FUZZ_TOOLCHAIN").as_deref() {
+            Ok("nightly") => return Ok(FuzzToolchain::Nightly),
+            Ok("stable") => return Ok(FuzzToolchain::StableBootstrap),
+            Ok(other) => bail!("GAVEL_FUZZ_TOOLCHAIN={other}: use nightly or stable"),
+            Err(_) => {}
+        }
+        let listed = Command::new("rustup")
+            .args(["toolchain", "list"])
+            .output()
+            .context("running rustup (fuzzing needs a rustup-managed toolchain)")?;
+        let nightly =
+            String::from_utf8_lossy(&listed.stdout).lines().any(|l| l.starts_with("nightly-"));
+        Ok(if nightly { FuzzToolchain::Nightly } else { FuzzToolchain::StableBootstrap })
+    }
+
+    /// How to run one target by hand, for messages.
+    fn reproduce(self) -> &'static str {
+        match self {
+            FuzzToolchain::Nightly => "cargo +nightly fuzz run",
+            FuzzToolchain::StableBootstrap => "RUSTC_BOOTSTRAP=1 cargo fuzz run",
+        }
+    }
+
+    /// `cargo fuzz`, run in `dir` on this toolchain.
+    fn cargo_fuzz(self, dir: &Path) -> Command {
+        let mut cmd = match self {
+            // `+nightly` is a rustup proxy argument: it needs rustup's
+            // `cargo`, not the toolchain's own one xtask runs under, and
+            // no inherited RUSTUP_TOOLCHAIN.
+            FuzzToolchain::Nightly => {
+                let mut cmd = Command::new("cargo");
+                cmd.env_remove("RUSTUP_TOOLCHAIN").arg("+nightly");
+                cmd
+            }
+            // xtask's own toolchain, which cargo-fuzz's inner `cargo build`
+            // also gets through the inherited RUSTUP_TOOLCHAIN.
+            FuzzToolchain::StableBootstrap => {
+                let mut cmd = cargo();
+                cmd.env("RUSTC_BOOTSTRAP", "1");
+                cmd
+            }
+        };
+        cmd.current_dir(dir).arg("fuzz");
+        cmd
+    }
 }
 
 /// The paths in `dir`, or none when it does not exist.

@@ -19,6 +19,17 @@ use serde::{Deserialize, Serialize};
 /// The prefix of every API path.
 pub const API_BASE: &str = "/api/v1";
 
+/// How long the backend keeps a connection that is waiting for a request's
+/// headers — also an idle keep-alive connection between two requests — before
+/// it closes it (so slow senders cannot hold connections).
+pub const IDLE_CONNECTION_CLOSE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long Gavel's own clients (runners, the CLI) keep an idle pooled
+/// connection: well under [`IDLE_CONNECTION_CLOSE`], so they never send a
+/// request on a connection the backend is closing (a race that fails the
+/// request with "connection closed before message completed").
+pub const CLIENT_POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The body of every 4xx/5xx answer: a stable machine-readable `error` code
 /// and a sentence for humans saying what was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

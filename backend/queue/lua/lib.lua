@@ -31,6 +31,10 @@
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at
 --   P..'runs'                  zset sid -> created_at (code runs)
+--   P..'idem:'..owner..':'..key  hash: fingerprint, id (the submission or
+--                              run an owner's Idempotency-Key created, and
+--                              the fingerprint of that request); expires
+--                              a day after the create (IDEMPOTENCY_TTL)
 --   P..'runner:'..rid          hash: name, labels, slots, languages,
 --                              checkers, plugins, token_hash, registered_at,
 --                              last_seen, dialect ('' for Gavel's own runners,
@@ -70,6 +74,8 @@ end
 local function job_key(jid) return P .. 'job:' .. jid end
 local function sub_key(sid) return P .. 'sub:' .. sid end
 local function runner_key(rid) return P .. 'runner:' .. rid end
+-- Owners are ids without ':', so an owner's keys never meet another's.
+local function idempotency_key(owner, key) return P .. 'idem:' .. owner .. ':' .. key end
 
 -- A space-separated list as a set (ids never contain spaces).
 local function set_of(list)

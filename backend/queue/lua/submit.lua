@@ -1,4 +1,5 @@
--- submit.lua: records a new submission (or code run) and queues its first job.
+-- submit.lua: records a new submission (or code run) and queues its first job,
+-- once per idempotency key.
 -- KEYS[1]: key prefix
 -- ARGV[1]: submission id   ARGV[2]: job id   ARGV[3]: problem id
 -- ARGV[4]: problem revision   ARGV[5]: source digest   ARGV[6]: language
@@ -8,8 +9,22 @@
 -- ARGV[12]: the Normal-OJ payload (JSON), '' when their runners cannot run it
 -- ARGV[13]: kind: '' for a submission, 'run' for a code run (no problem;
 --           listed in P..'runs' instead of P..'submissions')
--- Returns: 'ok'.
+-- ARGV[14]: the client's idempotency key, '' for none
+-- ARGV[15]: the request's fingerprint (with a key)
+-- ARGV[16]: how long the key is remembered (ms, with a key)
+-- Returns: {'created', ARGV[1]}; or, when the owner used the key before,
+-- {'replayed', the earlier id} for the same fingerprint and
+-- {'conflict', the earlier id} for another, having changed nothing.
 local sid = ARGV[1]
+if ARGV[14] ~= '' then
+  local key = idempotency_key(ARGV[9], ARGV[14])
+  local seen = redis.call('HMGET', key, 'fingerprint', 'id')
+  if seen[2] then
+    return { seen[1] == ARGV[15] and 'replayed' or 'conflict', seen[2] }
+  end
+  redis.call('HSET', key, 'fingerprint', ARGV[15], 'id', sid)
+  redis.call('PEXPIRE', key, ARGV[16])
+end
 local now = now_ms()
 redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
   'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
@@ -17,4 +32,4 @@ redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'sourc
   'seq', 0)
 redis.call('ZADD', P .. (ARGV[13] == 'run' and 'runs' or 'submissions'), now, sid)
 enqueue_job(ARGV[2], sid)
-return 'ok'
+return { 'created', sid }

@@ -223,6 +223,8 @@ pub struct NewSubmission {
     pub spec: JobSpec,
     /// What Normal-OJ's runners need to run it (JSON), when they can.
     pub normal_oj: Option<String>,
+    /// The client's idempotency key, if it sent one.
+    pub idempotency: Option<Idempotency>,
 }
 
 /// A code run about to be queued.
@@ -235,6 +237,41 @@ pub struct NewRun {
     pub owner: String,
     /// A [`JobSpec::Run`].
     pub spec: JobSpec,
+    /// The client's idempotency key, if it sent one.
+    pub idempotency: Option<Idempotency>,
+}
+
+/// How long an idempotency key is remembered. A client retries a create
+/// whose answer it lost within seconds or minutes (a backend killed or
+/// restarted, a network cut, Redis restarted from its AOF); a day covers
+/// any such outage and a retry the next morning, as Stripe's keys do, while
+/// each key costs Redis only a small hash (about 200 bytes) until it
+/// expires.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// A client's idempotency key on a create (`POST /submissions`, `POST
+/// /runs`), scoped by the record's owner: the same key again is the same
+/// create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// What the client sent (the HTTP layer checks its shape).
+    pub key: String,
+    /// Names the request (SHA-256 of its canonical form): the key with
+    /// another fingerprint is a conflict, not a retry.
+    pub fingerprint: String,
+}
+
+/// What a create did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Recorded and queued, under this id.
+    Created(String),
+    /// The owner's key was used before for the same request: nothing new;
+    /// the id created then.
+    Replayed(String),
+    /// The owner's key was used before for another request (this id):
+    /// nothing changed.
+    Conflict(String),
 }
 
 /// A stored code run, with its report once it has one.
@@ -340,6 +377,16 @@ fn words(list: &[String]) -> String {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `lua/submit.lua`'s answer.
+fn submitted(outcome: &str, id: String) -> Result<Submitted> {
+    match outcome {
+        "created" => Ok(Submitted::Created(id)),
+        "replayed" => Ok(Submitted::Replayed(id)),
+        "conflict" => Ok(Submitted::Conflict(id)),
+        other => Err(QueueError::Corrupt(format!("submit.lua answered {other:?}"))),
+    }
 }
 
 /// Whether `id` can be stored in a space-separated list: a language,
@@ -773,12 +820,13 @@ impl Queue {
 
     // ---- submissions ----
 
-    pub async fn submit(&self, submission: &NewSubmission) -> Result<()> {
+    /// Records a submission and queues its job, unless its idempotency key
+    /// was used before (then nothing changes).
+    pub async fn submit(&self, submission: &NewSubmission) -> Result<Submitted> {
         let spec = serde_json::to_string(&submission.spec)
             .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
-        let _: String = scripts::SUBMIT
-            .key(&self.config.prefix)
-            .arg(&submission.id)
+        let mut call = scripts::SUBMIT.key(&self.config.prefix);
+        call.arg(&submission.id)
             .arg(&submission.job_id)
             .arg(&submission.problem_id)
             .arg(&submission.revision)
@@ -790,20 +838,17 @@ impl Queue {
             .arg(submission.max_score)
             .arg(spec)
             .arg(submission.normal_oj.as_deref().unwrap_or(""))
-            .arg("")
-            .invoke_async(&mut self.conn())
-            .await?;
-        Ok(())
+            .arg("");
+        self.create(call, submission.idempotency.as_ref()).await
     }
 
     /// Records a code run and queues its job (`spec` is a
-    /// [`JobSpec::Run`]).
-    pub async fn submit_run(&self, run: &NewRun) -> Result<()> {
+    /// [`JobSpec::Run`]), unless its idempotency key was used before.
+    pub async fn submit_run(&self, run: &NewRun) -> Result<Submitted> {
         let spec = serde_json::to_string(&run.spec)
             .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
-        let _: String = scripts::SUBMIT
-            .key(&self.config.prefix)
-            .arg(&run.id)
+        let mut call = scripts::SUBMIT.key(&self.config.prefix);
+        call.arg(&run.id)
             .arg(&run.job_id)
             .arg("") // problem
             .arg("") // revision
@@ -815,10 +860,51 @@ impl Queue {
             .arg(0) // max score
             .arg(spec)
             .arg("") // Normal-OJ payload: their runners do not run code
-            .arg(RUN_KIND)
-            .invoke_async(&mut self.conn())
+            .arg(RUN_KIND);
+        self.create(call, run.idempotency.as_ref()).await
+    }
+
+    /// Runs `lua/submit.lua` with the record's arguments in `call` and the
+    /// idempotency key's: the one path of both kinds of create.
+    async fn create(
+        &self,
+        mut call: redis::ScriptInvocation<'_>,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Submitted> {
+        match idempotency {
+            Some(idempotency) => call
+                .arg(&idempotency.key)
+                .arg(&idempotency.fingerprint)
+                .arg(millis(IDEMPOTENCY_TTL)),
+            None => call.arg("").arg("").arg(0),
+        };
+        let (outcome, id): (String, String) = call.invoke_async(&mut self.conn()).await?;
+        submitted(&outcome, id)
+    }
+
+    /// What an earlier create under `owner`'s key did, if there was one:
+    /// [`Submitted::Replayed`] when it had the same fingerprint,
+    /// [`Submitted::Conflict`] otherwise. A read only: [`submit`](Self::submit)
+    /// decides again, atomically, so two racing requests still make one
+    /// record; this lets a retry be answered before its request is checked
+    /// again (the problem or language may be gone since).
+    pub async fn earlier_create(
+        &self,
+        owner: &str,
+        idempotency: &Idempotency,
+    ) -> Result<Option<Submitted>> {
+        // The key of `idempotency_key` in lua/lib.lua.
+        let key = self.key(&format!("idem:{owner}:{}", idempotency.key));
+        let (fingerprint, id): (Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(key)
+            .arg("fingerprint")
+            .arg("id")
+            .query_async(&mut self.conn())
             .await?;
-        Ok(())
+        Ok(id.map(|id| match fingerprint.as_deref() == Some(idempotency.fingerprint.as_str()) {
+            true => Submitted::Replayed(id),
+            false => Submitted::Conflict(id),
+        }))
     }
 
     /// A stored code run (`None` for missing ids and submissions' ids).

@@ -1,7 +1,8 @@
 //! The queue's promises against a real `redis-server` (one per test, on a
 //! free loopback port): FIFO claims with capability matching, lease fencing,
 //! reclaim with attempts and JE, rejudge and cancel, deregistration, blob
-//! access, and exactly one winner among racing claimers.
+//! access, exactly one winner among racing claimers, and one record per
+//! idempotency key.
 
 use std::time::Duration;
 
@@ -13,8 +14,8 @@ use protocol::runner::{
 use protocol::runs::{OutputChunk, OutputStream, RunJob, RunReport, RunStatus};
 use queue::managed::ManagedRedis;
 use queue::{
-    Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, LeaseRef, NewRun, NewRunner,
-    NewSubmission, Queue, QueueConfig,
+    Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, IDEMPOTENCY_TTL, Idempotency,
+    LeaseRef, NewRun, NewRunner, NewSubmission, Queue, QueueConfig, Submitted,
 };
 
 struct Fixture {
@@ -103,6 +104,7 @@ async fn submit_with(
                 },
             },
             normal_oj: normal_oj.map(str::to_string),
+            idempotency: None,
         })
         .await
         .unwrap();
@@ -624,6 +626,7 @@ async fn a_code_run_is_queued_leased_and_completed_by_its_report_only() {
         labels: Vec::new(),
         owner: "cl_1".into(),
         spec: spec.clone(),
+        idempotency: None,
     };
     f.queue.submit_run(&run).await.unwrap();
     assert_eq!(f.queue.recent_runs(10).await.unwrap(), ["ru_1"]);
@@ -685,4 +688,133 @@ async fn a_code_run_is_queued_leased_and_completed_by_its_report_only() {
         f.queue.complete("rn_a", &job.job_id, lease, &accepted()).await.unwrap(),
         Fence::Accepted
     );
+}
+
+/// A submission `sid` of `owner` under idempotency key `key` (if any) for
+/// the request named `fingerprint`.
+fn keyed(sid: &str, owner: &str, key: Option<&str>, fingerprint: &str) -> NewSubmission {
+    let source = BlobRef { digest: digest(1), size: 10 };
+    NewSubmission {
+        id: sid.into(),
+        job_id: format!("jb_{sid}"),
+        problem_id: "a-plus-b".into(),
+        revision: digest(2),
+        source: source.digest.clone(),
+        language: "python3".into(),
+        checker: Some("tokens".into()),
+        labels: Vec::new(),
+        owner: owner.into(),
+        max_score: 100.0,
+        spec: JobSpec::Judge {
+            language: "python3".into(),
+            source,
+            source_text: None,
+            problem: ProblemRef {
+                id: "a-plus-b".into(),
+                manifest: BlobRef { digest: digest(2), size: 100 },
+            },
+        },
+        normal_oj: None,
+        idempotency: key
+            .map(|key| Idempotency { key: key.into(), fingerprint: fingerprint.into() }),
+    }
+}
+
+/// How many records and queued jobs there are.
+async fn counts(queue: &Queue) -> (usize, usize, u64) {
+    let submissions = queue.recent_submissions(100).await.unwrap().len();
+    let runs = queue.recent_runs(100).await.unwrap().len();
+    (submissions, runs, queue.stats().await.unwrap().pending)
+}
+
+#[tokio::test]
+async fn one_idempotency_key_makes_one_record_and_a_changed_request_changes_nothing() {
+    let f = fixture(30_000, 3).await;
+    let queue = &f.queue;
+    let first = queue.submit(&keyed("sb_1", "cl_1", Some("k-1"), "fp-a")).await.unwrap();
+    assert_eq!(first, Submitted::Created("sb_1".into()));
+    // The retry (a new id, as a second backend instance would make one):
+    // the first id, nothing new.
+    let retry = queue.submit(&keyed("sb_2", "cl_1", Some("k-1"), "fp-a")).await.unwrap();
+    assert_eq!(retry, Submitted::Replayed("sb_1".into()));
+    assert_eq!(counts(queue).await, (1, 0, 1));
+    assert!(queue.submission("sb_2").await.unwrap().is_none());
+    // The same key with another request: refused, nothing changed.
+    let other = queue.submit(&keyed("sb_3", "cl_1", Some("k-1"), "fp-b")).await.unwrap();
+    assert_eq!(other, Submitted::Conflict("sb_1".into()));
+    assert_eq!(counts(queue).await, (1, 0, 1));
+    // The read-only look-up agrees with the script.
+    let ask =
+        |fingerprint: &str| Idempotency { key: "k-1".into(), fingerprint: fingerprint.into() };
+    let earlier = queue.earlier_create("cl_1", &ask("fp-a")).await.unwrap();
+    assert_eq!(earlier, Some(Submitted::Replayed("sb_1".into())));
+    let earlier = queue.earlier_create("cl_1", &ask("fp-b")).await.unwrap();
+    assert_eq!(earlier, Some(Submitted::Conflict("sb_1".into())));
+    assert_eq!(queue.earlier_create("cl_2", &ask("fp-a")).await.unwrap(), None);
+    // The key is remembered for the TTL, and only for it.
+    let client = redis::Client::open(f.redis.url()).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 =
+        redis::cmd("PTTL").arg("{gavel}:idem:cl_1:k-1").query_async(&mut redis).await.unwrap();
+    let day = IDEMPOTENCY_TTL.as_millis() as i64;
+    assert!((day - 60_000..=day).contains(&ttl), "PTTL {ttl}");
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_scoped_by_owner_and_optional() {
+    let f = fixture(30_000, 3).await;
+    let queue = &f.queue;
+    // Two clients that happen to pick the same key never collide.
+    let mine = queue.submit(&keyed("sb_1", "cl_1", Some("same"), "fp-a")).await.unwrap();
+    let theirs = queue.submit(&keyed("sb_2", "cl_2", Some("same"), "fp-a")).await.unwrap();
+    assert_eq!(
+        (mine, theirs),
+        (Submitted::Created("sb_1".into()), Submitted::Created("sb_2".into()))
+    );
+    assert_eq!(queue.submission("sb_2").await.unwrap().unwrap().owner, "cl_2");
+    // Without a key, the same request twice is two records.
+    for sid in ["sb_3", "sb_4"] {
+        let created = queue.submit(&keyed(sid, "cl_1", None, "")).await.unwrap();
+        assert_eq!(created, Submitted::Created(sid.into()));
+    }
+    assert_eq!(counts(queue).await, (4, 0, 4));
+}
+
+#[tokio::test]
+async fn a_code_run_keeps_its_idempotency_key_like_a_submission() {
+    let f = fixture(30_000, 3).await;
+    let queue = &f.queue;
+    let run = |id: &str, fingerprint: &str| NewRun {
+        id: id.into(),
+        job_id: format!("jb_{id}"),
+        language: "python3".into(),
+        labels: Vec::new(),
+        owner: "cl_1".into(),
+        spec: JobSpec::Run(RunJob {
+            language: "python3".into(),
+            files: [("main.py".to_string(), "print(1)".to_string())].into(),
+            entry: "main.py".into(),
+            stdin: String::new(),
+            args: Vec::new(),
+            env: Default::default(),
+            time_ms: 1000,
+            memory_mb: 64,
+            output_bytes: 1024,
+            max_artifacts: 4,
+            max_artifact_bytes: 1024,
+        }),
+        idempotency: Some(Idempotency { key: "k".into(), fingerprint: fingerprint.into() }),
+    };
+    assert_eq!(
+        queue.submit_run(&run("ru_1", "fp-a")).await.unwrap(),
+        Submitted::Created("ru_1".into())
+    );
+    assert_eq!(
+        queue.submit_run(&run("ru_2", "fp-a")).await.unwrap(),
+        Submitted::Replayed("ru_1".into())
+    );
+    // One key space per owner: a submission under the run's key is another request.
+    let submission = queue.submit(&keyed("sb_1", "cl_1", Some("k"), "fp-s")).await.unwrap();
+    assert_eq!(submission, Submitted::Conflict("ru_1".into()));
+    assert_eq!(counts(queue).await, (0, 1, 1));
 }

@@ -545,6 +545,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
                     max_score: 100.0,
                     spec,
                     normal_oj: None,
+                    idempotency: None,
                 })
                 .await?;
             let lease = format!("ls_{n}");

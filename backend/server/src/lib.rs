@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod metrics;
 pub mod normal_oj;
@@ -166,8 +167,15 @@ impl Backend {
     }
 }
 
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send a request's headers; hyper also
+/// counts an idle keep-alive connection's wait for its next request, so
+/// clients must not keep idle connections this long (see
+/// [`protocol::CLIENT_POOL_IDLE`]).
+const HEADER_READ_TIMEOUT: Duration = protocol::IDLE_CONNECTION_CLOSE;
+/// The most a request's line and headers may take: hyper answers
+/// `431 Request Header Fields Too Large` beyond it (its default is ~400 KiB;
+/// nginx's is 32 KiB; our tokens and ids need well under 1 KiB).
+const MAX_HEAD_BYTES: usize = 64 << 10;
 /// How long a request body may stall between two chunks (a large upload
 /// may take long, but never stop sending for this long).
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -175,7 +183,8 @@ const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Serves `app` on `listener` until `stopping` turns true, then waits for
 /// the requests in flight. Unlike a bare `axum::serve`, a client that sends
 /// its headers or its body too slowly is cut off (`HEADER_READ_TIMEOUT`,
-/// `BODY_IDLE_TIMEOUT`), so slow requests cannot hold connections forever.
+/// `BODY_IDLE_TIMEOUT`), so slow requests cannot hold connections forever,
+/// and headers are capped (`MAX_HEAD_BYTES`).
 async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
@@ -185,7 +194,11 @@ async fn serve(
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES);
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };

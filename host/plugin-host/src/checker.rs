@@ -6,7 +6,7 @@ use wasmtime::Engine;
 
 use crate::call::{Call, Failure};
 use crate::limits::CallLimits;
-use crate::{PluginError, PluginInfo, on_big_stack};
+use crate::{PluginError, PluginInfo, Refusal, on_big_stack};
 
 mod bindings {
     wasmtime::component::bindgen!({ path: "../../wit", world: "checker" });
@@ -40,10 +40,15 @@ impl CheckerPlugin {
     ) -> Result<Self, PluginError> {
         let pre = bindings::CheckerPre::new(pre).map_err(|e| PluginError::wrong_world(&e))?;
         let mut call = Call::new(engine, crate::INFO_LIMITS, Bytes::new(), &[]);
-        let result = pre.instantiate(&mut call.store).and_then(|c| c.call_info(&mut call.store));
+        // Instantiating runs the component's start functions: a failure
+        // there is told apart from one in `info`.
+        let result = match pre.instantiate(&mut call.store) {
+            Ok(c) => c.call_info(&mut call.store).map_err(|e| (PluginError::Info as Refusal, e)),
+            Err(e) => Err((PluginError::Start as Refusal, e)),
+        };
         let info = match result {
             Ok(info) => info,
-            Err(e) => return Err(PluginError::Info(call.finish(Some(e)).failure_reason())),
+            Err((refusal, e)) => return Err(refusal(call.finish(Some(e)).failure_reason())),
         };
         let info =
             PluginInfo::new(info.id, info.name, info.version, digest, crate::PluginKind::Checker)?;

@@ -109,8 +109,11 @@ impl ComponentCache {
         key: &str,
         wasm: impl FnOnce() -> anyhow::Result<Cow<'a, [u8]>>,
     ) -> anyhow::Result<Component> {
+        // Compiled and loaded in two steps, even without a cache, so that a
+        // component too big for the instance pool is told apart from one
+        // that is not valid Wasm.
         let Some(dir) = &self.dir else {
-            return Ok(Component::new(engine, &*wasm()?)?);
+            return load_compiled(engine, &engine.precompile_component(&wasm()?)?);
         };
         let path = dir.join(format!("{key}-{}.cwasm", engine_key(engine)));
         if path.is_file() {
@@ -126,13 +129,34 @@ impl ComponentCache {
             }
         }
         let compiled = engine.precompile_component(&wasm()?)?;
+        // Cached only once it loads: never an entry that cannot.
+        let component = load_compiled(engine, &compiled)?;
         if let Err(e) = write_atomically(dir, &path, &compiled) {
             tracing::warn!(path = %path.display(), error = %e, "could not cache a compiled plugin");
         }
-        // SAFETY: `compiled` was just produced by this engine.
-        #[allow(unsafe_code)]
-        Ok(unsafe { Component::deserialize(engine, &compiled) }?)
+        Ok(component)
     }
+}
+
+/// Why a valid component cannot be loaded: it needs more than one plugin
+/// instance may have (memories, tables, their sizes: the pooling allocator's
+/// limits set in [`build_engine`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OverLimits;
+
+impl std::fmt::Display for OverLimits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("it needs more than a plugin instance may have")
+    }
+}
+
+/// Loads what [`Engine::precompile_component`] of this engine produced; the
+/// only way that fails is the instance limits, marked [`OverLimits`].
+fn load_compiled(engine: &Engine, compiled: &[u8]) -> anyhow::Result<Component> {
+    // SAFETY: `compiled` was just produced by this engine.
+    #[allow(unsafe_code)]
+    unsafe { Component::deserialize(engine, compiled) }
+        .map_err(|e| anyhow::Error::from(e).context(OverLimits))
 }
 
 /// A short, stable key for the engine settings that affect compiled code.

@@ -9,7 +9,7 @@ use wasmtime::Engine;
 
 use crate::call::{Call, CallIo, CallReport, Failure};
 use crate::limits::CallLimits;
-use crate::{PluginError, PluginInfo, on_big_stack};
+use crate::{PluginError, PluginInfo, Refusal, on_big_stack};
 
 mod bindings {
     wasmtime::component::bindgen!({ path: "../../wit", world: "language" });
@@ -50,10 +50,15 @@ impl LanguagePlugin {
     ) -> Result<Self, PluginError> {
         let pre = bindings::LanguagePre::new(pre).map_err(|e| PluginError::wrong_world(&e))?;
         let mut call = Call::new(engine, crate::INFO_LIMITS, Bytes::new(), &[]);
-        let result = pre.instantiate(&mut call.store).and_then(|l| l.call_info(&mut call.store));
+        // Instantiating runs the component's start functions: a failure
+        // there is told apart from one in `info`.
+        let result = match pre.instantiate(&mut call.store) {
+            Ok(l) => l.call_info(&mut call.store).map_err(|e| (PluginError::Info as Refusal, e)),
+            Err(e) => Err((PluginError::Start as Refusal, e)),
+        };
         let info = match result {
             Ok(info) => info,
-            Err(e) => return Err(PluginError::Info(call.finish(Some(e)).failure_reason())),
+            Err((refusal, e)) => return Err(refusal(call.finish(Some(e)).failure_reason())),
         };
         let source_file = info.source_file;
         if source_file.is_empty() || source_file.contains(['/', '\\']) {

@@ -104,11 +104,16 @@ pub enum PluginError {
     NotAComponent(String),
     #[error("does not implement gavel:plugin's checker or language world: {0}")]
     WrongWorld(String),
+    #[error("instantiating it failed: {0}")]
+    Start(String),
     #[error("its `info` call failed: {0}")]
     Info(String),
     #[error("{0}")]
     Invalid(String),
 }
+
+/// One of [`PluginError`]'s variants, waiting for its message.
+pub(crate) type Refusal = fn(String) -> PluginError;
 
 impl PluginError {
     fn wrong_world(e: &wasmtime::Error) -> Self {
@@ -144,6 +149,9 @@ pub struct HostConfig {
     pub checker_limits: CallLimits,
     /// Budgets of language plugins.
     pub language_limits: LanguageLimits,
+    /// Budgets of the `init` call of a `preinit-language` plugin, made once
+    /// when it is loaded (booting an interpreter, not running a program).
+    pub init_limits: CallLimits,
 }
 
 impl Default for HostConfig {
@@ -167,6 +175,12 @@ impl Default for HostConfig {
                     memory_bytes: 1 << 30,
                     output_bytes: 1 << 20,
                 },
+            },
+            init_limits: CallLimits {
+                wall_ms: 60_000,
+                fuel: 100_000_000_000,
+                memory_bytes: 1 << 30,
+                output_bytes: 64 << 10,
             },
         }
     }
@@ -214,15 +228,20 @@ impl PluginHost {
             ));
         }
         let digest = engine::digest(bytes);
-        let mut component: Component = self
-            .cache
-            .load(&self.engine, &digest, || Ok(bytes.into()))
-            .map_err(|e| PluginError::NotAComponent(format!("{e:#}")))?;
+        let loaded = self.cache.load(&self.engine, &digest, || Ok(bytes.into()));
+        let mut component: Component = loaded.map_err(|e| {
+            if e.is::<engine::OverLimits>() {
+                PluginError::Invalid(format!("{e:#}"))
+            } else {
+                PluginError::NotAComponent(format!("{e:#}"))
+            }
+        })?;
         if exports_of(&self.engine, &component).any(|e| e == preinit::INIT_EXPORT) {
             component = self
                 .cache
                 .load(&self.engine, &format!("{digest}-preinit"), || {
-                    Ok(preinit::snapshot(&self.engine, &self.linker, bytes)?.into())
+                    let limits = self.config.init_limits;
+                    Ok(preinit::snapshot(&self.engine, &self.linker, bytes, limits)?.into())
                 })
                 .map_err(|e| PluginError::Invalid(format!("pre-initialising: {e:#}")))?;
         }

@@ -21,27 +21,22 @@ use crate::limits::CallLimits;
 /// The export a `preinit-language` component runs before the snapshot.
 pub const INIT_EXPORT: &str = "init";
 
-/// Budgets of the `init` call: booting an interpreter, not running a program.
-const INIT_LIMITS: CallLimits = CallLimits {
-    wall_ms: 60_000,
-    fuel: 100_000_000_000,
-    memory_bytes: 1 << 30,
-    output_bytes: 64 << 10,
-};
-
-/// Runs `init` of the component `wasm` and returns the snapshot component.
+/// Runs `init` of the component `wasm` within `limits` and returns the
+/// snapshot component.
 pub fn snapshot(
     engine: &Engine,
     linker: &Linker<CallState>,
     wasm: &[u8],
+    limits: CallLimits,
 ) -> anyhow::Result<Vec<u8>> {
-    crate::on_big_stack(|| snapshot_here(engine, linker, wasm))
+    crate::on_big_stack(|| snapshot_here(engine, linker, wasm, limits))
 }
 
 fn snapshot_here(
     engine: &Engine,
     linker: &Linker<CallState>,
     wasm: &[u8],
+    limits: CallLimits,
 ) -> anyhow::Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     // Keep `init` so the snapshot still matches its world.
@@ -49,7 +44,7 @@ fn snapshot_here(
     let (context, instrumented) = wizer.instrument_component(wasm)?;
     let component = Component::new(engine, &instrumented)?;
 
-    let mut call = Call::new(engine, INIT_LIMITS, Bytes::new(), &[]);
+    let mut call = Call::new(engine, limits, Bytes::new(), &[]);
     let result = linker.instantiate(&mut call.store, &component).and_then(|instance| {
         let init = instance.get_typed_func::<(), ()>(&mut call.store, INIT_EXPORT)?;
         init.call(&mut call.store, ())?;

@@ -65,7 +65,9 @@ impl BackendClient {
     pub fn new(base: &str) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .pool_idle_timeout(Duration::from_secs(90))
+            // The backend closes connections idle for 10 s; reusing one it is
+            // closing fails the request.
+            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE)
             .build()?;
         let api = format!("{}{}", base.trim_end_matches('/'), protocol::API_BASE);
         Ok(BackendClient { http, api })
@@ -231,7 +233,74 @@ impl BackendClient {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    /// A server that answers every request with `{"cancel": []}` on
+    /// keep-alive connections and never closes one; returns its address and
+    /// how many connections it accepted.
+    fn counting_server() -> (String, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn serve(mut stream: std::net::TcpStream) {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stream.read(&mut chunk) {
+            buffer.extend_from_slice(&chunk[..n]);
+            let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse().unwrap_or(0));
+            if buffer.len() < end + 4 + length {
+                continue;
+            }
+            buffer.drain(..end + 4 + length);
+            let body = r#"{"cancel":[]}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(answer.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn connections_idle_longer_than_the_pool_limit_are_not_reused() {
+        let (addr, accepted) = counting_server();
+        let client = BackendClient::new(&addr).unwrap();
+        let me = Identity { runner_id: "rn_x".into(), token: "rk_x".into() };
+        let beat = HeartbeatRequest::default();
+        client.heartbeat(&me, &beat).await.unwrap();
+        client.heartbeat(&me, &beat).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "a busy connection is reused");
+        // Past the pool limit (and before the backend's idle close) the
+        // client must open a new connection rather than race the backend
+        // closing the old one.
+        tokio::time::sleep(protocol::CLIENT_POOL_IDLE + Duration::from_secs(1)).await;
+        assert!(
+            protocol::CLIENT_POOL_IDLE + Duration::from_secs(1) < protocol::IDLE_CONNECTION_CLOSE
+        );
+        client.heartbeat(&me, &beat).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 2, "an idle connection was reused");
+    }
 
     #[test]
     fn a_409_is_a_stale_lease_unless_it_says_slots_full() {

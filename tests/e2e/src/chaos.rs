@@ -16,13 +16,21 @@
 //!   outboxes (and 1–8 s in all: within or past the 2 s leases), bring it
 //!   back.
 //!
+//! The client sends each submission with an `Idempotency-Key` of its own; a
+//! POST that gets no answer (or a `5xx`) is sent again with the same key,
+//! on the other instance, a bounded number of times, so a submission stored
+//! by a backend killed before it answered is answered by the retry (a
+//! replay) instead of being stored twice.
+//!
 //! Then it checks the promises of SPEC §9: every accepted submission (a
-//! `201`; a POST that failed is not accepted) reaches exactly one final
-//! verdict ("lost" otherwise), the expected one ("wrong" otherwise); no
-//! completion is counted twice (a second `finished` event, or the backend's
-//! `completed` counter above the number of completed jobs: "duplicates");
-//! no job is left pending or leased; every runner's outbox empties; and with
-//! the native languages, no container is left over.
+//! `201`; a POST that failed after its retries is not accepted) reaches
+//! exactly one final verdict ("lost" otherwise), the expected one ("wrong"
+//! otherwise); no completion is counted twice (a second `finished` event,
+//! or the backend's `completed` counter above the number of completed jobs:
+//! "duplicates"); Redis holds exactly the accepted submissions (one more is
+//! a retry's duplicate, or a create whose answer was lost for good); no job
+//! is left pending or leased; every runner's outbox empties; and with the
+//! native languages, no container is left over.
 //!
 //! [`run`] returns a [`Summary`] whose [`line`](Summary::line) is the one
 //! line `cargo xtask chaos --minutes N` ends with (`src/bin/chaos.rs`);
@@ -275,6 +283,13 @@ const MAX_ATTEMPTS: &str = "20";
 const PREFIX: &str = "{gavel}:";
 /// How long a runner may take to start and register.
 const REGISTER_LIMIT: Duration = Duration::from_secs(30);
+/// How many times a POST that got no answer is sent again with its key,
+/// and the first pause before it (doubling, at most [`RETRY_PAUSE_MAX`]):
+/// about 20 s in all, longer than any outage the schedule makes (a backend
+/// is down at most 8 s; both answer while Redis restarts, with 503s).
+const CREATE_RETRIES: u32 = 12;
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(2);
 
 /// An accepted submission.
 struct Accepted {
@@ -287,8 +302,15 @@ struct Accepted {
 #[derive(Default)]
 struct Book {
     accepted: BTreeMap<String, Accepted>,
-    /// POSTs not accepted, by answer (`503`, `no answer`, …).
+    /// POSTs not accepted, by answer (`503`, `no answer`, …), after their
+    /// retries.
     refused: BTreeMap<String, usize>,
+    /// POSTs sent again with their key, by the answer that made us (`503`,
+    /// `no answer`).
+    retried: BTreeMap<String, usize>,
+    /// Accepted submissions whose `201` was a replay: the backend had
+    /// stored them when an earlier send of the POST got no answer.
+    replayed: usize,
 }
 
 impl Book {
@@ -449,7 +471,10 @@ pub fn run(config: &Config) -> Summary {
     summary.faults = faults;
     summary.fault_kinds = kinds.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
     clock.say(&format!(
-        "POSTs not accepted: {:?}; leases reclaimed: {}; faults: {kinds:?}",
+        "POSTs sent again: {:?}, answered as replays: {}; not accepted: {:?}; leases \
+         reclaimed: {}; faults: {kinds:?}",
+        book.retried,
+        book.replayed,
         book.refused,
         metric(&backends, "gavel_reclaims_total").map_or("?".into(), |v| v.to_string()),
     ));
@@ -513,23 +538,63 @@ fn upload_problems(backends: &[Http; 2], solutions: &[Solution]) {
     }
 }
 
-/// `POST /submissions` on one instance: the id when accepted (`201`), else
-/// what came back.
-fn submit(http: &Http, token: &str, solution: &Solution) -> Result<String, String> {
+/// What one send of a POST got.
+enum Answer {
+    /// `201`: the id, and whether it was a replay.
+    Accepted(String, bool),
+    /// No answer, or a `5xx`: worth sending again with the same key.
+    Unanswered(String),
+    /// Anything else.
+    Refused(String),
+}
+
+/// `POST /submissions` on one instance with idempotency key `key`.
+fn submit(http: &Http, token: &str, solution: &Solution, key: &str) -> Answer {
     let request = SubmitRequest {
         problem_id: solution.problem.clone(),
         language: solution.language.clone(),
         source: solution.source.clone(),
         labels: Vec::new(),
     };
-    let builder = http.request(Method::POST, "/submissions", Some(token)).json(&request);
+    let builder = http
+        .request(Method::POST, "/submissions", Some(token))
+        .header("Idempotency-Key", key)
+        .json(&request);
     match http.try_send("POST /submissions".into(), builder) {
-        Ok(reply) if reply.status == 201 => serde_json::from_slice::<SubmitResponse>(&reply.body)
-            .map(|r| r.submission_id)
-            .map_err(|e| format!("201 without an id ({e})")),
-        Ok(reply) => Err(reply.status.to_string()),
-        Err(_) => Err("no answer".into()),
+        Ok(reply) if reply.status == 201 => {
+            let replayed = reply.headers.get("idempotent-replayed").is_some_and(|v| v == "true");
+            match serde_json::from_slice::<SubmitResponse>(&reply.body) {
+                Ok(created) => Answer::Accepted(created.submission_id, replayed),
+                Err(e) => Answer::Refused(format!("201 without an id ({e})")),
+            }
+        }
+        Ok(reply) if reply.status >= 500 => Answer::Unanswered(reply.status.to_string()),
+        Ok(reply) => Answer::Refused(reply.status.to_string()),
+        Err(_) => Answer::Unanswered("no answer".into()),
     }
+}
+
+/// `POST /submissions` under a fresh key, first on instance `first`, sent
+/// again with the same key (alternating instances, backing off) while it
+/// gets no answer, at most [`CREATE_RETRIES`] times.
+fn submit_with_retries(
+    backends: &[Http; 2],
+    token: &str,
+    solution: &Solution,
+    key: &str,
+    first: usize,
+    book: &Mutex<Book>,
+) -> Answer {
+    let mut pause = RETRY_PAUSE;
+    let mut answer = submit(&backends[first % 2], token, solution, key);
+    for retry in 1..=CREATE_RETRIES {
+        let Answer::Unanswered(why) = &answer else { break };
+        *lock(book).retried.entry(why.clone()).or_default() += 1;
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(RETRY_PAUSE_MAX);
+        answer = submit(&backends[(first + retry as usize) % 2], token, solution, key);
+    }
+    answer
 }
 
 /// `GET /submissions/{id}` on one instance, if it answers.
@@ -571,14 +636,18 @@ fn submit_stream(
             continue;
         }
         let index = rng.below(solutions.len());
-        let answer = submit(&backends[turn % 2], token, &solutions[index]);
+        let key = format!("chaos-{seed}-{turn}");
+        let answer = submit_with_retries(backends, token, &solutions[index], &key, turn, book);
         turn += 1;
         let mut book = lock(book);
         match answer {
-            Ok(id) => {
+            Answer::Accepted(id, replayed) => {
+                book.replayed += usize::from(replayed);
                 book.accepted.insert(id, Accepted { solution: index, first_final: None });
             }
-            Err(why) => *book.refused.entry(why).or_default() += 1,
+            Answer::Unanswered(why) | Answer::Refused(why) => {
+                *book.refused.entry(why).or_default() += 1;
+            }
         }
         drop(book);
         std::thread::sleep(rng.millis(50, 250));
@@ -829,8 +898,9 @@ fn check(
     // every submission stored, including any whose POST failed after the
     // backend had stored it).
     let mut duplicates = changed.len();
-    // A submission whose POST failed after the backend stored it is judged
-    // too, maybe later than the accepted ones: wait for those (a little).
+    // A submission whose POST failed after the backend stored it (a
+    // violation below) is judged too, maybe later than the accepted ones:
+    // wait for those (a little).
     let deadline = Instant::now() + Duration::from_secs(30);
     let facts = loop {
         let facts = redis_facts(&stack.redis_url(), book);
@@ -867,12 +937,24 @@ fn check(
                     facts.not_final.join(", ")
                 ));
             }
+            // Every record in Redis is one a client was answered for: a
+            // retried POST made no second one, and none was left behind by
+            // a POST that never got its answer.
+            let unknown: Vec<&String> =
+                facts.stored.iter().filter(|id| !book.accepted.contains_key(*id)).collect();
+            if facts.stored.len() != book.accepted.len() || !unknown.is_empty() {
+                violations.push(format!(
+                    "{} submissions stored, {} accepted; stored but never answered: {unknown:?}",
+                    facts.stored.len(),
+                    book.accepted.len()
+                ));
+            }
             eprintln!(
-                "chaos: {} submissions stored ({} accepted, {} whose POST failed after storing), \
+                "chaos: {} submissions stored ({} accepted, {} stored but never answered), \
                  {} jobs completed by runners, completed counter {}",
-                facts.stored,
+                facts.stored.len(),
                 book.accepted.len(),
-                facts.stored.saturating_sub(book.accepted.len()),
+                unknown.len(),
                 facts.jobs_done,
                 facts.completed
             );
@@ -935,8 +1017,8 @@ fn check(
 /// What Redis holds, read directly (the key schema of
 /// `backend/queue/lua/lib.lua`).
 struct RedisFacts {
-    /// Submissions stored.
-    stored: usize,
+    /// The ids of the submissions stored.
+    stored: BTreeSet<String>,
     /// Jobs whose state is `done` (completed by a runner).
     jobs_done: u64,
     /// The `completed` counter.
@@ -991,7 +1073,7 @@ fn redis_facts(url: &str, book: &Book) -> redis::RedisResult<RedisFacts> {
         finished_events.insert(id.clone(), finished);
     }
     Ok(RedisFacts {
-        stored: ids.len(),
+        stored: ids.iter().cloned().collect(),
         jobs_done,
         completed: completed.unwrap_or(0),
         finished_events,

@@ -17,9 +17,13 @@
 //! [`chaos`] runs a whole deployment (Redis, two backends, three runners)
 //! under injected faults and checks that nothing accepted is lost or judged
 //! twice (`tests/chaos.rs`, and `cargo xtask chaos` through `src/bin/chaos.rs`).
+//! [`burst`] sends a burst of submissions to eight real runners and measures
+//! throughput, latency and the backend's memory (`tests/burst.rs`, and
+//! `cargo xtask burst` through `src/bin/burst.rs`).
 
 pub mod api;
 pub mod browser;
+pub mod burst;
 pub mod chaos;
 pub mod docker;
 pub mod fleet;
@@ -132,4 +136,21 @@ pub fn status_and_score(report: &serde_json::Value) -> String {
         report["status"].as_str().expect("a status"),
         (score * 1000.0).round() / 1000.0
     )
+}
+
+/// Every file under `dir`, by path relative to it.
+pub fn files_under(dir: &Path) -> std::collections::BTreeSet<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut std::collections::BTreeSet<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if let Ok(relative) = path.strip_prefix(root) {
+                out.insert(relative.display().to_string());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
 }

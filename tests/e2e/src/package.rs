@@ -19,6 +19,10 @@ pub const TAR_GZ: &str = "application/gzip";
 pub enum Entry {
     File(String, Vec<u8>),
     Symlink(String, String),
+    /// A hard link to another entry (tar only).
+    Hardlink(String, String),
+    /// A named pipe (tar only).
+    Fifo(String),
 }
 
 /// A file entry.
@@ -66,6 +70,7 @@ pub fn zip(entries: &[Entry]) -> Vec<u8> {
             Entry::Symlink(name, target) => {
                 zip.add_symlink(name.as_str(), target.as_str(), options).expect("a zip symlink");
             }
+            Entry::Hardlink(..) | Entry::Fifo(_) => panic!("a zip cannot hold {entry:?}"),
         }
     }
     zip.finish().expect("a finished zip").into_inner()
@@ -81,6 +86,10 @@ pub fn tar_gz(entries: &[Entry]) -> Vec<u8> {
             Entry::Symlink(name, target) => {
                 (name, tar::EntryType::Symlink, &[], Some(target.as_str()))
             }
+            Entry::Hardlink(name, target) => {
+                (name, tar::EntryType::Link, &[], Some(target.as_str()))
+            }
+            Entry::Fifo(name) => (name, tar::EntryType::Fifo, &[], None),
         };
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(kind);

@@ -104,6 +104,11 @@ impl Stack {
         Client::new(self.http(), ADMIN_TOKEN)
     }
 
+    /// The backend process's id, while it runs.
+    pub fn backend_pid(&self) -> Option<u32> {
+        self.backend.as_ref().map(Child::id)
+    }
+
     /// The backend's data dir (blobs, uploads).
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

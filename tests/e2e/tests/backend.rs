@@ -7,20 +7,16 @@
 //! Run with `cargo build -p gavel && cargo test -p e2e --test backend`.
 //! Needs `redis-server` on PATH (`cargo xtask setup` installs it).
 
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use e2e::api::{Client, SOON, SseEvent};
-use e2e::package::{self, Entry, TAR_GZ, ZIP, file};
+use e2e::package::{self, TAR_GZ, ZIP};
 use e2e::runner::{KeepAlive, LANGUAGE, TestRunner, report, sha256_hex};
 use e2e::stack::Stack;
 use judge_core::verdict::Status;
 use protocol::client::{EventKind, ProblemView, SubmissionView, SubmitRequest};
-use protocol::runner::{
-    CaseProgress, HeartbeatRequest, Job, JobSpec, ProblemManifest, RunnerEvent,
-};
+use protocol::runner::{CaseProgress, Job, JobSpec, ProblemManifest, RunnerEvent};
 use reqwest::Method;
 use serde_json::json;
 
@@ -579,151 +575,6 @@ fn a_backend_killed_and_restarted_on_the_same_redis_loses_nothing() {
     assert_eq!(stack.admin().problem_ids(), [PROBLEM]);
 }
 
-/// Every file under `dir`, by relative path.
-fn files_under(dir: &Path) -> BTreeSet<String> {
-    fn walk(dir: &Path, root: &Path, out: &mut BTreeSet<String>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, root, out);
-            } else {
-                out.insert(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(dir, dir, &mut out);
-    out
-}
-
-#[test]
-fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
-    let stack = Stack::start_with(&[("--max-source-kb", "1"), ("--max-package-mb", "1")]);
-    let (_, client) = setup(&stack);
-    let admin = stack.admin();
-    let http = stack.http();
-    let a = TestRunner::register(&http, "runner-a");
-    let b = TestRunner::register(&http, "runner-b");
-    let files_before = files_under(&stack.data_dir());
-    let queue_before: serde_json::Value = admin.get("/queue").expect(200).json();
-    let request = |source: String| SubmitRequest {
-        problem_id: PROBLEM.into(),
-        language: LANGUAGE.into(),
-        source,
-        labels: Vec::new(),
-    };
-
-    // Submissions.
-    let malformed = br#"{"problem_id": "a-plus-b", "language": "#.to_vec();
-    let error = http
-        .raw(Method::POST, "/submissions", Some(&client.token), "application/json", malformed)
-        .expect_error(400);
-    assert_eq!(error.error, "bad_json");
-    assert_eq!(
-        client.submit("no-such-problem", LANGUAGE, SOURCE).expect_error(422).error,
-        "unknown_problem"
-    );
-    assert_eq!(client.submit(PROBLEM, "cobol", SOURCE).expect_error(422).error, "unknown_language");
-    let error = client.submit(PROBLEM, LANGUAGE, &"x".repeat(1025)).expect_error(413);
-    assert_eq!(error.error, "too_large");
-    let error = client.post("/submissions", &request("x".repeat(9 << 20))).expect_error(413);
-    assert_eq!(error.error, "too_large");
-
-    // Requests axum refuses before any handler: a method the route does
-    // not take, a path or query that does not parse.
-    let reply = http.send(
-        "DELETE /submissions".into(),
-        http.request(Method::DELETE, "/submissions", Some(&client.token)),
-    );
-    let allow = reply.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    assert_eq!(reply.expect_error(405).error, "method_not_allowed");
-    assert!(allow.contains("POST"), "allow {allow:?}");
-    client.get("/submissions/%FF").expect_error(400);
-    a.get("/jobs/next?wait_ms=soon").expect_error(400);
-    let path = format!("/runners/{}/jobs/%FF/events", a.id);
-    let events = json!({ "lease": "ls_x", "events": [] });
-    http.json(Method::POST, &path, Some(&a.token), &events).expect_error(400);
-
-    // Tokens.
-    let example = package::zip(&package::example(PROBLEM));
-    client.put_problem("x", ZIP, example.clone()).expect_error(403);
-    http.json(Method::POST, "/submissions", Some(&a.token), &request(SOURCE.into()))
-        .expect_error(401);
-    http.json(Method::POST, "/submissions", None, &request(SOURCE.into())).expect_error(401);
-    http.get(&format!("/problems/{PROBLEM}"), None).expect_error(401);
-    let path = format!("/runners/{}/heartbeat", a.id);
-    http.json(Method::POST, &path, Some(&b.token), &HeartbeatRequest::default()).expect_error(404);
-    http.json(Method::POST, &path, Some("rk_forged"), &HeartbeatRequest::default())
-        .expect_error(401);
-    let register = json!({ "name": "intruder", "slots": 1, "languages": [LANGUAGE] });
-    http.json(Method::POST, "/runners/register", Some(&client.token), &register).expect_error(401);
-    client.post("/clients", &json!({ "name": "mallory" })).expect_error(403);
-
-    // Packages: hostile archives, broken problems, wrong types, oversize.
-    let with = |extra: Entry| {
-        let mut entries = package::example(PROBLEM);
-        entries.push(extra);
-        entries
-    };
-    for (name, archive) in [
-        ("zip", package::zip(&with(file("../evil", "pwned")))),
-        ("tar.gz", package::tar_gz(&with(file("../evil", "pwned")))),
-    ] {
-        let content_type = if name == "zip" { ZIP } else { TAR_GZ };
-        let error = admin.put_problem("slip", content_type, archive).expect_error(400);
-        assert_eq!(error.error, "unsafe_path", "{name}: {error:?}");
-        assert!(error.detail.contains("../evil"), "{name}: {error:?}");
-    }
-    for (name, archive) in [
-        ("zip", package::zip(&with(Entry::Symlink("tests/06.in".into(), "/etc/passwd".into())))),
-        (
-            "tar.gz",
-            package::tar_gz(&with(Entry::Symlink("tests/06.in".into(), "/etc/passwd".into()))),
-        ),
-    ] {
-        let content_type = if name == "zip" { ZIP } else { TAR_GZ };
-        let error = admin.put_problem("linked", content_type, archive).expect_error(400);
-        assert_eq!(error.error, "symlink", "{name}: {error:?}");
-    }
-    let bomb = package::zip_bomb("bomb", 50);
-    assert!(bomb.len() < 1 << 20, "the bomb is {} bytes packed", bomb.len());
-    let reply = admin.put_problem("bomb", ZIP, bomb);
-    let status = reply.status;
-    let error = reply.expect_error(status);
-    assert!(
-        (status, error.error.as_str()) == (400, "zip_bomb")
-            || (status, error.error.as_str()) == (413, "too_large"),
-        "bomb: {status} {error:?}"
-    );
-    let missing_case = package::zip(&[
-        file("problem.toml", package::minimal_problem_toml("broken", &["01", "02"])),
-        file("tests/01.in", "1 2\n"),
-        file("tests/01.out", "3\n"),
-    ]);
-    let error = admin.put_problem("broken", ZIP, missing_case).expect_error(422);
-    assert_eq!(error.error, "invalid_problem");
-    assert!(error.detail.contains("tests/02.in"), "{error:?}");
-    let error = admin.put_problem("typed", "text/plain", example.clone()).expect_error(415);
-    assert_eq!(error.error, "content_type");
-    let huge = package::zip(&with(file("tests/big.txt", package::incompressible(3 << 19))));
-    let error = admin.put_problem("huge", ZIP, huge).expect_error(413);
-    assert_eq!(error.error, "too_large");
-
-    // Nothing was stored: no problem, no submission, no file.
-    assert_eq!(admin.problem_ids(), [PROBLEM]);
-    for id in ["x", "slip", "linked", "bomb", "broken", "typed", "huge"] {
-        admin.get(&format!("/problems/{id}")).expect_error(404);
-    }
-    let queue_after: serde_json::Value = admin.get("/queue").expect(200).json();
-    // (Runner liveness is left out: on a loaded machine this test can
-    // outlast the scripted runners' registration, which is not a change.)
-    for field in ["pending", "leased"] {
-        assert_eq!(queue_after[field], queue_before[field], "{field}");
-    }
-    assert_eq!(queue_after["pending"], 0);
-    assert_eq!(files_under(&stack.data_dir()), files_before);
-}
-
 #[test]
 fn a_client_sees_only_its_own_submissions() {
     let stack = Stack::start();
@@ -853,42 +704,114 @@ fn redis_killed_and_restarted_from_its_aof_loses_nothing_and_wakes_long_polls() 
     assert!(latency < Duration::from_secs(2), "the long-poll answered {latency:?} after submit");
 }
 
-/// Sends `start` and then nothing; returns how long the backend took to
-/// answer or close the connection, and what it sent.
-fn stall(addr: &str, start: &[u8], limit: Duration) -> (Duration, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.write_all(start).unwrap();
-    stream.set_read_timeout(Some(limit)).unwrap();
-    let started = std::time::Instant::now();
-    let mut answer = Vec::new();
-    let _ = std::io::copy(&mut stream.take(4096), &mut answer);
-    (started.elapsed(), String::from_utf8_lossy(&answer).into_owned())
+/// `POST path` on `http` as `client`, with `Idempotency-Key: key` (raw
+/// bytes, to send malformed ones too) and a JSON body.
+fn post_keyed(
+    http: &e2e::api::Http,
+    client: &Client,
+    path: &str,
+    key: &[u8],
+    body: &impl serde::Serialize,
+) -> e2e::api::Reply {
+    let key = reqwest::header::HeaderValue::from_bytes(key).expect("a header value");
+    let request = http.request(Method::POST, path, Some(&client.token));
+    http.send(format!("POST {path}"), request.header("Idempotency-Key", key).json(body))
+}
+
+/// The id in a `201` answer, and whether it was a replay.
+fn created(reply: e2e::api::Reply, field: &str) -> (String, bool) {
+    let replayed = reply.headers.get("idempotent-replayed").map(|v| v.as_bytes().to_vec());
+    assert!(matches!(replayed.as_deref(), None | Some(b"true")), "{replayed:?}");
+    let body: serde_json::Value = reply.expect(201).json();
+    (body[field].as_str().expect("an id").to_string(), replayed.is_some())
 }
 
 #[test]
-fn requests_that_stall_are_cut_off_instead_of_holding_connections() {
-    let stack = Stack::start();
-    let addr = stack.url().trim_start_matches("http://").to_string();
-    let limit = Duration::from_secs(60);
-    std::thread::scope(|s| {
-        // Headers that never end: the connection is closed (10 s).
-        let headers = s.spawn(|| stall(&addr, b"GET /healthz HTTP/1.1\r\nHost: x\r\n", limit));
-        // A body that stops coming: answered with an error, then closed (30 s).
-        let body = s.spawn(|| {
-            let start = format!(
-                "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-                 Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
-                e2e::stack::ADMIN_TOKEN
-            );
-            stall(&addr, start.as_bytes(), limit)
-        });
-        let (took, _) = headers.join().unwrap();
-        assert!(took < Duration::from_secs(20), "stalled headers held for {took:?}");
-        let (took, answer) = body.join().unwrap();
-        assert!(took < Duration::from_secs(45), "a stalled body held for {took:?}");
-        assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
-    });
-    // The backend still serves everyone else.
-    stack.http().get_root("/healthz").expect(200);
+fn a_retried_create_with_its_idempotency_key_is_stored_once_whichever_instance_answers() {
+    let mut stack = Stack::start();
+    let second = stack.start_another_backend();
+    let (_, client) = setup(&stack);
+    let other = stack.admin().create_client("other");
+    let _runner = TestRunner::register(&stack.http(), "runner");
+    let redis_client = redis::Client::open(stack.redis_url()).expect("a Redis URL");
+    let mut redis = redis_client.get_connection().expect("Redis");
+    let mut stored = move || -> Vec<String> {
+        redis::cmd("ZRANGE").arg("{gavel}:submissions").arg(0).arg(-1).query(&mut redis).unwrap()
+    };
+    let request = SubmitRequest {
+        problem_id: PROBLEM.into(),
+        language: LANGUAGE.into(),
+        source: SOURCE.into(),
+        labels: Vec::new(),
+    };
+    let path = "/submissions";
+
+    // The first answer, then the same request with the same key on either
+    // instance: the same id, marked as a replay, and one record.
+    let (id, replayed) =
+        created(post_keyed(&stack.http(), &client, path, b"key-1", &request), "submission_id");
+    assert!(!replayed, "a first answer is no replay");
+    for http in [stack.http(), second.clone()] {
+        let again = created(post_keyed(&http, &client, path, b"key-1", &request), "submission_id");
+        assert_eq!(again, (id.clone(), true));
+    }
+    assert_eq!(stored(), std::slice::from_ref(&id));
+
+    // The same key with another request: refused, nothing changed.
+    let changed = SubmitRequest { source: format!("{SOURCE}// changed\n"), ..request.clone() };
+    let error = post_keyed(&second, &client, path, b"key-1", &changed).expect_error(422);
+    assert_eq!(error.error, "idempotency_conflict", "{}", error.detail);
+    // A key names one create of its owner, whatever the endpoint.
+    let run = json!({"language": LANGUAGE, "files": {"main.js": "console.log(1)"}});
+    let error = post_keyed(&stack.http(), &client, "/runs", b"key-1", &run).expect_error(422);
+    assert_eq!(error.error, "idempotency_conflict");
+    // Malformed keys: 400 naming the header.
+    let long = [b'k'; 201];
+    for bad in [&b""[..], &long, "ключ".as_bytes(), b"a\tb"] {
+        let error = post_keyed(&stack.http(), &client, path, bad, &request).expect_error(400);
+        assert_eq!(error.error, "invalid_header");
+        assert!(error.detail.starts_with("Idempotency-Key: "), "{}", error.detail);
+    }
+    assert_eq!(stored(), std::slice::from_ref(&id), "refused requests stored nothing");
+
+    // Another client's key of the same name is another create; without a
+    // key, a request is a new submission every time, as before.
+    let (theirs, replayed) =
+        created(post_keyed(&second, &other, path, b"key-1", &request), "submission_id");
+    assert!(!replayed && theirs != id);
+    let unkeyed = [(); 2].map(|()| client.submit_ok(PROBLEM, LANGUAGE, SOURCE));
+    assert_ne!(unkeyed[0], unkeyed[1]);
+    assert_eq!(stored().len(), 4);
+
+    // Runs take keys the same way.
+    let (run_id, _) =
+        created(post_keyed(&stack.http(), &client, "/runs", b"run-1", &run), "run_id");
+    let again = created(post_keyed(&second, &client, "/runs", b"run-1", &run), "run_id");
+    assert_eq!(again, (run_id, true));
+
+    // The lost answer: Redis holds writes back (CLIENT PAUSE WRITE), so the
+    // first instance's create waits; the client gives up on it; the create
+    // is stored when the pause ends, answered to nobody. The client sends it
+    // again, with its key, to the other instance: the stored id, no second
+    // submission.
+    let mut control = redis_client.get_connection().expect("Redis");
+    let () = redis::cmd("CLIENT").arg("PAUSE").arg(1500).arg("WRITE").query(&mut control).unwrap();
+    let impatient = stack
+        .http()
+        .request(Method::POST, path, Some(&client.token))
+        .header("Idempotency-Key", "lost-1")
+        .json(&request)
+        .timeout(Duration::from_millis(400));
+    let lost = stack.http().try_send("POST /submissions (impatient)".into(), impatient);
+    assert!(lost.is_err(), "the answer came within the pause: {lost:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stored().len() < 5 {
+        assert!(Instant::now() < deadline, "the paused create was never stored");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let known = [&id, &theirs, &unkeyed[0], &unkeyed[1]];
+    let lost_id = stored().into_iter().find(|s| !known.contains(&s));
+    let retried = created(post_keyed(&second, &client, path, b"lost-1", &request), "submission_id");
+    assert_eq!((Some(retried.0), retried.1), (lost_id, true));
+    assert_eq!(stored().len(), 5, "the retry made no second submission");
 }

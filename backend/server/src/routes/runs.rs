@@ -9,28 +9,36 @@
 use std::convert::Infallible;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::{Stream, StreamExt};
 use protocol::runner::JobSpec;
 use protocol::runs::{self, RunCreated, RunJob, RunReport, RunRequest, RunView};
-use queue::{NewRun, RunRecord};
+use queue::{NewRun, RunRecord, Submitted};
 
 use crate::AppState;
 use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency;
 use crate::json::ApiJson;
 use crate::routes::submissions::{Logged, cancel_record, follow};
 
-#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, responses((status = 201, body = protocol::runs::RunCreated), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_language", body = protocol::ErrorBody), (status = 400, description = "Malformed request: files, entry, args, env, limits", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<RunRequest>,
 ) -> ApiResult<Response> {
     let caller = state.caller(&headers).await?;
+    let idempotency = idempotency::from_request(&headers, "run", &request)?;
+    let created = |run_id| RunCreated { run_id };
+    if let Some(earlier) =
+        idempotency::earlier(&state.queue, caller.owner(), idempotency.as_ref(), created).await?
+    {
+        return Ok(earlier);
+    }
     let job = run_job(request.clone(), state.config.max_source_bytes)?;
     if let Some(bad) = request.labels.iter().find(|l| !queue::is_valid_word(l)) {
         return Err(ApiError::bad_request(
@@ -46,10 +54,13 @@ pub async fn create(
         labels: request.labels,
         owner: caller.owner().to_string(),
         spec: JobSpec::Run(job),
+        idempotency,
     };
-    state.queue.submit_run(&run).await?;
-    tracing::info!(run_id = run.id, job_id = run.job_id, language = run.language, "run queued");
-    Ok((StatusCode::CREATED, ApiJson(RunCreated { run_id: run.id })).into_response())
+    let outcome = state.queue.submit_run(&run).await?;
+    if matches!(outcome, Submitted::Created(_)) {
+        tracing::info!(run_id = run.id, job_id = run.job_id, language = run.language, "run queued");
+    }
+    idempotency::answer(outcome, created)
 }
 
 /// The request with its defaults applied, checked: what the runner gets.
@@ -286,6 +297,7 @@ mod tests {
     use protocol::runs::RunStatus;
 
     use super::*;
+    use axum::http::StatusCode;
 
     fn request(files: &[(&str, &str)]) -> RunRequest {
         RunRequest {

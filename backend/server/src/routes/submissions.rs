@@ -6,20 +6,21 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use judge_core::problem::CheckerRef;
 use protocol::client::{SubmissionSummary, SubmissionView, SubmitRequest, SubmitResponse, Summary};
 use protocol::runner::{JobSpec, ProblemRef};
-use queue::{Change, NewSubmission};
+use queue::{Change, NewSubmission, Submitted};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
 use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
+use crate::idempotency;
 use crate::json::ApiJson;
 use crate::routes::problems::ProblemRecord;
 
@@ -29,13 +30,20 @@ const INLINE_SOURCE_BYTES: usize = 64 << 10;
 /// How long ago a language must have been advertised to be accepted.
 const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
-#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, responses((status = 201, body = protocol::client::SubmitResponse), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_problem, unknown_language", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> ApiResult<Response> {
     let caller = state.caller(&headers).await?;
+    let idempotency = idempotency::from_request(&headers, "submission", &request)?;
+    let created = |submission_id| SubmitResponse { submission_id };
+    if let Some(earlier) =
+        idempotency::earlier(&state.queue, caller.owner(), idempotency.as_ref(), created).await?
+    {
+        return Ok(earlier);
+    }
     let limit = state.config.max_source_bytes;
     if request.source.len() as u64 > limit {
         return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
@@ -97,16 +105,18 @@ pub async fn create(
             problem: ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() },
         },
         normal_oj,
+        idempotency,
     };
-    state.queue.submit(&submission).await?;
-    tracing::info!(
-        submission_id = submission.id,
-        job_id = submission.job_id,
-        problem_id = submission.problem_id,
-        "submission queued"
-    );
-    let body = SubmitResponse { submission_id: submission.id };
-    Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+    let outcome = state.queue.submit(&submission).await?;
+    if matches!(outcome, Submitted::Created(_)) {
+        tracing::info!(
+            submission_id = submission.id,
+            job_id = submission.job_id,
+            problem_id = submission.problem_id,
+            "submission queued"
+        );
+    }
+    idempotency::answer(outcome, created)
 }
 
 /// Refuses a language no runner has offered lately (422).

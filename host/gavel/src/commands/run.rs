@@ -8,6 +8,11 @@
 //! if the connection drops it is opened again and events already shown
 //! (by their sequence number) are skipped.
 //!
+//! The create carries a fresh random `Idempotency-Key`; a create that gets
+//! no answer (connection refused or reset, a timeout) or a `5xx` is sent
+//! again with the same key a few times, backing off, so a backend that
+//! stored the run but died before answering is not asked for a second one.
+//!
 //! Exit codes: the program's own when it ran to an exit (0 when it
 //! succeeded), 2 for bad input (files, flags, refused by the backend), 1 when
 //! the run ended otherwise (TLE, MLE, OLE, CE, JE, cancelled) or the backend
@@ -30,6 +35,11 @@ const MAX_INPUT_BYTES: u64 = 8 << 20;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Ordinary requests (create, read, artifacts).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Sends of one create before giving up on a backend that fails to answer,
+/// and the first pause between two (doubling): about 3.5 s in all, enough
+/// for a restarted backend or Redis to come back.
+const CREATE_ATTEMPTS: u32 = 4;
+const CREATE_BACKOFF: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -81,7 +91,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let request = build_request(&args)?;
     let api = Api::new(&args.backend, &args.token)?;
-    let created: RunCreated = api.send(api.http.post(api.url("/runs")).json(&request))?;
+    let created: RunCreated = create(&api, "/runs", &request)?;
     let deadline = Instant::now() + Duration::from_secs(args.wait_s);
     let view = follow(&api, &created.run_id, deadline, !args.json)?;
     if let Some(dir) = &args.artifacts {
@@ -171,6 +181,51 @@ fn guess_language(file: &str) -> Option<String> {
     Some(language.to_string())
 }
 
+/// `POST path` with `request` under a fresh idempotency key, sent again
+/// with the same key while the backend fails to answer (transport errors,
+/// `5xx`), at most [`CREATE_ATTEMPTS`] times: one create, however many sends.
+fn create<T: serde::de::DeserializeOwned>(
+    api: &Api,
+    path: &str,
+    request: &impl serde::Serialize,
+) -> anyhow::Result<T> {
+    let key = server::auth::new_token("gavel-");
+    let (mut attempt, mut pause) = (1, CREATE_BACKOFF);
+    loop {
+        let post = api.http.post(api.url(path)).header("Idempotency-Key", &key).json(request);
+        match api.send(post) {
+            Err(e) if attempt < CREATE_ATTEMPTS && is_transient(&e) => {
+                tracing::warn!(error = %format!("{e:#}"), attempt, "create failed; sending it again");
+                std::thread::sleep(pause);
+                (attempt, pause) = (attempt + 1, pause * 2);
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// Whether a failed call may succeed when sent again: no answer at all
+/// (refused, reset, timed out) or the backend's own failure (`5xx`).
+fn is_transient(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<reqwest::Error>().is_some()
+        || error.downcast_ref::<ServerFailed>().is_some()
+}
+
+/// A `5xx` answer.
+#[derive(Debug)]
+struct ServerFailed {
+    status: reqwest::StatusCode,
+    detail: String,
+}
+
+impl std::fmt::Display for ServerFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the backend failed ({}): {}", self.status, self.detail)
+    }
+}
+
+impl std::error::Error for ServerFailed {}
+
 /// A backend's API with a token.
 struct Api {
     http: reqwest::blocking::Client,
@@ -182,6 +237,7 @@ impl Api {
     fn new(backend: &str, token: &str) -> anyhow::Result<Api> {
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE)
             .build()
             .context("building the HTTP client")?;
         let base = format!("{}{}", backend.trim_end_matches('/'), protocol::API_BASE);
@@ -223,7 +279,7 @@ impl Api {
         if status.is_client_error() {
             Err(BadInput(format!("the backend refused the run: {detail}")).into())
         } else {
-            anyhow::bail!("the backend failed ({status}): {detail}")
+            Err(ServerFailed { status, detail }.into())
         }
     }
 }
@@ -355,6 +411,16 @@ fn exit_code(view: &RunView) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_to_answer_are_sent_again() {
+        let failed = ServerFailed { status: reqwest::StatusCode::BAD_GATEWAY, detail: "x".into() };
+        assert!(is_transient(&anyhow::Error::new(failed).context("creating")));
+        assert!(!is_transient(&BadInput("refused".into()).into()));
+        let refused = reqwest::blocking::Client::new().get("http://127.0.0.1:1/").send();
+        let refused = anyhow::Error::new(refused.unwrap_err()).context("reaching the backend");
+        assert!(is_transient(&refused));
+    }
 
     #[test]
     fn languages_are_guessed_from_extensions() {

@@ -1,0 +1,5 @@
+// Unbounded recursion: boa must end it as an error, not crash the host.
+function down(n) {
+  return down(n + 1) + 1;
+}
+down(0);

@@ -1,0 +1,4 @@
+import sys
+
+while True:
+    print("x" * 1000, file=sys.stderr)
