@@ -245,6 +245,14 @@ impl PluginHost {
                 })
                 .map_err(|e| PluginError::Invalid(format!("pre-initialising: {e:#}")))?;
         }
+        // Every call's WASI context allows no TCP, UDP or name lookup, but a
+        // plugin that asks for the network is refused outright.
+        if let Some(import) = imports_of(&self.engine, &component).find(|i| i.starts_with(NETWORK))
+        {
+            return Err(PluginError::Invalid(format!(
+                "imports `{import}`: plugins may not use the network"
+            )));
+        }
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             PluginError::Invalid(format!("imports something Gavel does not provide: {e:#}"))
         })?;
@@ -262,6 +270,19 @@ impl PluginHost {
             )))
         }
     }
+}
+
+/// The WASI interfaces that reach the network (`wasi:sockets/…`).
+const NETWORK: &str = "wasi:sockets/";
+
+/// The names a component imports.
+fn imports_of(engine: &Engine, component: &Component) -> impl Iterator<Item = String> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The names a component exports.

@@ -333,8 +333,8 @@ const CASES: &[Case] = &[
         ),
     },
     Case {
-        // Gavel links all of WASI 0.2, sockets included, but every call's
-        // WASI context allows no TCP, no UDP and no name lookup.
+        // Linked (wasmtime-wasi adds all of WASI 0.2) but refused by name,
+        // beside every call's WASI context allowing no TCP, UDP or lookup.
         name: "an import of WASI's sockets",
         wasm: Wasm::Wat(checker!(
             r#"(import "wasi:sockets/network@0.2.0" (instance $net (export "network" (type (sub resource)))))
@@ -345,7 +345,10 @@ const CASES: &[Case] = &[
     (export "instance-network" (func (result (own $n))))))"#,
             checker_core!(accept!())
         )),
-        expect: Loads,
+        expect: Refused(
+            Invalid,
+            "imports `wasi:sockets/network@0.2.0`: plugins may not use the network",
+        ),
     },
     Case {
         name: "a pre-initialised language that works (the control)",
