@@ -169,19 +169,32 @@ fn run_io(dirs: &Dirs, request: &RunRequest, sink: &mut Sink<'_>) -> io::Result<
         (libc::RLIMIT_CORE, 0, 0),
     ];
     // SAFETY: between fork and exec the closure only makes async-signal-safe
-    // syscalls (setpgid, open/write/close, setrlimit) on values it owns; it
-    // allocates nothing.
+    // syscalls (setpgid, prctl, open/write/close, setrlimit) on values it
+    // owns; it allocates nothing.
     unsafe {
         command.pre_exec(move || {
             if libc::setpgid(0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
             // The run, not the supervisor, is what the OOM killer takes
-            // (raising one's own score needs no privilege).
+            // (raising one's own score needs no privilege). The supervisor
+            // is not dumpable, which makes this child's /proc/self files
+            // root's; it becomes dumpable again as it would at exec a moment
+            // later (it holds nothing secret, and no run is alive to trace
+            // it), so that it may write its own score. A run that cannot be
+            // marked does not start: the supervisor's life depends on it.
+            if libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
             let fd = libc::open(c"/proc/self/oom_score_adj".as_ptr(), libc::O_WRONLY);
-            if fd >= 0 {
-                libc::write(fd, b"1000".as_ptr().cast(), 4);
-                libc::close(fd);
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let written = libc::write(fd, b"1000".as_ptr().cast(), 4);
+            let error = io::Error::last_os_error();
+            libc::close(fd);
+            if written != 4 {
+                return Err(error);
             }
             for (resource, soft, hard) in limits {
                 let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
