@@ -121,6 +121,23 @@ fn rand_suffix() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
+/// A code run's job: `print(1)` in Python 3.
+fn python_run() -> JobSpec {
+    JobSpec::Run(RunJob {
+        language: "python3".into(),
+        files: [("main.py".to_string(), "print(1)".to_string())].into(),
+        entry: "main.py".into(),
+        stdin: String::new(),
+        args: Vec::new(),
+        env: Default::default(),
+        time_ms: 1000,
+        memory_mb: 64,
+        output_bytes: 1024,
+        max_artifacts: 4,
+        max_artifact_bytes: 1024,
+    })
+}
+
 fn accepted() -> JobResult {
     JudgeReport::from_tasks(String::new(), Vec::new()).into()
 }
@@ -606,19 +623,7 @@ async fn counted_hand_backs_spend_attempts_and_the_last_one_ends_as_je() {
 async fn a_code_run_is_queued_leased_and_completed_by_its_report_only() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_a", &["python3"], &[], 2).await;
-    let spec = JobSpec::Run(RunJob {
-        language: "python3".into(),
-        files: [("main.py".to_string(), "print(1)".to_string())].into(),
-        entry: "main.py".into(),
-        stdin: String::new(),
-        args: Vec::new(),
-        env: Default::default(),
-        time_ms: 1000,
-        memory_mb: 64,
-        output_bytes: 1024,
-        max_artifacts: 4,
-        max_artifact_bytes: 1024,
-    });
+    let spec = python_run();
     let run = NewRun {
         id: "ru_1".into(),
         job_id: "jb_ru_1".into(),
@@ -790,19 +795,7 @@ async fn a_code_run_keeps_its_idempotency_key_like_a_submission() {
         language: "python3".into(),
         labels: Vec::new(),
         owner: "cl_1".into(),
-        spec: JobSpec::Run(RunJob {
-            language: "python3".into(),
-            files: [("main.py".to_string(), "print(1)".to_string())].into(),
-            entry: "main.py".into(),
-            stdin: String::new(),
-            args: Vec::new(),
-            env: Default::default(),
-            time_ms: 1000,
-            memory_mb: 64,
-            output_bytes: 1024,
-            max_artifacts: 4,
-            max_artifact_bytes: 1024,
-        }),
+        spec: python_run(),
         idempotency: Some(Idempotency { key: "k".into(), fingerprint: fingerprint.into() }),
     };
     assert_eq!(

@@ -49,12 +49,7 @@ pub async fn create(
         return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
     }
     let labels = request.labels.clone();
-    if let Some(bad) = labels.iter().find(|l| !queue::is_valid_word(l)) {
-        return Err(ApiError::bad_request(
-            "invalid_field",
-            format!("labels: {bad:?} is not an id"),
-        ));
-    }
+    check_labels(&labels)?;
     // Both checks at once: one Redis round trip instead of three in a row.
     let (record, offered) =
         tokio::try_join!(ProblemRecord::load(&state, &request.problem_id), async {
@@ -117,6 +112,16 @@ pub async fn create(
         );
     }
     idempotency::answer(outcome, created)
+}
+
+/// Refuses labels that are not ids (400): a runner must carry each.
+pub(crate) fn check_labels(labels: &[String]) -> ApiResult<()> {
+    match labels.iter().find(|l| !queue::is_valid_word(l)) {
+        Some(bad) => {
+            Err(ApiError::bad_request("invalid_field", format!("labels: {bad:?} is not an id")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Refuses a language no runner has offered lately (422).
