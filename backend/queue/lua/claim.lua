@@ -6,7 +6,10 @@
 -- ARGV[1]: runner id   ARGV[2]: the new lease (random)
 -- ARGV[3]: lease time-to-live (ms)   ARGV[4]: max attempts
 -- ARGV[5]: how many queued jobs to look at (the scan window)
--- Returns: {'unknown_runner'} | {'slots_full'} | {'none'} |
+-- ARGV[6..]: the jobs whose wakes brought the caller here
+-- Returns: {'unknown_runner'} | {'slots_full'} |
+--          {'none', languages, checkers, labels, dialect, jid…} (what the
+--          runner offers, and those of ARGV[6..] that are still queued) |
 --          {'ok', jid, sid, attempt, spec, noj}
 local rid, lease = ARGV[1], ARGV[2]
 local now = now_ms()
@@ -45,4 +48,8 @@ for _, jid in ipairs(redis.call('ZRANGE', P .. 'pending', 0, tonumber(ARGV[5]) -
     return { 'ok', jid, sid, tostring(attempt), spec[1], spec[2] or '' }
   end
 end
-return { 'none' }
+local none = { 'none', runner[1] or '', runner[2] or '', runner[3] or '', runner[5] or '' }
+for i = 6, #ARGV do
+  if redis.call('ZSCORE', P .. 'pending', ARGV[i]) then table.insert(none, ARGV[i]) end
+end
+return none

@@ -19,15 +19,14 @@ local runner_ttl = tonumber(redis.call('HGET', key, 'ttl')) or tonumber(ARGV[3])
 local now = now_ms()
 reclaim_expired(now, 100, tonumber(ARGV[4]))
 redis.call('HSET', key, 'last_seen', now)
-if ARGV[5] ~= '-' then
-  redis.call('HSET', key, 'languages', ARGV[5])
-  redis.call('PUBLISH', P .. 'wake', 'capabilities')
-end
+if ARGV[5] ~= '-' then redis.call('HSET', key, 'languages', ARGV[5]) end
 -- A live runner keeps its languages offered (submissions check this).
 for language in string.gmatch(redis.call('HGET', key, 'languages') or '', '%S+') do
   redis.call('ZADD', P .. 'languages', now, language)
 end
 if ARGV[6] ~= '-' then redis.call('HSET', key, 'checkers', ARGV[6]) end
+-- Its parked long-polls look again with what it offers now.
+if ARGV[5] ~= '-' or ARGV[6] ~= '-' then redis.call('PUBLISH', P .. 'wake', 'capabilities') end
 if ARGV[7] ~= '-' then redis.call('HSET', key, 'plugins', ARGV[7]) end
 local token_hash = redis.call('HGET', key, 'token_hash')
 for _, k in ipairs({ key, key .. ':jobs', P .. 'runner-token:' .. token_hash }) do

@@ -58,8 +58,9 @@
 --                              expires a week after it ends
 --   P..'deliveries:due'        zset did -> when to (re)try it (ms)
 --   P..'delivery-seq'          counter: delivery ids
--- Channels: P..'wake' (a job became claimable), P..'events:'..sid (a new
--- event was appended; the payload is its seq).
+-- Channels: P..'wake' (a job became claimable: its id and what it needs of
+-- a runner, see `publish_wake`; or 'capabilities': a runner's changed),
+-- P..'events:'..sid (a new event was appended; the payload is its seq).
 --
 -- Times come from the Redis server's clock (TIME), so several backend
 -- instances agree on every deadline.
@@ -91,6 +92,16 @@ local function append_event(sid, jid, event)
   event.job_id = jid
   redis.call('RPUSH', sub_key(sid) .. ':events', cjson.encode(event))
   redis.call('PUBLISH', P .. 'events:' .. sid, seq)
+end
+
+-- Tells waiting runners that job `jid` is claimable. The payload is the job
+-- id and what a runner needs to run it (its language, checker, labels, and
+-- 1 if it has a Normal-OJ payload), tab-separated; `waiters.rs` reads it.
+local function publish_wake(jid)
+  local job = redis.call('HMGET', job_key(jid), 'language', 'checker', 'labels', 'noj')
+  local noj = (job[4] or '') ~= '' and '1' or '0'
+  redis.call('PUBLISH', P .. 'wake',
+    table.concat({ jid, job[1] or '', job[2] or '', job[3] or '', noj }, '\t'))
 end
 
 -- Asks runner `rid` (if it is still registered) to stop job `jid`.
@@ -125,7 +136,7 @@ local function enqueue_job(jid, sid)
     'result', '', 'message', '', 'finished_at', '')
   redis.call('DEL', sub_key(sid) .. ':events')
   append_event(sid, jid, { type = 'queued', attempt = 0 })
-  redis.call('PUBLISH', P .. 'wake', jid)
+  publish_wake(jid)
 end
 
 -- Ends job `jid` in `state` without a result (cancelled, superseded): it
@@ -153,7 +164,7 @@ local function requeue(jid, sid, attempt)
     redis.call('HSET', sub_key(sid), 'status', 'PENDING')
     append_event(sid, jid, { type = 'queued', attempt = attempt })
   end
-  redis.call('PUBLISH', P .. 'wake', 'requeued')
+  publish_wake(jid)
 end
 
 -- How many deliveries an owner's list keeps.

@@ -23,9 +23,11 @@
 //! [`Listener`] turns the pub/sub channels into in-process wake-ups for
 //! long-polls (`wake`) and SSE streams (`events:*`).
 
+mod known_tokens;
 mod listener;
 pub mod managed;
 mod scripts;
+mod waiters;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -41,6 +43,7 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use listener::Listener;
+pub use waiters::{Need, Offer, Waiter, Waiters};
 
 /// The dialect name of Normal-OJ's runners (a runner's `dialect`).
 pub const DIALECT_NORMAL_OJ: &str = "normal-oj";
@@ -130,10 +133,20 @@ pub struct Leased {
 #[derive(Debug, Clone)]
 pub enum Claim {
     Job(Box<Leased>),
-    Nothing,
+    /// Nothing this runner can run is queued.
+    Nothing(Idle),
     /// The runner already holds as many leases as it has slots.
     SlotsFull,
     UnknownRunner,
+}
+
+/// What a claim that found nothing learnt on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idle {
+    /// What the runner offers.
+    pub offer: Offer,
+    /// Those of the jobs the claim was woken for that are still queued.
+    pub still_queued: Vec<String>,
 }
 
 /// The answer to a fenced call (`events`, `complete`).
@@ -369,6 +382,7 @@ pub struct Queue {
     conn: ConnectionManager,
     client: redis::Client,
     config: std::sync::Arc<QueueConfig>,
+    known_tokens: std::sync::Arc<known_tokens::KnownTokens>,
 }
 
 fn words(list: &[String]) -> String {
@@ -405,7 +419,12 @@ impl Queue {
         for script in scripts::all() {
             script.prepare_invoke().load_async(&mut conn).await?;
         }
-        Ok(Queue { conn, client, config: std::sync::Arc::new(config) })
+        Ok(Queue {
+            conn,
+            client,
+            config: std::sync::Arc::new(config),
+            known_tokens: Default::default(),
+        })
     }
 
     pub fn config(&self) -> &QueueConfig {
@@ -453,13 +472,17 @@ impl Queue {
     /// Checks a runner token (its SHA-256, hex) against the runner id in a
     /// path, for a call in `dialect` (`""` for Gavel's protocol): a runner
     /// registered in another dialect counts as another runner. The stored
-    /// hash is compared in constant time.
+    /// hash is compared in constant time. A token found valid is believed
+    /// for a moment without asking again (see `known_tokens.rs`).
     pub async fn authenticate_runner(
         &self,
         runner_id: &str,
         token_hash: &str,
         dialect: &str,
     ) -> Result<RunnerAuth> {
+        if let Some(auth) = self.known_tokens.check(runner_id, token_hash, dialect) {
+            return Ok(auth);
+        }
         let (owner, (stored, registered_in)): (Option<String>, (Option<String>, Option<String>)) =
             redis::pipe()
                 .get(self.key(&format!("runner-token:{token_hash}")))
@@ -475,6 +498,7 @@ impl Queue {
                     && registered_in.as_deref().unwrap_or("") == dialect
                     && constant_time_eq(stored.as_bytes(), token_hash.as_bytes()) =>
             {
+                self.known_tokens.remember(token_hash, runner_id, dialect);
                 RunnerAuth::Valid
             }
             (Some(_), _) => RunnerAuth::Foreign,
@@ -536,8 +560,10 @@ impl Queue {
         Ok(Some(reply))
     }
 
-    /// Leases the oldest queued job the runner can run.
-    pub async fn claim(&self, runner_id: &str, lease: &str) -> Result<Claim> {
+    /// Leases the oldest queued job the runner can run. `woken_for`: the
+    /// jobs whose wakes brought the caller here (a claim that finds nothing
+    /// says which of them are still queued).
+    pub async fn claim(&self, runner_id: &str, lease: &str, woken_for: &[String]) -> Result<Claim> {
         let reply: Vec<String> = scripts::CLAIM
             .key(&self.config.prefix)
             .arg(runner_id)
@@ -545,6 +571,7 @@ impl Queue {
             .arg(millis(self.config.lease_ttl))
             .arg(self.config.max_attempts)
             .arg(self.config.scan_window)
+            .arg(woken_for)
             .invoke_async(&mut self.conn())
             .await?;
         match reply.as_slice() {
@@ -562,7 +589,16 @@ impl Queue {
                 let normal_oj = Some(normal_oj.clone()).filter(|p| !p.is_empty());
                 Ok(Claim::Job(Box::new(Leased { job, normal_oj })))
             }
-            [s] if s == "none" => Ok(Claim::Nothing),
+            [none, languages, checkers, labels, dialect, still_queued @ ..] if none == "none" => {
+                let set = |list: &str| list.split_whitespace().map(str::to_string).collect();
+                let offer = Offer {
+                    languages: set(languages),
+                    checkers: set(checkers),
+                    labels: set(labels),
+                    normal_oj: dialect == DIALECT_NORMAL_OJ,
+                };
+                Ok(Claim::Nothing(Idle { offer, still_queued: still_queued.to_vec() }))
+            }
             [s] if s == "slots_full" => Ok(Claim::SlotsFull),
             [s] if s == "unknown_runner" => Ok(Claim::UnknownRunner),
             other => Err(QueueError::Corrupt(format!("claim answered {other:?}"))),
@@ -696,6 +732,7 @@ impl Queue {
             .arg(runner_id)
             .invoke_async(&mut self.conn())
             .await?;
+        self.known_tokens.forget_runner(runner_id);
         Ok(u64::try_from(requeued).ok())
     }
 

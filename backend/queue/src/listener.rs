@@ -1,36 +1,43 @@
 //! Turns Redis pub/sub into in-process wake-ups, so nothing on the server
-//! sleep-polls: long-polls wait on [`Listener::wake`] (a job became
-//! claimable) and SSE streams on [`Listener::events`] (a submission's log
-//! grew). One subscription per backend instance serves every waiter. After a
-//! lost connection the listener resubscribes and wakes everyone, so a message
-//! missed meanwhile only costs waiters one extra look.
+//! sleep-polls: long-polls park in [`Listener::park`] and are woken one per
+//! claimable job (see `waiters.rs`), SSE streams follow [`Listener::events`]
+//! (a submission's log grew). One subscription per backend instance serves
+//! every waiter. After a lost connection the listener resubscribes and wakes
+//! everyone, so a message missed meanwhile only costs waiters one extra look.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::broadcast;
+
+use crate::waiters::{Waiter, Waiters, Wake};
 
 /// In-process fan-out of the queue's channels.
 #[derive(Clone)]
 pub struct Listener {
-    wake: Arc<Notify>,
+    waiters: Waiters,
     events: broadcast::Sender<Arc<str>>,
 }
 
 impl Listener {
     pub(crate) fn spawn(client: redis::Client, prefix: String) -> Listener {
         let (events, _) = broadcast::channel(4096);
-        let listener = Listener { wake: Arc::new(Notify::new()), events };
+        let listener = Listener { waiters: Waiters::default(), events };
         tokio::spawn(listener.clone().run(client, prefix));
         listener
     }
 
-    /// Notified whenever a job may have become claimable. Create the
-    /// `notified()` future (and `enable` it) before looking at the queue, so
-    /// a wake-up between the look and the wait is not lost.
-    pub fn wake(&self) -> &Notify {
-        &self.wake
+    /// Parks a long-poll until a job its runner can run is queued (see
+    /// [`Waiter`]). Park before the first claim, so a job queued between the
+    /// claim and the wait is not missed.
+    pub fn park(&self) -> Waiter {
+        self.waiters.park()
+    }
+
+    /// This instance's parked long-polls.
+    pub fn waiters(&self) -> &Waiters {
+        &self.waiters
     }
 
     /// Submission ids whose event log grew (or `*` after a reconnect: every
@@ -40,7 +47,7 @@ impl Listener {
     }
 
     fn wake_everyone(&self) {
-        self.wake.notify_waiters();
+        self.waiters.wake_all();
         let _ = self.events.send(Arc::from("*"));
     }
 
@@ -66,7 +73,12 @@ impl Listener {
                         while let Some(message) = messages.next().await {
                             let channel = message.get_channel_name();
                             if channel == wake_channel {
-                                self.wake.notify_waiters();
+                                let payload: String = message.get_payload().unwrap_or_default();
+                                match Wake::parse(&payload) {
+                                    Some(wake) => self.waiters.dispatch(wake),
+                                    // A runner's capabilities changed.
+                                    None => self.waiters.wake_all(),
+                                }
                             } else if let Some(sid) = channel.strip_prefix(&events_prefix) {
                                 let _ = self.events.send(Arc::from(sid));
                             }

@@ -15,7 +15,7 @@ use protocol::runs::{OutputChunk, OutputStream, RunJob, RunReport, RunStatus};
 use queue::managed::ManagedRedis;
 use queue::{
     Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, IDEMPOTENCY_TTL, Idempotency,
-    LeaseRef, NewRun, NewRunner, NewSubmission, Queue, QueueConfig, Submitted,
+    LeaseRef, NewRun, NewRunner, NewSubmission, Offer, Queue, QueueConfig, Submitted, Waiter,
 };
 
 struct Fixture {
@@ -111,7 +111,7 @@ async fn submit_with(
 }
 
 async fn claim(queue: &Queue, rid: &str) -> Option<Job> {
-    match queue.claim(rid, &format!("lease-{rid}-{}", rand_suffix())).await.unwrap() {
+    match queue.claim(rid, &format!("lease-{rid}-{}", rand_suffix()), &[]).await.unwrap() {
         Claim::Job(leased) => Some(leased.job),
         _ => None,
     }
@@ -229,6 +229,78 @@ async fn claims_match_language_and_labels_and_keep_fifo_order() {
 }
 
 #[tokio::test]
+async fn a_claim_that_finds_nothing_says_what_the_runner_offers_and_which_wakes_still_wait() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_js", &["javascript"], &["gpu"], 4).await;
+    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    submit(&f.queue, "sb_js", "javascript", &[]).await;
+    let woken_for = ["jb_sb_py", "jb_sb_js", "jb_gone"].map(str::to_string);
+    match f.queue.claim("rn_js", "l1", &woken_for).await.unwrap() {
+        Claim::Job(leased) => assert_eq!(leased.job.job_id, "jb_sb_js"),
+        other => panic!("expected the JavaScript job, got {other:?}"),
+    }
+    let Claim::Nothing(idle) = f.queue.claim("rn_js", "l2", &woken_for).await.unwrap() else {
+        panic!("nothing left for rn_js");
+    };
+    let set = |words: &[&str]| words.iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        idle.offer,
+        Offer {
+            languages: set(&["javascript"]),
+            checkers: set(&["tokens"]),
+            labels: set(&["gpu"]),
+            normal_oj: false
+        }
+    );
+    assert_eq!(idle.still_queued, ["jb_sb_py"], "the leased and the unknown job are not queued");
+}
+
+#[tokio::test]
+async fn a_queued_job_wakes_one_parked_long_poll_whose_runner_can_run_it() {
+    let f = fixture(300, 3).await;
+    runner(&f.queue, "rn_js1", &["javascript"], &[], 4).await;
+    runner(&f.queue, "rn_js2", &["javascript"], &[], 4).await;
+    runner(&f.queue, "rn_py", &["rustpython"], &[], 4).await;
+    let listener = f.queue.listen();
+    let mut polls: Vec<(&str, Waiter)> =
+        ["rn_js1", "rn_js2", "rn_py"].into_iter().map(|rid| (rid, listener.park())).collect();
+    // Once subscribed, the listener wakes everyone; each long-poll's first
+    // claim finds nothing and tells its waiter what its runner offers.
+    for (rid, waiter) in &mut polls {
+        tokio::time::timeout(Duration::from_secs(5), waiter.woken()).await.expect("subscribed");
+        let woken_for = waiter.take_wakes().expect("a reason to look");
+        let Claim::Nothing(idle) = f.queue.claim(rid, "l0", &woken_for).await.unwrap() else {
+            panic!("the queue is empty");
+        };
+        waiter.found_nothing(idle.offer, &idle.still_queued);
+    }
+    let woken = async |polls: &[(&str, Waiter)]| {
+        let wait = futures_util::future::select_all(polls.iter().map(|(_, w)| Box::pin(w.woken())));
+        tokio::time::timeout(Duration::from_millis(300), wait).await.map(|(_, index, _)| index)
+    };
+
+    submit(&f.queue, "sb_1", "javascript", &[]).await;
+    let first = woken(&polls).await.expect("a JavaScript long-poll woken");
+    assert_ne!(polls[first].0, "rn_py");
+    assert!(woken(&polls).await.is_err(), "one job wakes one long-poll");
+    let (rid, waiter) = &mut polls[first];
+    assert_eq!(waiter.take_wakes().unwrap(), ["jb_sb_1"]);
+    let Claim::Job(leased) = f.queue.claim(rid, "l1", &["jb_sb_1".into()]).await.unwrap() else {
+        panic!("the woken runner gets the job");
+    };
+    waiter.leased(&leased.job.job_id);
+    drop(polls.remove(first));
+    assert!(woken(&polls).await.is_err(), "the wake was used");
+
+    // The lease expires: the requeued job wakes the other JavaScript poll.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(f.queue.reclaim_expired().await.unwrap().0, 1);
+    let next = woken(&polls).await.expect("the other JavaScript long-poll woken");
+    assert_ne!(polls[next].0, "rn_py");
+    assert_eq!(polls[next].1.take_wakes().unwrap(), ["jb_sb_1"]);
+}
+
+#[tokio::test]
 async fn a_language_is_offered_while_a_runner_advertised_it_recently() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
@@ -249,8 +321,8 @@ async fn a_runner_never_holds_more_leases_than_slots() {
     submit(&f.queue, "sb_1", "javascript", &[]).await;
     submit(&f.queue, "sb_2", "javascript", &[]).await;
     assert!(claim(&f.queue, "rn_a").await.is_some());
-    assert!(matches!(f.queue.claim("rn_a", "l2").await.unwrap(), Claim::SlotsFull));
-    assert!(matches!(f.queue.claim("rn_nobody", "l3").await.unwrap(), Claim::UnknownRunner));
+    assert!(matches!(f.queue.claim("rn_a", "l2", &[]).await.unwrap(), Claim::SlotsFull));
+    assert!(matches!(f.queue.claim("rn_nobody", "l3", &[]).await.unwrap(), Claim::UnknownRunner));
 }
 
 #[tokio::test]
@@ -444,7 +516,7 @@ async fn deregistering_requeues_the_runners_jobs_at_once() {
     let again = claim(&f.queue, "rn_b").await.expect("requeued without waiting for the lease");
     assert_eq!((again.job_id, again.attempt), (job.job_id, 2));
     assert_eq!(f.queue.deregister("rn_a").await.unwrap(), None);
-    assert!(matches!(f.queue.claim("rn_a", "x").await.unwrap(), Claim::UnknownRunner));
+    assert!(matches!(f.queue.claim("rn_a", "x", &[]).await.unwrap(), Claim::UnknownRunner));
 }
 
 #[tokio::test]
@@ -521,7 +593,7 @@ async fn normal_oj_runners_get_only_jobs_with_their_payload_and_gavel_runners_ge
     submit(&f.queue, "sb_plain", "c", &[]).await;
     submit_with(&f.queue, "sb_noj", "c", &[], Some(PAYLOAD)).await;
 
-    let leased = match f.queue.claim("rn_noj", "ls_1").await.unwrap() {
+    let leased = match f.queue.claim("rn_noj", "ls_1", &[]).await.unwrap() {
         Claim::Job(leased) => leased,
         other => panic!("{other:?}"),
     };

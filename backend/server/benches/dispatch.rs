@@ -419,6 +419,8 @@ struct ThroughputResult {
     slots: usize,
     wall: Duration,
     submit_wall: Duration,
+    /// Redis's commands over the timed part.
+    redis: Vec<CommandStat>,
 }
 
 async fn throughput_run(
@@ -476,6 +478,7 @@ async fn throughput_run(
         within("a warm-up completion", done.recv()).await?;
     }
 
+    redis_reset_stats(&env.redis.url()).await?;
     let started = Instant::now();
     let submitting = submit_all(warmup, jobs);
     let waiting = async {
@@ -491,11 +494,12 @@ async fn throughput_run(
         anyhow::Ok(started.elapsed())
     };
     let (wall, submit_wall) = tokio::try_join!(waiting, submitting)?;
+    let redis = redis_command_stats(&env.redis.url()).await?;
     for task in &tasks {
         task.abort();
     }
     env.stop().await?;
-    Ok(ThroughputResult { runners, slots, wall, submit_wall })
+    Ok(ThroughputResult { runners, slots, wall, submit_wall, redis })
 }
 
 /// The same cycle straight on `queue::Queue`: `concurrency` tasks each loop
@@ -550,13 +554,13 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
                 .await?;
             let lease = format!("ls_{n}");
             loop {
-                match queue.claim(&runner_id, &lease).await? {
+                match queue.claim(&runner_id, &lease, &[]).await? {
                     Claim::Job(leased) => {
                         let held = LeaseRef::Token(&lease);
                         queue.complete(&runner_id, &leased.job.job_id, held, &report).await?;
                         return anyhow::Ok(());
                     }
-                    Claim::Nothing => tokio::task::yield_now().await,
+                    Claim::Nothing(_) => tokio::task::yield_now().await,
                     other => bail!("claim answered {other:?}"),
                 }
             }
@@ -672,6 +676,26 @@ fn throughput_table(
             "HTTP"
         );
     }
+    for r in http {
+        let total: f64 = r.redis.iter().map(|c| c.usec).sum::<f64>() / jobs as f64;
+        let mut by_command: Vec<&CommandStat> = r.redis.iter().collect();
+        by_command.sort_by(|a, b| b.usec.total_cmp(&a.usec));
+        let listed: Vec<String> = by_command
+            .iter()
+            .take(6)
+            .map(|c| {
+                let (calls, usec) = (c.calls / jobs as f64, c.usec / jobs as f64);
+                format!("{} {calls:.1}x {usec:.0} µs", c.name)
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  redis, {} x {}: {total:.0} µs of command time per job ({})",
+            r.runners,
+            r.slots,
+            listed.join(", ")
+        );
+    }
     for &(concurrency, jobs, wall) in queue_only {
         let (shape, wall) = (format!("{concurrency} task(s)"), wall.as_secs_f64());
         let rate = jobs as f64 / wall;
@@ -682,6 +706,34 @@ fn throughput_table(
         );
     }
     out
+}
+
+/// One command's share of Redis's time (`INFO commandstats`).
+struct CommandStat {
+    name: String,
+    calls: f64,
+    usec: f64,
+}
+
+async fn redis_reset_stats(url: &str) -> anyhow::Result<()> {
+    let mut conn = redis::Client::open(url)?.get_multiplexed_async_connection().await?;
+    redis::cmd("CONFIG").arg("RESETSTAT").exec_async(&mut conn).await?;
+    Ok(())
+}
+
+/// The time Redis spent in each command since the last reset (the commands
+/// themselves, scripts included; not the event loop, I/O or fsync).
+async fn redis_command_stats(url: &str) -> anyhow::Result<Vec<CommandStat>> {
+    let mut conn = redis::Client::open(url)?.get_multiplexed_async_connection().await?;
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await?;
+    let stats = info.lines().filter_map(|line| {
+        let (name, fields) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+        let field = |key: &str| {
+            fields.split(',').find_map(|f| f.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+        };
+        Some(CommandStat { name: name.to_string(), calls: field("calls")?, usec: field("usec")? })
+    });
+    Ok(stats.collect())
 }
 
 /// What one durable Redis write costs at least here: `fdatasync` after a

@@ -150,9 +150,9 @@ pub async fn next_job(
 ) -> ApiResult<Response> {
     require_runner(&state, &headers, &runner_id).await?;
     let lease = new_token("ls_");
-    let leased = match state.queue.claim(&runner_id, &lease).await? {
+    let leased = match state.queue.claim(&runner_id, &lease, &[]).await? {
         Claim::Job(leased) => leased,
-        Claim::Nothing | Claim::SlotsFull => return Ok(StatusCode::NO_CONTENT.into_response()),
+        Claim::Nothing(_) | Claim::SlotsFull => return Ok(StatusCode::NO_CONTENT.into_response()),
         Claim::UnknownRunner => {
             return Err(ApiError::unauthorized("runner no longer registered; register again"));
         }

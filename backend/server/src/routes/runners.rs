@@ -145,7 +145,8 @@ pub struct NextQuery {
 }
 
 /// Long-poll: answers the moment a job this runner can run is queued (woken
-/// through Redis pub/sub, never by polling), or 204 when the wait is over.
+/// through Redis pub/sub, one long-poll per job, never by polling), or 204
+/// when the wait is over.
 #[utoipa::path(get, path = "/api/v1/runners/{rid}/jobs/next", tag = "runners", params(("rid" = String, Path), ("wait_ms" = Option<u64>, Query, description = "Long-poll wait (default 30000, at most 60000)")), responses((status = 200, body = protocol::runner::Job), (status = 204, description = "No job within the wait"), (status = 409, description = "slots_full", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn next_job(
     State(state): State<AppState>,
@@ -157,14 +158,21 @@ pub async fn next_job(
     let wait = query.wait_ms.map_or(DEFAULT_WAIT, Duration::from_millis).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let mut shutdown = state.shutdown.clone();
+    // Parked before the first look, so a job queued in between wakes us.
+    let mut waiter = state.listener.park();
     loop {
-        // Registered before looking, so a job queued in between wakes us.
-        let woken = state.listener.wake().notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        match state.queue.claim(&runner_id, &new_token("ls_")).await? {
+        let Some(woken_for) = waiter.take_wakes() else {
+            // Woken for a job someone else has leased since: wait on.
+            if !wait_for_wake(&waiter, deadline, &mut shutdown).await {
+                return Ok(StatusCode::NO_CONTENT.into_response());
+            }
+            continue;
+        };
+        match state.queue.claim(&runner_id, &new_token("ls_"), &woken_for).await? {
             Claim::Job(leased) => {
                 let job = leased.job;
+                waiter.leased(&job.job_id);
+                state.listener.waiters().withdraw(&job.job_id);
                 tracing::info!(
                     runner_id,
                     job_id = job.job_id,
@@ -174,7 +182,7 @@ pub async fn next_job(
                 );
                 return Ok(ApiJson(job).into_response());
             }
-            Claim::Nothing => {}
+            Claim::Nothing(idle) => waiter.found_nothing(idle.offer, &idle.still_queued),
             Claim::SlotsFull => {
                 return Err(ApiError::conflict(
                     "slots_full",
@@ -185,11 +193,23 @@ pub async fn next_job(
                 return Err(ApiError::unauthorized("runner no longer registered; register again"));
             }
         }
-        tokio::select! {
-            () = &mut woken => {}
-            () = tokio::time::sleep_until(deadline) => return Ok(StatusCode::NO_CONTENT.into_response()),
-            _ = shutdown.wait_for(|stopping| *stopping) => return Ok(StatusCode::NO_CONTENT.into_response()),
+        if !wait_for_wake(&waiter, deadline, &mut shutdown).await {
+            return Ok(StatusCode::NO_CONTENT.into_response());
         }
+    }
+}
+
+/// Waits until the long-poll is woken (true), or its wait is over or the
+/// backend is stopping (false).
+async fn wait_for_wake(
+    waiter: &queue::Waiter,
+    deadline: tokio::time::Instant,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        () = waiter.woken() => true,
+        () = tokio::time::sleep_until(deadline) => false,
+        _ = shutdown.wait_for(|stopping| *stopping) => false,
     }
 }
 
