@@ -27,6 +27,8 @@
 --                              a run's: OK, RE, CE, TLE, MLE, OLE, JE,
 --                              CANCELLED)
 --   P..'problem:'..id          string: the problem's record (JSON)
+--   P..'problem-revision:'..id string: its revision (manifest digest), what
+--                              a submission built from the record checks
 --   P..'revision:'..rev        set of the blob digests of a problem revision
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at

@@ -11,6 +11,7 @@ for i = 4, #ARGV, 500 do
 end
 local existed = redis.call('EXISTS', P .. 'problem:' .. id)
 redis.call('SET', P .. 'problem:' .. id, ARGV[3])
+redis.call('SET', P .. 'problem-revision:' .. id, revision)
 redis.call('SADD', P .. 'problems', id)
 if existed == 1 then return 'replaced' end
 return 'created'

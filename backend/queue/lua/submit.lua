@@ -12,20 +12,38 @@
 -- ARGV[14]: the client's idempotency key, '' for none
 -- ARGV[15]: the request's fingerprint (with a key)
 -- ARGV[16]: how long the key is remembered (ms, with a key)
+-- ARGV[17]: how recently (ms) a runner must have offered the language
 -- Returns: {'created', ARGV[1]}; or, when the owner used the key before,
 -- {'replayed', the earlier id} for the same fingerprint and
--- {'conflict', the earlier id} for another, having changed nothing.
+-- {'conflict', the earlier id} for another; {'problem_changed', ''} when
+-- the problem's revision is no longer ARGV[4] (the caller built the job
+-- from an older record) or it is gone; {'unknown_language', ''} when no
+-- runner offered the language lately. Only 'created' changes anything.
 local sid = ARGV[1]
+local key
 if ARGV[14] ~= '' then
-  local key = idempotency_key(ARGV[9], ARGV[14])
+  key = idempotency_key(ARGV[9], ARGV[14])
   local seen = redis.call('HMGET', key, 'fingerprint', 'id')
   if seen[2] then
     return { seen[1] == ARGV[15] and 'replayed' or 'conflict', seen[2] }
   end
+end
+local now = now_ms()
+if ARGV[13] ~= 'run' then
+  local revision = redis.call('GET', P .. 'problem-revision:' .. ARGV[3])
+  if not revision then
+    -- Stored before revisions were kept apart: read the record's.
+    local record = redis.call('GET', P .. 'problem:' .. ARGV[3])
+    revision = record and cjson.decode(record).manifest.digest
+  end
+  if revision ~= ARGV[4] then return { 'problem_changed', '' } end
+end
+local offered = tonumber(redis.call('ZSCORE', P .. 'languages', ARGV[6]))
+if not offered or offered < now - tonumber(ARGV[17]) then return { 'unknown_language', '' } end
+if key then
   redis.call('HSET', key, 'fingerprint', ARGV[15], 'id', sid)
   redis.call('PEXPIRE', key, ARGV[16])
 end
-local now = now_ms()
 redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
   'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
   'max_score', ARGV[10], 'spec', ARGV[11], 'noj', ARGV[12], 'kind', ARGV[13], 'created_at', now,

@@ -285,7 +285,17 @@ pub enum Submitted {
     /// The owner's key was used before for another request (this id):
     /// nothing changed.
     Conflict(String),
+    /// The problem is no longer at the submission's revision (replaced
+    /// since its record was read), or gone: nothing changed.
+    ProblemChanged,
+    /// No runner offered the language within [`LANGUAGE_MEMORY`]: nothing
+    /// changed.
+    UnknownLanguage,
 }
+
+/// How recently a runner must have offered a language for a submission or
+/// run in it to be accepted.
+pub const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 
 /// A stored code run, with its report once it has one.
 #[derive(Debug, Clone)]
@@ -399,6 +409,8 @@ fn submitted(outcome: &str, id: String) -> Result<Submitted> {
         "created" => Ok(Submitted::Created(id)),
         "replayed" => Ok(Submitted::Replayed(id)),
         "conflict" => Ok(Submitted::Conflict(id)),
+        "problem_changed" => Ok(Submitted::ProblemChanged),
+        "unknown_language" => Ok(Submitted::UnknownLanguage),
         other => Err(QueueError::Corrupt(format!("submit.lua answered {other:?}"))),
     }
 }
@@ -838,18 +850,6 @@ impl Queue {
         Ok(self.conn().zrangebyscore(self.key("languages"), since, "+inf").await?)
     }
 
-    /// Whether some runner advertised `language` within `within`: the check
-    /// [`Queue::languages`] makes, for one language, in one round trip.
-    pub async fn offers_language(&self, language: &str, within: Duration) -> Result<bool> {
-        let ((secs, micros), seen): ((u64, u64), Option<f64>) = redis::pipe()
-            .cmd("TIME")
-            .zscore(self.key("languages"), language)
-            .query_async(&mut self.conn())
-            .await?;
-        let since = (secs * 1000 + micros / 1000).saturating_sub(millis(within));
-        Ok(seen.is_some_and(|ms| ms >= since as f64))
-    }
-
     async fn server_time_ms(&self) -> Result<u64> {
         let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await?;
         Ok(secs * 1000 + micros / 1000)
@@ -858,7 +858,8 @@ impl Queue {
     // ---- submissions ----
 
     /// Records a submission and queues its job, unless its idempotency key
-    /// was used before (then nothing changes).
+    /// was used before, its problem is no longer at its revision, or no
+    /// runner offers its language (then nothing changes).
     pub async fn submit(&self, submission: &NewSubmission) -> Result<Submitted> {
         let spec = serde_json::to_string(&submission.spec)
             .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
@@ -880,7 +881,8 @@ impl Queue {
     }
 
     /// Records a code run and queues its job (`spec` is a
-    /// [`JobSpec::Run`]), unless its idempotency key was used before.
+    /// [`JobSpec::Run`]), unless its idempotency key was used before or no
+    /// runner offers its language.
     pub async fn submit_run(&self, run: &NewRun) -> Result<Submitted> {
         let spec = serde_json::to_string(&run.spec)
             .map_err(|e| QueueError::Corrupt(format!("spec: {e}")))?;
@@ -915,6 +917,7 @@ impl Queue {
                 .arg(millis(IDEMPOTENCY_TTL)),
             None => call.arg("").arg("").arg(0),
         };
+        call.arg(millis(LANGUAGE_MEMORY));
         let (outcome, id): (String, String) = call.invoke_async(&mut self.conn()).await?;
         submitted(&outcome, id)
     }

@@ -33,6 +33,8 @@ async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
         ..QueueConfig::default()
     };
     let queue = Queue::connect(&redis.url(), config).await.unwrap();
+    // The problem every test submission is for, at its revision.
+    queue.put_problem("a-plus-b", &digest(2), "{}", []).await.unwrap();
     Fixture { queue, redis, _dir: dir }
 }
 
@@ -232,6 +234,7 @@ async fn claims_match_language_and_labels_and_keep_fifo_order() {
 async fn a_claim_that_finds_nothing_says_what_the_runner_offers_and_which_wakes_still_wait() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &["gpu"], 4).await;
+    runner(&f.queue, "rn_py", &["rustpython"], &[], 4).await;
     submit(&f.queue, "sb_py", "rustpython", &[]).await;
     submit(&f.queue, "sb_js", "javascript", &[]).await;
     let woken_for = ["jb_sb_py", "jb_sb_js", "jb_gone"].map(str::to_string);
@@ -300,17 +303,75 @@ async fn a_queued_job_wakes_one_parked_long_poll_whose_runner_can_run_it() {
     assert_eq!(polls[next].1.take_wakes().unwrap(), ["jb_sb_1"]);
 }
 
+/// A submission of `a-plus-b` at `revision`, with an idempotency key.
+fn keyed_submission(sid: &str, language: &str, revision: &str) -> NewSubmission {
+    NewSubmission {
+        id: sid.into(),
+        job_id: format!("jb_{sid}"),
+        problem_id: "a-plus-b".into(),
+        revision: revision.into(),
+        source: digest(1),
+        language: language.into(),
+        checker: None,
+        labels: vec![],
+        owner: "admin".into(),
+        max_score: 100.0,
+        spec: python_run(),
+        normal_oj: None,
+        idempotency: Some(Idempotency { key: "k1".into(), fingerprint: "f1".into() }),
+    }
+}
+
+#[tokio::test]
+async fn a_submission_for_a_changed_problem_or_an_unoffered_language_changes_nothing() {
+    let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
+    let submit = |submission: NewSubmission| {
+        let queue = f.queue.clone();
+        async move { queue.submit(&submission).await.unwrap() }
+    };
+    assert_eq!(
+        submit(keyed_submission("sb_1", "javascript", &digest(9))).await,
+        Submitted::ProblemChanged,
+        "built from another revision"
+    );
+    f.queue.put_problem("a-plus-b", &digest(4), "{}", []).await.unwrap();
+    assert_eq!(
+        submit(keyed_submission("sb_1", "javascript", &digest(2))).await,
+        Submitted::ProblemChanged,
+        "replaced since"
+    );
+    assert_eq!(
+        submit(keyed_submission("sb_1", "cobol", &digest(4))).await,
+        Submitted::UnknownLanguage
+    );
+    assert!(f.queue.submission("sb_1").await.unwrap().is_none());
+    assert!(claim(&f.queue, "rn_js").await.is_none());
+    // The key was not spent on the refusals.
+    assert_eq!(
+        submit(keyed_submission("sb_1", "javascript", &digest(4))).await,
+        Submitted::Created("sb_1".into())
+    );
+    // A problem stored before its revision was kept apart: read from its record.
+    let record = format!(r#"{{"manifest": {{"digest": "{}", "size": 1}}}}"#, digest(5));
+    f.queue.put_problem("a-plus-b", &digest(5), &record, []).await.unwrap();
+    let client = redis::Client::open(f.redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut del = redis::cmd("DEL");
+    del.arg("{gavel}:problem-revision:a-plus-b").exec_async(&mut conn).await.unwrap();
+    let mut older = keyed_submission("sb_2", "javascript", &digest(5));
+    older.idempotency = None;
+    assert_eq!(submit(older).await, Submitted::Created("sb_2".into()));
+}
+
 #[tokio::test]
 async fn a_language_is_offered_while_a_runner_advertised_it_recently() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
     let day = Duration::from_secs(24 * 3600);
-    assert!(f.queue.offers_language("javascript", day).await.unwrap());
-    assert!(!f.queue.offers_language("rustpython", day).await.unwrap());
     assert_eq!(f.queue.languages(day).await.unwrap(), ["javascript"]);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let moment = Duration::from_millis(1);
-    assert!(!f.queue.offers_language("javascript", moment).await.unwrap());
     assert!(f.queue.languages(moment).await.unwrap().is_empty());
 }
 
@@ -566,11 +627,10 @@ async fn heartbeats_keep_a_runners_languages_offered() {
         .await
         .unwrap();
     let day = Duration::from_secs(24 * 3600);
-    assert!(!f.queue.offers_language("javascript", day).await.unwrap());
+    assert!(f.queue.languages(day).await.unwrap().is_empty());
     // A heartbeat without capability changes still counts as offering them.
     f.queue.heartbeat("rn_a", &[], &Capabilities::default()).await.unwrap();
-    assert!(f.queue.offers_language("javascript", day).await.unwrap());
-    assert!(!f.queue.offers_language("rustpython", day).await.unwrap());
+    assert_eq!(f.queue.languages(day).await.unwrap(), ["javascript"]);
 }
 
 // ---- the Normal-OJ dialect: same queue, identity-fenced, hand-backs ----
@@ -807,6 +867,7 @@ async fn counts(queue: &Queue) -> (usize, usize, u64) {
 #[tokio::test]
 async fn one_idempotency_key_makes_one_record_and_a_changed_request_changes_nothing() {
     let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_any", &["javascript", "python3"], &[], 1).await;
     let queue = &f.queue;
     let first = queue.submit(&keyed("sb_1", "cl_1", Some("k-1"), "fp-a")).await.unwrap();
     assert_eq!(first, Submitted::Created("sb_1".into()));
@@ -840,6 +901,7 @@ async fn one_idempotency_key_makes_one_record_and_a_changed_request_changes_noth
 #[tokio::test]
 async fn idempotency_keys_are_scoped_by_owner_and_optional() {
     let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_any", &["javascript", "python3"], &[], 1).await;
     let queue = &f.queue;
     // Two clients that happen to pick the same key never collide.
     let mine = queue.submit(&keyed("sb_1", "cl_1", Some("same"), "fp-a")).await.unwrap();
@@ -860,6 +922,7 @@ async fn idempotency_keys_are_scoped_by_owner_and_optional() {
 #[tokio::test]
 async fn a_code_run_keeps_its_idempotency_key_like_a_submission() {
     let f = fixture(30_000, 3).await;
+    runner(&f.queue, "rn_any", &["javascript", "python3"], &[], 1).await;
     let queue = &f.queue;
     let run = |id: &str, fingerprint: &str| NewRun {
         id: id.into(),

@@ -523,6 +523,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
             ttl: queue.config().runner_ttl(),
         })
         .await?;
+    queue.put_problem(PROBLEM, &"ef".repeat(32), "{}", []).await?;
     let blob = |digest: &str| BlobRef { digest: digest.repeat(32), size: 10 };
     let spec = JobSpec::Judge {
         language: LANGUAGE.into(),

@@ -107,6 +107,10 @@ pub fn answer<B: serde::Serialize>(
                  use a new key for a new request"
             ),
         )),
+        // The create handlers answer these themselves.
+        Submitted::ProblemChanged | Submitted::UnknownLanguage => {
+            Err(ApiError::internal(format!("a refused create reached its answer: {outcome:?}")))
+        }
     }
 }
 

@@ -47,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Signs the Normal-OJ dialect's code URLs (a key shared through Redis).
     pub code_urls: normal_oj::Signer,
+    /// Problem records as last read, for building submissions.
+    pub problems: routes::problems::ProblemCache,
     /// Turns true when the backend is shutting down: long-polls and event
     /// streams end.
     pub shutdown: watch::Receiver<bool>,
@@ -150,6 +152,7 @@ impl Backend {
             config: Arc::new(config),
             metrics: Arc::default(),
             code_urls,
+            problems: Default::default(),
             shutdown: shutdown.clone(),
         };
         tokio::spawn(webhooks::send(queue.clone(), shutdown.clone()));

@@ -456,6 +456,39 @@ fn backend_instances_on_one_redis_share_wake_ups_and_event_streams() {
 }
 
 #[test]
+fn a_problem_replaced_through_another_instance_is_what_the_next_submission_gets() {
+    let mut stack = Stack::start();
+    let second = Client::new(stack.start_another_backend(), e2e::stack::ADMIN_TOKEN);
+    let (first_revision, client) = setup(&stack);
+    let runner = TestRunner::register(&stack.http(), "judge");
+    // A submission through the first instance: it reads the problem's record.
+    client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let manifest_of = |job: &Job| match &job.spec {
+        JobSpec::Judge { problem, .. } => problem.manifest.digest.clone(),
+        other => panic!("a judging job, not {other:?}"),
+    };
+    let job = runner.claim(SOON);
+    assert_eq!(manifest_of(&job), first_revision.revision);
+    runner.complete(&job, &report(&first_revision, Status::Accepted)).expect(200);
+    // The problem is replaced through the other instance, then submitted to
+    // through the first again: the job is built for the new revision.
+    let mut entries = package::example(PROBLEM);
+    for entry in &mut entries {
+        if let package::Entry::File(path, data) = entry
+            && path == "problem.toml"
+        {
+            data.extend_from_slice(b"\n# the second revision\n");
+        }
+    }
+    let replaced: ProblemView =
+        second.put_problem(PROBLEM, ZIP, package::zip(&entries)).expect(200).json();
+    assert_ne!(replaced.revision, first_revision.revision);
+    let id = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let job = runner.claim(SOON);
+    assert_eq!((job.submission_id.as_str(), manifest_of(&job)), (id.as_str(), replaced.revision));
+}
+
+#[test]
 fn a_terminated_backend_ends_long_polls_and_event_streams_and_exits() {
     let mut stack = Stack::start();
     let (_, client) = setup(&stack);

@@ -5,7 +5,8 @@
 //! switches the problem to the new revision in one Redis script: a refused
 //! package changes nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -35,6 +36,56 @@ impl ProblemRecord {
             None => Ok(None),
             Some(json) => serde_json::from_str(&json).map(Some).map_err(ApiError::internal),
         }
+    }
+
+    /// The record as this instance last read it, or read now when there is
+    /// none or `fresh` is asked. Only for building submissions: their
+    /// script refuses one built from a revision that is no longer the
+    /// problem's (`Submitted::ProblemChanged`), and the caller reads afresh.
+    pub async fn cached(
+        state: &AppState,
+        id: &str,
+        fresh: bool,
+    ) -> ApiResult<Option<Arc<ProblemRecord>>> {
+        if !fresh && let Some(record) = state.problems.get(id) {
+            return Ok(Some(record));
+        }
+        let record = ProblemRecord::load(state, id).await?.map(Arc::new);
+        match &record {
+            Some(record) => state.problems.put(id, record.clone()),
+            None => state.problems.forget(id),
+        }
+        Ok(record)
+    }
+}
+
+/// Problem records by id, as last read (see [`ProblemRecord::cached`]).
+#[derive(Clone, Default)]
+pub struct ProblemCache(Arc<Mutex<HashMap<String, Arc<ProblemRecord>>>>);
+
+/// Most problems cached at once (emptied when full).
+const PROBLEM_CACHE_CAPACITY: usize = 4096;
+
+impl ProblemCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProblemRecord>>> {
+        // A cache: any state after a panic is fine (single inserts/removes).
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<ProblemRecord>> {
+        self.lock().get(id).cloned()
+    }
+
+    fn put(&self, id: &str, record: Arc<ProblemRecord>) {
+        let mut cache = self.lock();
+        if cache.len() >= PROBLEM_CACHE_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(id.to_string(), record);
+    }
+
+    fn forget(&self, id: &str) {
+        self.lock().remove(id);
     }
 }
 
@@ -126,6 +177,7 @@ pub async fn put(
     let digests = manifest.files.values().map(|b| b.digest.as_str());
     let replaced =
         state.queue.put_problem(&id, &manifest_blob.digest, &record_json, digests).await?;
+    state.problems.put(&id, Arc::new(record));
     tracing::info!(
         problem_id = id,
         revision = view.revision,

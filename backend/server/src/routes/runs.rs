@@ -23,7 +23,7 @@ use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency;
 use crate::json::ApiJson;
-use crate::routes::submissions::{Logged, cancel_record, check_labels, follow, require_offered};
+use crate::routes::submissions::{Logged, cancel_record, check_labels, follow, unknown_language};
 
 #[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
@@ -42,7 +42,6 @@ pub async fn create(
     check_labels(&request.labels)?;
     let labels = request.labels.clone();
     let job = run_job(request, state.config.max_source_bytes)?;
-    require_offered(&state, &job.language).await?;
     let run = NewRun {
         id: new_id("ru_"),
         job_id: new_id("jb_"),
@@ -52,7 +51,10 @@ pub async fn create(
         spec: JobSpec::Run(job),
         idempotency,
     };
-    let outcome = state.queue.submit_run(&run).await?;
+    let outcome = match state.queue.submit_run(&run).await? {
+        Submitted::UnknownLanguage => return Err(unknown_language(&state, &run.language).await),
+        outcome => outcome,
+    };
     if matches!(outcome, Submitted::Created(_)) {
         tracing::info!(run_id = run.id, job_id = run.job_id, language = run.language, "run queued");
     }

@@ -3,7 +3,6 @@
 //! through Redis pub/sub, so it works from any backend instance.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -27,9 +26,6 @@ use crate::routes::problems::ProblemRecord;
 /// Sources up to this size are sent inside the job instead of as a blob.
 const INLINE_SOURCE_BYTES: usize = 64 << 10;
 
-/// How long ago a language must have been advertised to be accepted.
-const LANGUAGE_MEMORY: Duration = Duration::from_secs(24 * 3600);
-
 #[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -48,22 +44,7 @@ pub async fn create(
     if request.source.len() as u64 > limit {
         return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
     }
-    let labels = request.labels.clone();
-    check_labels(&labels)?;
-    // Both checks at once: one Redis round trip instead of three in a row.
-    let (record, offered) =
-        tokio::try_join!(ProblemRecord::load(&state, &request.problem_id), async {
-            Ok(state.queue.offers_language(&request.language, LANGUAGE_MEMORY).await?)
-        },)?;
-    let Some(record) = record else {
-        return Err(ApiError::unprocessable(
-            "unknown_problem",
-            format!("problem {:?} does not exist", request.problem_id),
-        ));
-    };
-    if !offered {
-        return Err(unknown_language(&state, &request.language).await);
-    }
+    check_labels(&request.labels)?;
     // Small sources travel inside the job (durable in Redis with it); only
     // large ones are stored as blobs, which costs a file write and fsync.
     let (source, source_text) = if request.source.len() <= INLINE_SOURCE_BYTES {
@@ -74,35 +55,59 @@ pub async fn create(
         let blob = state.blobs.put_bytes(request.source.as_bytes()).await?;
         (protocol::runner::BlobRef { digest: blob.digest, size: blob.size }, None)
     };
-    // Normal-OJ's runners may take it too when they can judge it.
-    let normal_oj = crate::normal_oj::payload(&record.view, &request.language)
-        .map(|payload| serde_json::to_string(&payload))
-        .transpose()
-        .map_err(ApiError::internal)?;
-    let submission = NewSubmission {
+    let language = request.language;
+    // The problem's parts are filled in from its record below.
+    let mut submission = NewSubmission {
         id: new_id("sb_"),
         job_id: new_id("jb_"),
-        problem_id: record.view.id.clone(),
-        revision: record.manifest.digest.clone(),
+        problem_id: String::new(),
+        revision: String::new(),
         source: source.digest.clone(),
-        language: request.language.clone(),
-        checker: match &record.view.checker.plugin {
-            CheckerRef::Builtin(id) => Some(id.clone()),
-            CheckerRef::Package(_) => None,
-        },
-        labels,
+        language: language.clone(),
+        checker: None,
+        labels: request.labels,
         owner: caller.owner().to_string(),
-        max_score: record.view.max_score,
+        max_score: 0.0,
         spec: JobSpec::Judge {
-            language: request.language,
+            language: language.clone(),
             source,
             source_text,
-            problem: ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() },
+            problem: ProblemRef {
+                id: String::new(),
+                manifest: protocol::runner::BlobRef { digest: String::new(), size: 0 },
+            },
         },
-        normal_oj,
+        normal_oj: None,
         idempotency,
     };
-    let outcome = state.queue.submit(&submission).await?;
+    // The job is built from the problem's record as this instance last read
+    // it; the submit script checks it is still the problem's revision (and
+    // that a runner offers the language), so a submission takes one round
+    // trip, and one more only after the problem was replaced.
+    let mut fresh = false;
+    let outcome = loop {
+        let Some(record) = ProblemRecord::cached(&state, &request.problem_id, fresh).await? else {
+            return Err(ApiError::unprocessable(
+                "unknown_problem",
+                format!("problem {:?} does not exist", request.problem_id),
+            ));
+        };
+        for_problem(&mut submission, &record)?;
+        match state.queue.submit(&submission).await? {
+            Submitted::ProblemChanged if !fresh => fresh = true,
+            Submitted::ProblemChanged => {
+                return Err(ApiError::conflict(
+                    "problem_changed",
+                    format!(
+                        "problem {:?} was replaced while the submission was made; send it again",
+                        request.problem_id
+                    ),
+                ));
+            }
+            Submitted::UnknownLanguage => return Err(unknown_language(&state, &language).await),
+            outcome => break outcome,
+        }
+    };
     if matches!(outcome, Submitted::Created(_)) {
         tracing::info!(
             submission_id = submission.id,
@@ -112,6 +117,26 @@ pub async fn create(
         );
     }
     idempotency::answer(outcome, created)
+}
+
+/// Fills in what a submission takes from its problem's record.
+fn for_problem(submission: &mut NewSubmission, record: &ProblemRecord) -> ApiResult<()> {
+    submission.problem_id.clone_from(&record.view.id);
+    submission.revision.clone_from(&record.manifest.digest);
+    submission.checker = match &record.view.checker.plugin {
+        CheckerRef::Builtin(id) => Some(id.clone()),
+        CheckerRef::Package(_) => None,
+    };
+    submission.max_score = record.view.max_score;
+    if let JobSpec::Judge { problem, .. } = &mut submission.spec {
+        *problem = ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() };
+    }
+    // Normal-OJ's runners may take it too when they can judge it.
+    submission.normal_oj = crate::normal_oj::payload(&record.view, &submission.language)
+        .map(|payload| serde_json::to_string(&payload))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    Ok(())
 }
 
 /// Refuses labels that are not ids (400): a runner must carry each.
@@ -124,18 +149,9 @@ pub(crate) fn check_labels(labels: &[String]) -> ApiResult<()> {
     }
 }
 
-/// Refuses a language no runner has offered lately (422).
-pub(crate) async fn require_offered(state: &AppState, language: &str) -> ApiResult<()> {
-    if state.queue.offers_language(language, LANGUAGE_MEMORY).await? {
-        Ok(())
-    } else {
-        Err(unknown_language(state, language).await)
-    }
-}
-
 /// The 422 answer for a language no runner offers, naming those that are.
-async fn unknown_language(state: &AppState, language: &str) -> ApiError {
-    match state.queue.languages(LANGUAGE_MEMORY).await {
+pub(crate) async fn unknown_language(state: &AppState, language: &str) -> ApiError {
+    match state.queue.languages(queue::LANGUAGE_MEMORY).await {
         Ok(languages) => ApiError::unprocessable(
             "unknown_language",
             format!(
