@@ -187,7 +187,7 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
 }
 
 #[test]
-fn a_source_over_64_kib_is_stored_as_a_blob_that_only_its_runner_reads() {
+fn a_source_over_64_kib_is_stored_as_a_blob_that_only_its_runner_reads_and_only_if_accepted() {
     let stack = Stack::start();
     let admin = stack.admin();
     admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
@@ -195,6 +195,11 @@ fn a_source_over_64_kib_is_stored_as_a_blob_that_only_its_runner_reads() {
     let runner = TestRunner::register(&stack.http(), "runner-1");
     let bystander = TestRunner::register(&stack.http(), "runner-2");
     let big = format!("{SOURCE}\n// {}\n", "x".repeat(70 << 10));
+    // Refused ones leave no blob behind.
+    let files = e2e::files_under(&stack.data_dir());
+    assert_eq!(client.submit(PROBLEM, "cobol", &big).expect_error(422).error, "unknown_language");
+    assert_eq!(client.submit("nope", LANGUAGE, &big).expect_error(422).error, "unknown_problem");
+    assert_eq!(e2e::files_under(&stack.data_dir()), files);
     client.submit_ok(PROBLEM, LANGUAGE, &big);
     let job = runner.claim(SOON);
     let JobSpec::Judge { source, source_text, .. } = &job.spec else { panic!("a judge job") };

@@ -45,6 +45,19 @@ pub async fn create(
         return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
     }
     check_labels(&request.labels)?;
+    let unknown_problem = || {
+        ApiError::unprocessable(
+            "unknown_problem",
+            format!("problem {:?} does not exist", request.problem_id),
+        )
+    };
+    // The job is built from the problem's record as this instance last read
+    // it; the submit script checks it is still the problem's revision (and
+    // that a runner offers the language), so a submission takes one round
+    // trip, and one more only after the problem was replaced.
+    let mut record = ProblemRecord::cached(&state, &request.problem_id, false)
+        .await?
+        .ok_or_else(unknown_problem)?;
     // Small sources travel inside the job (durable in Redis with it); only
     // large ones are stored as blobs, which costs a file write and fsync.
     let (source, source_text) = if request.source.len() <= INLINE_SOURCE_BYTES {
@@ -52,6 +65,12 @@ pub async fn create(
         let size = request.source.len() as u64;
         (protocol::runner::BlobRef { digest, size }, Some(request.source))
     } else {
+        // Stored only for a language a runner offers, so a refused
+        // submission leaves no file behind.
+        let offered = state.queue.languages(queue::LANGUAGE_MEMORY).await?;
+        if !offered.contains(&request.language) {
+            return Err(unknown_language(&state, &request.language).await);
+        }
         let blob = state.blobs.put_bytes(request.source.as_bytes()).await?;
         (protocol::runner::BlobRef { digest: blob.digest, size: blob.size }, None)
     };
@@ -80,21 +99,16 @@ pub async fn create(
         normal_oj: None,
         idempotency,
     };
-    // The job is built from the problem's record as this instance last read
-    // it; the submit script checks it is still the problem's revision (and
-    // that a runner offers the language), so a submission takes one round
-    // trip, and one more only after the problem was replaced.
     let mut fresh = false;
     let outcome = loop {
-        let Some(record) = ProblemRecord::cached(&state, &request.problem_id, fresh).await? else {
-            return Err(ApiError::unprocessable(
-                "unknown_problem",
-                format!("problem {:?} does not exist", request.problem_id),
-            ));
-        };
         for_problem(&mut submission, &record)?;
         match state.queue.submit(&submission).await? {
-            Submitted::ProblemChanged if !fresh => fresh = true,
+            Submitted::ProblemChanged if !fresh => {
+                fresh = true;
+                record = ProblemRecord::cached(&state, &request.problem_id, true)
+                    .await?
+                    .ok_or_else(unknown_problem)?;
+            }
             Submitted::ProblemChanged => {
                 return Err(ApiError::conflict(
                     "problem_changed",
