@@ -198,6 +198,22 @@ pub struct EventsRequest {
 pub struct CompleteRequest {
     pub lease: String,
     pub result: JobResult,
+    /// Also lease the runner's next job, in the same step as the result is
+    /// accepted: the answer carries it (see [`CompleteResponse`]), saving a
+    /// busy runner the round trip of a `jobs/next`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub next: bool,
+}
+
+/// `200` answer of `PUT /runners/{rid}/jobs/{jid}/complete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
+pub struct CompleteResponse {
+    /// The job leased to the runner in the same step, when it asked
+    /// (`next: true`), its result was accepted (or repeated) and a job it
+    /// can run was queued. The runner holds it exactly as one from
+    /// `jobs/next`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Job>,
 }
 
 /// A job's result: a verdict for a judge job, a [`RunReport`] for a run.

@@ -255,3 +255,75 @@ local function lease_of(jid, rid)
   if job[1] == rid then return job[2] or '' end
   return ''
 end
+
+-- Records job `jid`'s result if `lease` is still its lease (fencing; expired
+-- leases are reclaimed first by the caller). `lease` '' stands for the one
+-- `rid` holds (Normal-OJ's runners do not echo leases). `kind` is the
+-- result's: '' (a verdict) or 'run' (a run's report); it must be the
+-- submission's. Returns complete.lua's answer.
+local function complete_job(now, rid, jid, lease, status, score, result, message, kind)
+  local job = job_key(jid)
+  if redis.call('EXISTS', job) == 0 then return 'unknown' end
+  if lease == '' then lease = lease_of(jid, rid) end
+  local state = redis.call('HMGET', job, 'state', 'done_lease', 'runner', 'sub')
+  if state[1] == 'done' and state[2] == lease and state[3] == rid then return 'repeat' end
+  if (state[1] == 'superseded' or state[1] == 'cancelled') and state[3] == rid then
+    return 'dropped'
+  end
+  if lease == '' or not holds_lease(jid, rid, lease) then return 'stale' end
+  if (redis.call('HGET', sub_key(state[4]), 'kind') or '') ~= kind then return 'wrong_kind' end
+  redis.call('HSET', job, 'state', 'done', 'done_lease', lease)
+  redis.call('PEXPIRE', job, ENDED_JOB_TTL_MS)
+  drop_lease(jid, rid)
+  redis.call('HINCRBY', P .. 'stats', 'completed', 1)
+  if status == 'JE' then redis.call('HINCRBY', P .. 'stats', 'je:runner_reported', 1) end
+  finish(state[4], jid, status, score, message, result, now)
+  return 'ok'
+end
+
+-- Leases to runner `rid`, under `lease` for `ttl_ms`, the oldest of the
+-- first `window` queued jobs it can run (its language, checker and labels
+-- match what it advertised; a Normal-OJ runner gets only jobs with a `noj`
+-- payload). `woken_for`: the jobs whose wakes brought the caller here.
+-- Returns claim.lua's answer.
+local function claim_job(now, rid, lease, ttl_ms, window, woken_for)
+  local key = runner_key(rid)
+  local runner = redis.call('HMGET', key, 'languages', 'checkers', 'labels', 'slots', 'dialect')
+  if not runner[4] then return { 'unknown_runner' } end
+  if redis.call('SCARD', key .. ':jobs') >= tonumber(runner[4]) then return { 'slots_full' } end
+  local languages, checkers, labels = set_of(runner[1]), set_of(runner[2]), set_of(runner[3])
+  local normal_oj = runner[5] == 'normal-oj'
+
+  local function can_run(jid)
+    local job = redis.call('HMGET', job_key(jid), 'language', 'checker', 'labels', 'noj')
+    if not languages[job[1]] then return false end
+    if normal_oj and (job[4] or '') == '' then return false end
+    if job[2] and job[2] ~= '' and not checkers[job[2]] then return false end
+    for label in string.gmatch(job[3] or '', '%S+') do
+      if not labels[label] then return false end
+    end
+    return true
+  end
+
+  for _, jid in ipairs(redis.call('ZRANGE', P .. 'pending', 0, window - 1)) do
+    if can_run(jid) then
+      local job = job_key(jid)
+      local attempt = redis.call('HINCRBY', job, 'attempt', 1)
+      redis.call('HSET', job, 'state', 'leased', 'lease', lease, 'runner', rid)
+      redis.call('ZREM', P .. 'pending', jid)
+      redis.call('ZADD', P .. 'leases', now + ttl_ms, jid)
+      redis.call('SADD', key .. ':jobs', jid)
+      redis.call('PEXPIRE', key .. ':jobs', redis.call('PTTL', key))
+      local sid = redis.call('HGET', job, 'sub')
+      redis.call('HSET', sub_key(sid), 'status', 'JUDGING', 'attempt', attempt)
+      append_event(sid, jid, { type = 'started', attempt = attempt, runner_id = rid })
+      local spec = redis.call('HMGET', job, 'spec', 'noj')
+      return { 'ok', jid, sid, tostring(attempt), spec[1], spec[2] or '' }
+    end
+  end
+  local none = { 'none', runner[1] or '', runner[2] or '', runner[3] or '', runner[5] or '' }
+  for _, jid in ipairs(woken_for) do
+    if redis.call('ZSCORE', P .. 'pending', jid) then table.insert(none, jid) end
+  end
+  return none
+end

@@ -415,6 +415,18 @@ fn submitted(outcome: &str, id: String) -> Result<Submitted> {
     }
 }
 
+/// `lua/complete.lua`'s answer.
+fn fence_of(outcome: &str) -> Fence {
+    match outcome {
+        "ok" => Fence::Accepted,
+        "repeat" => Fence::Repeated,
+        "dropped" => Fence::Dropped,
+        "unknown" => Fence::Unknown,
+        "wrong_kind" => Fence::WrongKind,
+        _ => Fence::Stale,
+    }
+}
+
 /// Whether `id` can be stored in a space-separated list: a language,
 /// checker or label id (`[A-Za-z0-9._:+-]`, 1..=64 characters).
 pub fn is_valid_word(id: &str) -> bool {
@@ -586,7 +598,12 @@ impl Queue {
             .arg(woken_for)
             .invoke_async(&mut self.conn())
             .await?;
-        match reply.as_slice() {
+        self.claimed(&reply, lease)
+    }
+
+    /// `claim_job`'s answer (lib.lua) as a [`Claim`] under `lease`.
+    fn claimed(&self, reply: &[String], lease: &str) -> Result<Claim> {
+        match reply {
             [ok, job_id, submission_id, attempt, spec, normal_oj] if ok == "ok" => {
                 let spec: JobSpec = serde_json::from_str(spec)
                     .map_err(|e| QueueError::Corrupt(format!("job {job_id} spec: {e}")))?;
@@ -644,14 +661,55 @@ impl Queue {
         lease: LeaseRef<'_>,
         result: &JobResult,
     ) -> Result<Fence> {
+        let mut invocation = scripts::COMPLETE.key(&self.config.prefix);
+        self.completion_args(&mut invocation, runner_id, job_id, lease, result)?;
+        let reply: String = invocation.invoke_async(&mut self.conn()).await?;
+        Ok(fence_of(&reply))
+    }
+
+    /// [`Queue::complete`], then, if the result was accepted (or repeated),
+    /// [`Queue::claim`] for the same runner under `next_lease`, in one step
+    /// and one round trip: a busy runner's next job comes with the answer to
+    /// its last one's result. The claim is `None` when the result was not.
+    pub async fn complete_then_claim(
+        &self,
+        runner_id: &str,
+        job_id: &str,
+        lease: &str,
+        result: &JobResult,
+        next_lease: &str,
+    ) -> Result<(Fence, Option<Claim>)> {
+        let mut invocation = scripts::COMPLETE_NEXT.key(&self.config.prefix);
+        self.completion_args(&mut invocation, runner_id, job_id, LeaseRef::Token(lease), result)?;
+        invocation.arg(next_lease).arg(millis(self.config.lease_ttl)).arg(self.config.scan_window);
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn()).await?;
+        let Some((outcome, claim)) = reply.split_first() else {
+            return Err(QueueError::Corrupt("complete_next answered nothing".into()));
+        };
+        let fence = fence_of(outcome);
+        let claim = match fence {
+            Fence::Accepted | Fence::Repeated => Some(self.claimed(claim, next_lease)?),
+            _ => None,
+        };
+        Ok((fence, claim))
+    }
+
+    /// ARGV[1..9] of `complete.lua` (and `complete_next.lua`).
+    fn completion_args(
+        &self,
+        invocation: &mut redis::ScriptInvocation<'_>,
+        runner_id: &str,
+        job_id: &str,
+        lease: LeaseRef<'_>,
+        result: &JobResult,
+    ) -> Result<()> {
         let json = serde_json::to_string(result)
             .map_err(|e| QueueError::Corrupt(format!("result: {e}")))?;
         let (status, score, message, kind) = match result {
             JobResult::Judge(r) => (r.status.code(), r.score, &r.message, ""),
             JobResult::Run(r) => (r.status.code(), 0.0, &r.message, RUN_KIND),
         };
-        let reply: String = scripts::COMPLETE
-            .key(&self.config.prefix)
+        invocation
             .arg(runner_id)
             .arg(job_id)
             .arg(lease.as_arg())
@@ -660,17 +718,8 @@ impl Queue {
             .arg(score)
             .arg(json)
             .arg(message)
-            .arg(kind)
-            .invoke_async(&mut self.conn())
-            .await?;
-        Ok(match reply.as_str() {
-            "ok" => Fence::Accepted,
-            "repeat" => Fence::Repeated,
-            "dropped" => Fence::Dropped,
-            "unknown" => Fence::Unknown,
-            "wrong_kind" => Fence::WrongKind,
-            _ => Fence::Stale,
-        })
+            .arg(kind);
+        Ok(())
     }
 
     /// A runner hands back a job it holds (see `lua/abort.lua`); `counted`

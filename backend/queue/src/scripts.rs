@@ -23,6 +23,7 @@ pub(crate) static HEARTBEAT: LazyLock<Script> = script!("heartbeat");
 pub(crate) static CLAIM: LazyLock<Script> = script!("claim");
 pub(crate) static EVENTS: LazyLock<Script> = script!("events");
 pub(crate) static COMPLETE: LazyLock<Script> = script!("complete");
+pub(crate) static COMPLETE_NEXT: LazyLock<Script> = script!("complete_next");
 pub(crate) static DEREGISTER: LazyLock<Script> = script!("deregister");
 pub(crate) static RECLAIM: LazyLock<Script> = script!("reclaim");
 pub(crate) static SUBMIT: LazyLock<Script> = script!("submit");
@@ -36,13 +37,14 @@ pub(crate) static WEBHOOK_DONE: LazyLock<Script> = script!("webhook_done");
 
 /// Every script, for loading them all at start-up (a syntax error shows
 /// there, not on first use).
-pub(crate) fn all() -> [&'static Script; 15] {
+pub(crate) fn all() -> [&'static Script; 16] {
     [
         &REGISTER,
         &HEARTBEAT,
         &CLAIM,
         &EVENTS,
         &COMPLETE,
+        &COMPLETE_NEXT,
         &DEREGISTER,
         &RECLAIM,
         &SUBMIT,

@@ -231,6 +231,55 @@ async fn claims_match_language_and_labels_and_keep_fifo_order() {
 }
 
 #[tokio::test]
+async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_counts() {
+    let f = fixture(30_000, 3).await;
+    // One slot: the next job fits because the result frees it first.
+    runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
+    runner(&f.queue, "rn_py", &["rustpython"], &[], 1).await;
+    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    submit(&f.queue, "sb_a", "javascript", &[]).await;
+    submit(&f.queue, "sb_b", "javascript", &[]).await;
+    let first = claim(&f.queue, "rn_js").await.unwrap();
+    assert_eq!(first.submission_id, "sb_a");
+
+    let next = |job: &Job, lease: &str| {
+        let (queue, job, lease) = (f.queue.clone(), job.clone(), lease.to_string());
+        async move {
+            queue.complete_then_claim("rn_js", &job.job_id, &lease, &accepted(), "ls_next").await
+        }
+    };
+    let (fence, claim_) = next(&first, &first.lease).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    assert_eq!(status(&f.queue, "sb_a").await, Status::Accepted);
+    let Some(Claim::Job(leased)) = claim_ else { panic!("no next job: {claim_:?}") };
+    let second = leased.job;
+    assert_eq!((second.submission_id.as_str(), second.attempt), ("sb_b", 1));
+    assert_eq!(second.lease, "ls_next");
+    assert_eq!(status(&f.queue, "sb_b").await, Status::Judging);
+    assert_eq!(event_types(&f.queue, "sb_b").await, ["queued", "started"]);
+
+    // A result that does not count takes nothing.
+    submit(&f.queue, "sb_c", "javascript", &[]).await;
+    let (fence, claim_) = next(&second, "not-the-lease").await.unwrap();
+    assert_eq!((fence, claim_.is_none()), (Fence::Stale, true));
+    assert_eq!(status(&f.queue, "sb_c").await, Status::Pending);
+
+    // Its own result does: sb_c comes next; then only Python is queued,
+    // which this runner cannot run, and a repeat of the result finds the same.
+    let (fence, claim_) = next(&second, &second.lease).await.unwrap();
+    assert_eq!(fence, Fence::Accepted);
+    let Some(Claim::Job(third)) = claim_ else { panic!("no next job: {claim_:?}") };
+    assert_eq!(third.job.submission_id, "sb_c");
+    let third = third.job;
+    for expected in [Fence::Accepted, Fence::Repeated] {
+        let (fence, claim_) = next(&third, &third.lease).await.unwrap();
+        assert_eq!(fence, expected);
+        assert!(matches!(claim_, Some(Claim::Nothing(_))), "{claim_:?}");
+    }
+    assert_eq!(status(&f.queue, "sb_py").await, Status::Pending);
+}
+
+#[tokio::test]
 async fn a_claim_that_finds_nothing_says_what_the_runner_offers_and_which_wakes_still_wait() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &["gpu"], 4).await;

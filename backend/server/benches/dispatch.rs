@@ -14,14 +14,18 @@
 //!   the runner is parked again. A run stops early after 20 s.
 //! - **Throughput**: submitters and runners run concurrently; jobs/s is the
 //!   number of jobs over the wall time from the first submit to the last
-//!   completion, every step over HTTP (keep-alive). The same cycle against
+//!   completion, every step over HTTP (keep-alive). Each runner slot asks
+//!   for its next job with each result (`next: true`, as `gavel runner`
+//!   does) and long-polls only when none came. The same cycle against
 //!   `queue::Queue` directly (no HTTP, no blob store) shows Redis's share.
 //!
 //! Environment: `GAVEL_BENCH_JOBS` (default 5000) sets the jobs per
 //! throughput run, and the latency runs take 2/5 as many samples;
 //! `GAVEL_BENCH_SLOTS` (default 4) sets each throughput runner's slots
 //! (concurrent long-poll loops); `GAVEL_BENCH_SUBMITTERS` (default 8) the
-//! concurrent submitters; `GAVEL_BENCH_ONLY=latency,http,queue` picks parts.
+//! concurrent submitters; `GAVEL_BENCH_ONLY=latency,http,queue` picks parts;
+//! `GAVEL_BENCH_NEXT=0` makes runners complete without asking for the next
+//! job (every job then costs a slot a `jobs/next` round trip).
 //! Everything (backend, runners, driver) shares one tokio runtime with one
 //! worker thread per core, next to redis-server, on the same machine.
 
@@ -33,8 +37,8 @@ use anyhow::{Context, bail, ensure};
 use judge_core::report::JudgeReport;
 use protocol::client::{SubmitRequest, SubmitResponse};
 use protocol::runner::{
-    BlobRef, CompleteRequest, Job, JobResult, JobSpec, PluginKind, PluginRef, ProblemRef,
-    RegisterRequest, RegisterResponse,
+    BlobRef, CompleteRequest, CompleteResponse, Job, JobResult, JobSpec, PluginKind, PluginRef,
+    ProblemRef, RegisterRequest, RegisterResponse,
 };
 use queue::managed::ManagedRedis;
 use queue::{Claim, LeaseRef, NewRunner, NewSubmission, Queue, QueueConfig};
@@ -73,6 +77,8 @@ struct Settings {
     slots: usize,
     /// Concurrent submitters in the throughput runs.
     submitters: usize,
+    /// Whether runners ask for their next job with each result.
+    take_next: bool,
     latency: bool,
     http: bool,
     queue: bool,
@@ -87,6 +93,7 @@ fn main() -> anyhow::Result<()> {
         samples: (jobs * 2 / 5).max(50),
         slots: env_usize("GAVEL_BENCH_SLOTS", 4).clamp(1, 256),
         submitters: env_usize("GAVEL_BENCH_SUBMITTERS", 8).clamp(1, 256),
+        take_next: env_usize("GAVEL_BENCH_NEXT", 1) != 0,
         latency: part("latency"),
         http: part("http"),
         queue: part("queue"),
@@ -100,7 +107,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    let Settings { jobs, samples, slots, submitters, .. } = settings;
+    let Settings { jobs, samples, slots, submitters, take_next, .. } = settings;
     let started = Instant::now();
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     println!("Gavel dispatch benchmark");
@@ -120,12 +127,12 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let mut latency = Vec::new();
     for runners in [1, 8].into_iter().filter(|_| settings.latency) {
         eprintln!("latency: {runners} runner(s), {samples} samples ...");
-        latency.push((runners, latency_run(runners, samples).await?));
+        latency.push((runners, latency_run(runners, samples, take_next).await?));
     }
     let mut throughput = Vec::new();
     for runners in [1, 8].into_iter().filter(|_| settings.http) {
         eprintln!("throughput over HTTP: {runners} runner(s) x {slots} slots, {jobs} jobs ...");
-        throughput.push(throughput_run(runners, slots, submitters, jobs).await?);
+        throughput.push(throughput_run(runners, slots, submitters, jobs, take_next).await?);
     }
     let mut queue_only = Vec::new();
     for concurrency in [1, 16, 64].into_iter().filter(|_| settings.queue) {
@@ -138,7 +145,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         println!("{}", latency_table(&latency));
     }
     if !throughput.is_empty() || !queue_only.is_empty() {
-        println!("{}", throughput_table(&throughput, &queue_only, submitters, jobs));
+        println!("{}", throughput_table(&throughput, &queue_only, submitters, jobs, take_next));
     }
     if let (Some(before), Some(after)) = (cpu_before, CpuTicks::now()) {
         let seconds = |f: fn(&CpuTicks) -> u64| f(&after).saturating_sub(f(&before)) as f64 / 100.0;
@@ -210,7 +217,7 @@ impl Env {
         Ok(())
     }
 
-    async fn register(&self, name: &str, slots: u32) -> anyhow::Result<Runner> {
+    async fn register(&self, name: &str, slots: u32, take_next: bool) -> anyhow::Result<Runner> {
         let http = client()?;
         let request = RegisterRequest {
             name: name.into(),
@@ -239,6 +246,7 @@ impl Env {
             complete_base: format!("{}/runners/{}/jobs", self.base, registered.runner_id),
             token: registered.token,
             http,
+            take_next,
         })
     }
 }
@@ -280,6 +288,8 @@ struct Runner {
     next_url: String,
     complete_base: String,
     http: reqwest::Client,
+    /// Ask for the next job with each result.
+    take_next: bool,
 }
 
 impl Runner {
@@ -298,11 +308,13 @@ impl Runner {
         }
     }
 
-    /// Completes a job as AC with an empty report.
-    async fn complete(&self, job: &Job) -> anyhow::Result<()> {
+    /// Completes a job as AC with an empty report; returns the next job
+    /// when the runner asks for it and one came with the answer.
+    async fn complete(&self, job: &Job) -> anyhow::Result<Option<Job>> {
         let request = CompleteRequest {
             lease: job.lease.clone(),
             result: JudgeReport::from_tasks(String::new(), vec![]).into(),
+            next: self.take_next,
         };
         let answer = self
             .http
@@ -312,7 +324,7 @@ impl Runner {
             .send()
             .await?;
         ensure!(answer.status() == StatusCode::OK, "complete: {}", answer.text().await?);
-        Ok(())
+        Ok(serde_json::from_slice::<CompleteResponse>(&answer.bytes().await?)?.next)
     }
 }
 
@@ -350,19 +362,24 @@ struct LatencyResult {
     submit: Vec<Duration>,
 }
 
-async fn latency_run(runners: usize, samples: usize) -> anyhow::Result<LatencyResult> {
+async fn latency_run(
+    runners: usize,
+    samples: usize,
+    take_next: bool,
+) -> anyhow::Result<LatencyResult> {
     let env = Env::start().await?;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut tasks = Vec::new();
     for i in 0..runners {
-        let runner = env.register(&format!("latency-{i}"), 4).await?;
+        let runner = env.register(&format!("latency-{i}"), 4, take_next).await?;
         let tx = tx.clone();
         tasks.push(tokio::spawn(async move {
             let result: anyhow::Result<()> = async {
                 loop {
                     let Some((job, at)) = runner.next().await? else { continue };
                     let _ = tx.send(Seen::Leased(job.submission_id.clone(), at));
-                    runner.complete(&job).await?;
+                    // Nothing else is queued: no next job comes with the answer.
+                    ensure!(runner.complete(&job).await?.is_none(), "a job nobody submitted");
                     let _ = tx.send(Seen::Completed(job.submission_id));
                 }
             }
@@ -428,19 +445,28 @@ async fn throughput_run(
     slots: usize,
     submitters: usize,
     jobs: usize,
+    take_next: bool,
 ) -> anyhow::Result<ThroughputResult> {
     let env = Env::start().await?;
     let (tx, mut done) = mpsc::unbounded_channel::<()>();
     let mut tasks = Vec::new();
     for i in 0..runners {
-        let runner = Arc::new(env.register(&format!("throughput-{i}"), slots as u32).await?);
+        let name = format!("throughput-{i}");
+        let runner = Arc::new(env.register(&name, slots as u32, take_next).await?);
         for _ in 0..slots {
             let (runner, tx) = (runner.clone(), tx.clone());
             tasks.push(tokio::spawn(async move {
                 let result: anyhow::Result<()> = async {
+                    let mut next = None;
                     loop {
-                        let Some((job, _)) = runner.next().await? else { continue };
-                        runner.complete(&job).await?;
+                        let job = match next.take() {
+                            Some(job) => job,
+                            None => match runner.next().await? {
+                                Some((job, _)) => job,
+                                None => continue,
+                            },
+                        };
+                        next = runner.complete(&job).await?;
                         let _ = tx.send(());
                     }
                 }
@@ -642,13 +668,19 @@ fn throughput_table(
     queue_only: &[(usize, usize, Duration)],
     submitters: usize,
     jobs: usize,
+    take_next: bool,
 ) -> String {
     let mut out = String::new();
     let lines = [
         format!("NO-OP THROUGHPUT (jobs/s; each HTTP run starts with {} untimed jobs)", jobs / 20),
         format!(
             "  HTTP       = {submitters} concurrent submitters POST /submissions while each \
-             runner slot loops GET /jobs/next → PUT complete;"
+             runner slot loops GET /jobs/next → PUT complete{};",
+            if take_next {
+                " (next: true; the next GET only when no job came with the answer)"
+            } else {
+                " (GAVEL_BENCH_NEXT=0: every job through GET /jobs/next)"
+            }
         ),
         "               jobs/s = jobs / (first submit → last completion); submit only/s = jobs \
          / (first submit → last 201)."

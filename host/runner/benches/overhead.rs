@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
         received.recv().await.expect("a first progress event");
         let overhead = started.elapsed();
         let Outcome::Done(result) = running.await? else { anyhow::bail!("job abandoned") };
-        client.complete(&me, &job.job_id, &job.lease, &result).await?;
+        client.complete(&me, &job.job_id, &job.lease, &result, false).await?;
         // The first job pays for compiling the plugin and filling the cache.
         if i > 0 {
             overheads.push(overhead);

@@ -1,7 +1,10 @@
 //! The runner's life: register (with backoff, or reuse the identity saved
 //! in the data dir), then four loops sharing one [`Agent`]:
 //!
-//! - the **poller** long-polls for a job only while a slot is free;
+//! - the **poller** long-polls for a job only while a slot is free; a slot
+//!   whose job ends asks for its next job with the result (one round trip
+//!   for both while jobs are queued), and long-polls again only when none
+//!   came;
 //! - the **heartbeat** renews the runner and the leases of running jobs on a
 //!   fixed cadence, carries capability changes, and cancels the jobs the
 //!   backend names;
@@ -67,6 +70,18 @@ struct Agent {
     /// Wakes the loops backing off after failures when a heartbeat gets an
     /// answer again (the backend is back), so they do not sleep on.
     backend_back: Notify,
+    /// Turns true when the runner stops: a slot whose job ends takes no
+    /// next one.
+    shutdown: watch::Receiver<bool>,
+}
+
+/// What became of a result sent.
+struct Sent {
+    /// It left the outbox (accepted, refused as stale, or dropped with a
+    /// previous registration); else it must be sent again.
+    done: bool,
+    /// The next job the backend leased with the answer, when asked for.
+    next: Option<Job>,
 }
 
 /// Runs a runner until `shutdown` turns true.
@@ -98,6 +113,7 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
         capabilities_changed: false.into(),
         heartbeat_interval: RwLock::new(Duration::from_secs(10)),
         backend_back: Notify::new(),
+        shutdown: shutdown.clone(),
         client,
         config,
     });
@@ -320,14 +336,23 @@ impl Agent {
         }
     }
 
-    /// Judges one job, holding a slot, stores its result in the outbox and
-    /// sends it.
+    /// Judges jobs while holding a slot: this one, then each next job the
+    /// backend leases with the previous one's result.
     async fn judge(
         self: Arc<Self>,
         me: Identity,
         job: Job,
         _slot: tokio::sync::OwnedSemaphorePermit,
     ) {
+        let mut job = Some(job);
+        while let Some(current) = job {
+            job = self.judge_one(&me, current).await;
+        }
+    }
+
+    /// Judges one job, stores its result in the outbox and sends it, asking
+    /// for the next job unless the runner is stopping; returns that job.
+    async fn judge_one(&self, me: &Identity, job: Job) -> Option<Job> {
         let cancel = CancelToken::new();
         self.running().insert(
             job.job_id.clone(),
@@ -347,12 +372,13 @@ impl Agent {
             cancel.clone(),
             received,
         ));
-        let outcome = execute::run(&self.context, &me, &job, &cancel, events).await;
+        let outcome = execute::run(&self.context, me, &job, &cancel, events).await;
         self.running().remove(&job.job_id);
         match outcome {
             _ if cancel.is_cancelled() => {
                 tracing::info!(job_id = job.job_id, "cancelled: not reported");
                 forwarder.abort();
+                None
             }
             Outcome::Abandoned(reason) => {
                 tracing::warn!(
@@ -361,6 +387,7 @@ impl Agent {
                     "giving the job up: its lease will run out"
                 );
                 forwarder.abort();
+                None
             }
             Outcome::Done(result) => {
                 let (status, ended) = match &result {
@@ -369,7 +396,7 @@ impl Agent {
                 };
                 tracing::info!(job_id = job.job_id, status, "{ended}");
                 let delivery = Delivery {
-                    runner_id: me.runner_id,
+                    runner_id: me.runner_id.clone(),
                     job_id: job.job_id.clone(),
                     lease: job.lease,
                     result,
@@ -383,9 +410,12 @@ impl Agent {
                 // the lease against our slots until the result arrives, so a
                 // poll sent before it would be refused (409 slots_full). If
                 // this fails, the outbox sender retries.
-                if !self.deliver(&delivery).await {
+                let take_next = !*self.shutdown.borrow();
+                let sent = self.deliver(&delivery, take_next).await;
+                if !sent.done {
                     self.outbox_ready.notify_one();
                 }
+                sent.next
             }
         }
     }
@@ -464,15 +494,13 @@ impl Agent {
         };
         let mut all_done = true;
         for delivery in pending {
-            all_done &= self.deliver(&delivery).await;
+            all_done &= self.deliver(&delivery, false).await.done;
         }
         all_done
     }
 
-    /// Sends one stored result; `true` when it left the outbox (accepted,
-    /// refused as stale, or dropped with a previous registration), `false`
-    /// when it must be sent again.
-    async fn deliver(&self, delivery: &Delivery) -> bool {
+    /// Sends one stored result, with `next` asking for the next job too.
+    async fn deliver(&self, delivery: &Delivery, next: bool) -> Sent {
         let me = self.identity();
         let Some(me) = me.as_ref().filter(|me| me.runner_id == delivery.runner_id) else {
             // Our registration changed: the lease died with the old one.
@@ -481,13 +509,15 @@ impl Agent {
                 "dropping a result from a previous registration"
             );
             let _ = self.outbox.remove(&delivery.job_id);
-            return true;
+            return Sent { done: true, next: None };
         };
-        match self.client.complete(me, &delivery.job_id, &delivery.lease, &delivery.result).await {
-            Ok(()) => {
+        let sent =
+            self.client.complete(me, &delivery.job_id, &delivery.lease, &delivery.result, next);
+        match sent.await {
+            Ok(next) => {
                 tracing::info!(job_id = delivery.job_id, "result delivered");
                 let _ = self.outbox.remove(&delivery.job_id);
-                true
+                Sent { done: true, next }
             }
             Err(ClientError::Stale) => {
                 tracing::warn!(
@@ -495,15 +525,15 @@ impl Agent {
                     "the backend refused the result: its lease is no longer valid"
                 );
                 let _ = self.outbox.remove(&delivery.job_id);
-                true
+                Sent { done: true, next: None }
             }
             Err(ClientError::Unauthorized) => {
                 self.unauthorized();
-                false
+                Sent { done: false, next: None }
             }
             Err(e) => {
                 tracing::warn!(job_id = delivery.job_id, error = %e, "delivering a result failed");
-                false
+                Sent { done: false, next: None }
             }
         }
     }

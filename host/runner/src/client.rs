@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use protocol::runner::{
-    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job, JobResult,
-    RegisterRequest, RegisterResponse, RunnerEvent,
+    CompleteRequest, CompleteResponse, EventsRequest, HeartbeatRequest, HeartbeatResponse, Job,
+    JobResult, RegisterRequest, RegisterResponse, RunnerEvent,
 };
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
@@ -161,14 +161,17 @@ impl BackendClient {
         Self::check(response).await.map(drop)
     }
 
+    /// Delivers a job's result. With `next`, the backend also leases the
+    /// runner's next job in the same step, if one is queued: it is returned.
     pub async fn complete(
         &self,
         me: &Identity,
         job_id: &str,
         lease: &str,
         result: &JobResult,
-    ) -> Result<(), ClientError> {
-        let body = CompleteRequest { lease: lease.to_string(), result: result.clone() };
+        next: bool,
+    ) -> Result<Option<Job>, ClientError> {
+        let body = CompleteRequest { lease: lease.to_string(), result: result.clone(), next };
         let response = self
             .http
             .put(self.url(&format!("/runners/{}/jobs/{job_id}/complete", me.runner_id)))
@@ -177,7 +180,11 @@ impl BackendClient {
             .timeout(Duration::from_secs(60))
             .send()
             .await?;
-        Self::check(response).await.map(drop)
+        let response = Self::check(response).await?;
+        if !next {
+            return Ok(None);
+        }
+        Ok(response.json::<CompleteResponse>().await?.next)
     }
 
     pub async fn deregister(&self, me: &Identity) -> Result<(), ClientError> {

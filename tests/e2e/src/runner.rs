@@ -156,10 +156,30 @@ impl TestRunner {
         self.http.json(Method::POST, &path, Some(&self.token), &request)
     }
 
-    /// `PUT /runners/{rid}/jobs/{jid}/complete` with the job's lease.
-    /// `PUT …/complete` with a verdict (a `JudgeReport`) or a run's report.
+    /// `PUT /runners/{rid}/jobs/{jid}/complete` with the job's lease and a
+    /// verdict (a `JudgeReport`) or a run's report.
     pub fn complete(&self, job: &Job, result: &(impl Clone + Into<JobResult>)) -> Reply {
-        let request = CompleteRequest { lease: job.lease.clone(), result: result.clone().into() };
+        self.send_completion(job, result, false)
+    }
+
+    /// [`TestRunner::complete`] asking for the next job in the same step
+    /// (`next: true`); the answer is a `CompleteResponse`.
+    pub fn complete_and_take_next(
+        &self,
+        job: &Job,
+        result: &(impl Clone + Into<JobResult>),
+    ) -> Reply {
+        self.send_completion(job, result, true)
+    }
+
+    fn send_completion(
+        &self,
+        job: &Job,
+        result: &(impl Clone + Into<JobResult>),
+        next: bool,
+    ) -> Reply {
+        let request =
+            CompleteRequest { lease: job.lease.clone(), result: result.clone().into(), next };
         let path = self.path(&format!("/jobs/{}/complete", job.job_id));
         self.http.json(Method::PUT, &path, Some(&self.token), &request)
     }

@@ -16,7 +16,9 @@ use e2e::runner::{KeepAlive, LANGUAGE, TestRunner, report, sha256_hex};
 use e2e::stack::Stack;
 use judge_core::verdict::Status;
 use protocol::client::{EventKind, ProblemView, SubmissionView, SubmitRequest};
-use protocol::runner::{CaseProgress, Job, JobSpec, ProblemManifest, RunnerEvent};
+use protocol::runner::{
+    CaseProgress, CompleteResponse, Job, JobSpec, ProblemManifest, RunnerEvent,
+};
 use reqwest::Method;
 use serde_json::json;
 
@@ -428,6 +430,55 @@ fn a_rejudge_cancels_the_held_job_and_the_new_job_sets_the_verdict() {
     let log = client.events(&id).until_end(SOON);
     assert_eq!(names(&log), ["queued", "started", "finished"]);
     assert!(log.iter().all(|e| e.submission_event().job_id == new.job_id), "{log:?}");
+}
+
+#[test]
+fn a_completion_asking_for_the_next_job_leases_it_in_the_same_step_and_only_if_accepted() {
+    let stack = Stack::start();
+    let (problem, client) = setup(&stack);
+    // One slot: the next job fits only because the result frees it first.
+    let runner = TestRunner::register(&stack.http(), "busy");
+    let first = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let second = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let job = runner.claim(SOON);
+    assert_eq!(job.submission_id, first);
+
+    let answer: CompleteResponse =
+        runner.complete_and_take_next(&job, &report(&problem, Status::Accepted)).expect(200).json();
+    assert_eq!(client.submission(&first).status, Status::Accepted);
+    let next = answer.next.expect("the queued submission's job came with the answer");
+    let view = client.submission(&second);
+    assert_eq!(
+        (next.submission_id.as_str(), next.job_id.as_str(), next.attempt),
+        (second.as_str(), view.job_id.as_str(), 1)
+    );
+    assert_ne!(next.lease, job.lease);
+    assert_eq!((view.status, view.attempt), (Status::Judging, 1));
+    // It is held like a job from jobs/next: fenced by its lease, renewed by
+    // heartbeats, its blobs readable.
+    assert!(runner.heartbeat_ok(&[&next]).is_empty());
+    let JobSpec::Judge { problem: problem_ref, .. } = &next.spec else { panic!("a judge job") };
+    runner.blob(&problem_ref.manifest.digest).expect(200);
+
+    // Nothing queued: the answer carries no job, and the repeat is still 200.
+    let last = report(&problem, Status::WrongAnswer);
+    let answer: CompleteResponse = runner.complete_and_take_next(&next, &last).expect(200).json();
+    assert_eq!(answer, CompleteResponse::default());
+    runner.complete_and_take_next(&next, &last).expect(200);
+    assert_eq!(client.submission(&second).status, Status::WrongAnswer);
+
+    // A refused result takes no job: the queued one waits for whoever asks.
+    let third = client.submit_ok(PROBLEM, LANGUAGE, SOURCE);
+    let held = runner.claim(SOON);
+    let rejudged: SubmissionView =
+        client.post(&format!("/submissions/{third}/rejudge"), &json!({})).expect(200).json();
+    let refused =
+        runner.complete_and_take_next(&held, &report(&problem, Status::Accepted)).expect_error(409);
+    assert_eq!(refused.error, "stale_lease");
+    assert_eq!(client.submission(&third), rejudged);
+    let other = TestRunner::register(&stack.http(), "other");
+    let new = other.claim(SOON);
+    assert_eq!((new.job_id.as_str(), new.attempt), (rejudged.job_id.as_str(), 1));
 }
 
 #[test]

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use protocol::runner::{
-    CompleteRequest, EventsRequest, HeartbeatRequest, HeartbeatResponse, JobResult, PluginKind,
-    PluginRef, RegisterRequest, RegisterResponse,
+    CompleteRequest, CompleteResponse, EventsRequest, HeartbeatRequest, HeartbeatResponse,
+    JobResult, PluginKind, PluginRef, RegisterRequest, RegisterResponse,
 };
 use queue::{Capabilities, Claim, Fence, LeaseRef, NewRunner};
 use serde::Deserialize;
@@ -170,17 +170,9 @@ pub async fn next_job(
         };
         match state.queue.claim(&runner_id, &new_token("ls_"), &woken_for).await? {
             Claim::Job(leased) => {
-                let job = leased.job;
-                waiter.leased(&job.job_id);
-                state.listener.waiters().withdraw(&job.job_id);
-                tracing::info!(
-                    runner_id,
-                    job_id = job.job_id,
-                    submission_id = job.submission_id,
-                    attempt = job.attempt,
-                    "job leased"
-                );
-                return Ok(ApiJson(job).into_response());
+                waiter.leased(&leased.job.job_id);
+                handed_out(&state, &runner_id, &leased.job);
+                return Ok(ApiJson(leased.job).into_response());
             }
             Claim::Nothing(idle) => waiter.found_nothing(idle.offer, &idle.still_queued),
             Claim::SlotsFull => {
@@ -197,6 +189,19 @@ pub async fn next_job(
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
+}
+
+/// Books a job leased to `runner_id`: a wake still on its way for it is
+/// withdrawn (the job is no longer queued).
+fn handed_out(state: &AppState, runner_id: &str, job: &protocol::runner::Job) {
+    state.listener.waiters().withdraw(&job.job_id);
+    tracing::info!(
+        runner_id,
+        job_id = job.job_id,
+        submission_id = job.submission_id,
+        attempt = job.attempt,
+        "job leased"
+    );
 }
 
 /// Waits until the long-poll is woken (true), or its wait is over or the
@@ -260,13 +265,13 @@ pub async fn events(
     fence_answer(fence, &job_id)
 }
 
-#[utoipa::path(put, path = "/api/v1/runners/{rid}/jobs/{jid}/complete", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::CompleteRequest, responses((status = 200, description = "Accepted, or a repeat of the accepted completion"), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/runners/{rid}/jobs/{jid}/complete", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::CompleteRequest, responses((status = 200, description = "Accepted, or a repeat of the accepted completion; with `next: true`, the runner's next job if one was queued", body = protocol::runner::CompleteResponse), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
     Path((runner_id, job_id)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<CompleteRequest>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<ApiJson<CompleteResponse>> {
     state.require_runner(&headers, &runner_id).await?;
     let status = match &request.result {
         JobResult::Judge(report) if !report.status.is_final_verdict() => {
@@ -282,12 +287,28 @@ pub async fn complete(
         }
     };
     check_lease("lease", &request.lease)?;
-    let lease = LeaseRef::Token(&request.lease);
-    let fence = state.queue.complete(&runner_id, &job_id, lease, &request.result).await?;
+    let (fence, claim) = if request.next {
+        let next_lease = new_token("ls_");
+        state
+            .queue
+            .complete_then_claim(&runner_id, &job_id, &request.lease, &request.result, &next_lease)
+            .await?
+    } else {
+        let lease = LeaseRef::Token(&request.lease);
+        (state.queue.complete(&runner_id, &job_id, lease, &request.result).await?, None)
+    };
     if fence == Fence::Accepted {
         tracing::info!(runner_id, job_id, status, "job completed");
     }
-    fence_answer(fence, &job_id)
+    fence_answer(fence, &job_id)?;
+    let next = match claim {
+        Some(Claim::Job(leased)) => {
+            handed_out(&state, &runner_id, &leased.job);
+            Some(leased.job)
+        }
+        _ => None,
+    };
+    Ok(ApiJson(CompleteResponse { next }))
 }
 
 #[utoipa::path(delete, path = "/api/v1/runners/{rid}", tag = "runners", params(("rid" = String, Path)), responses((status = 200, description = "`{requeued}`: the runner's jobs went back to the queue"), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
