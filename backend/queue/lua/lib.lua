@@ -305,7 +305,19 @@ local function claim_job(now, rid, lease, ttl_ms, window, woken_for)
     return true
   end
 
-  for _, jid in ipairs(redis.call('ZRANGE', P .. 'pending', 0, window - 1)) do
+  -- Read in pages: the first queued job is usually the one, and a backlog's
+  -- whole window would cost every claim.
+  local jids, first, page = {}, 0, 16
+  local function next_queued()
+    if #jids == 0 and first < window then
+      jids = redis.call('ZRANGE', P .. 'pending', first, math.min(first + page, window) - 1)
+      first = first + page
+      if #jids < page then first = window end
+    end
+    return table.remove(jids, 1)
+  end
+
+  for jid in next_queued do
     if can_run(jid) then
       local job = job_key(jid)
       local attempt = redis.call('HINCRBY', job, 'attempt', 1)

@@ -231,6 +231,33 @@ async fn claims_match_language_and_labels_and_keep_fifo_order() {
 }
 
 #[tokio::test]
+async fn a_claim_looks_past_jobs_the_runner_cannot_run_as_far_as_the_scan_window() {
+    let f = fixture(30_000, 3).await;
+    let config = QueueConfig { scan_window: 40, ..QueueConfig::default() };
+    let queue = Queue::connect(&f.redis.url(), config).await.unwrap();
+    runner(&queue, "rn_js", &["javascript"], &[], 4).await;
+    runner(&queue, "rn_py", &["rustpython"], &[], 64).await;
+    for n in 0..50 {
+        if n == 30 {
+            submit(&queue, "sb_js_a", "javascript", &[]).await;
+        }
+        submit(&queue, &format!("sb_py_{n}"), "rustpython", &[]).await;
+    }
+    submit(&queue, "sb_js_b", "javascript", &[]).await;
+
+    // 30 jobs ahead: within the window (past the first pages read).
+    assert_eq!(claim(&queue, "rn_js").await.unwrap().submission_id, "sb_js_a");
+    // 50 ahead: beyond it, until the queue moves up to the window's edge.
+    assert!(claim(&queue, "rn_js").await.is_none());
+    for _ in 0..10 {
+        claim(&queue, "rn_py").await.unwrap();
+    }
+    assert!(claim(&queue, "rn_js").await.is_none(), "40 ahead: just outside");
+    claim(&queue, "rn_py").await.unwrap();
+    assert_eq!(claim(&queue, "rn_js").await.unwrap().submission_id, "sb_js_b");
+}
+
+#[tokio::test]
 async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_counts() {
     let f = fixture(30_000, 3).await;
     // One slot: the next job fits because the result frees it first.
