@@ -13,7 +13,9 @@
 --   P..'job:'..jid             hash: sub, spec, language, checker, labels, noj,
 --                              seq, state (queued|leased|done|failed|
 --                              cancelled|superseded), attempt, lease, runner,
---                              done_lease (the lease that completed it);
+--                              done_lease (the lease that completed it),
+--                              next_job, next_lease (the job leased with
+--                              its completion, see complete_next.lua);
 --                              expires a day after the job ends
 --   P..'sub:'..sid             hash: problem, revision, source, spec,
 --                              language, checker, labels, noj, owner, kind,

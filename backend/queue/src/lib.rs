@@ -670,7 +670,9 @@ impl Queue {
     /// [`Queue::complete`], then, if the result was accepted (or repeated),
     /// [`Queue::claim`] for the same runner under `next_lease`, in one step
     /// and one round trip: a busy runner's next job comes with the answer to
-    /// its last one's result. The claim is `None` when the result was not.
+    /// its last one's result. A repeat gets the job the first call handed
+    /// out, if the runner still holds it. The claim is `None` when the
+    /// result did not count.
     pub async fn complete_then_claim(
         &self,
         runner_id: &str,
@@ -683,15 +685,13 @@ impl Queue {
         self.completion_args(&mut invocation, runner_id, job_id, LeaseRef::Token(lease), result)?;
         invocation.arg(next_lease).arg(millis(self.config.lease_ttl)).arg(self.config.scan_window);
         let reply: Vec<String> = invocation.invoke_async(&mut self.conn()).await?;
-        let Some((outcome, claim)) = reply.split_first() else {
-            return Err(QueueError::Corrupt("complete_next answered nothing".into()));
-        };
-        let fence = fence_of(outcome);
-        let claim = match fence {
-            Fence::Accepted | Fence::Repeated => Some(self.claimed(claim, next_lease)?),
-            _ => None,
-        };
-        Ok((fence, claim))
+        match reply.as_slice() {
+            [outcome, lease, claim @ ..] => {
+                Ok((fence_of(outcome), Some(self.claimed(claim, lease)?)))
+            }
+            [outcome] => Ok((fence_of(outcome), None)),
+            [] => Err(QueueError::Corrupt("complete_next answered nothing".into())),
+        }
     }
 
     /// ARGV[1..9] of `complete.lua` (and `complete_next.lua`).

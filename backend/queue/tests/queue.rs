@@ -269,10 +269,12 @@ async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_c
     let first = claim(&f.queue, "rn_js").await.unwrap();
     assert_eq!(first.submission_id, "sb_a");
 
+    // Each call offers a new lease for the job it may get.
     let next = |job: &Job, lease: &str| {
         let (queue, job, lease) = (f.queue.clone(), job.clone(), lease.to_string());
         async move {
-            queue.complete_then_claim("rn_js", &job.job_id, &lease, &accepted(), "ls_next").await
+            let next_lease = format!("ls_{}", rand_suffix());
+            queue.complete_then_claim("rn_js", &job.job_id, &lease, &accepted(), &next_lease).await
         }
     };
     let (fence, claim_) = next(&first, &first.lease).await.unwrap();
@@ -281,9 +283,18 @@ async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_c
     let Some(Claim::Job(leased)) = claim_ else { panic!("no next job: {claim_:?}") };
     let second = leased.job;
     assert_eq!((second.submission_id.as_str(), second.attempt), ("sb_b", 1));
-    assert_eq!(second.lease, "ls_next");
     assert_eq!(status(&f.queue, "sb_b").await, Status::Judging);
     assert_eq!(event_types(&f.queue, "sb_b").await, ["queued", "started"]);
+
+    // The same call again (its answer was lost): the same job, not another.
+    submit(&f.queue, "sb_later", "javascript", &[]).await;
+    let (fence, claim_) = next(&first, &first.lease).await.unwrap();
+    assert_eq!(fence, Fence::Repeated);
+    let Some(Claim::Job(again)) = claim_ else { panic!("no next job: {claim_:?}") };
+    assert_eq!(again.job, second);
+    assert_eq!(status(&f.queue, "sb_later").await, Status::Pending);
+    assert_eq!(event_types(&f.queue, "sb_b").await, ["queued", "started"]);
+    f.queue.cancel("sb_later").await.unwrap();
 
     // A result that does not count takes nothing.
     submit(&f.queue, "sb_c", "javascript", &[]).await;

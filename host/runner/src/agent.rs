@@ -42,6 +42,8 @@ use crate::outbox::{Delivery, Outbox};
 const POLL_WAIT: Duration = Duration::from_secs(30);
 /// How often the plugins folder is checked for changes.
 const PLUGIN_SCAN: Duration = Duration::from_secs(2);
+/// Pauses before a job's own further tries to deliver its result.
+const DELIVERY_RETRIES: [Duration; 2] = [Duration::from_millis(250), Duration::from_secs(1)];
 /// The longest pause between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -408,10 +410,19 @@ impl Agent {
                 let _ = tokio::time::timeout(Duration::from_secs(5), forwarder).await;
                 // Delivered while the slot is still held: the backend counts
                 // the lease against our slots until the result arrives, so a
-                // poll sent before it would be refused (409 slots_full). If
-                // this fails, the outbox sender retries.
+                // poll sent before it would be refused (409 slots_full). A
+                // failed call is sent again twice shortly (if only its answer
+                // was lost, the repeat brings back the next job it leased),
+                // then left to the outbox sender.
                 let take_next = !*self.shutdown.borrow();
-                let sent = self.deliver(&delivery, take_next).await;
+                let mut sent = self.deliver(&delivery, take_next).await;
+                for pause in DELIVERY_RETRIES {
+                    if sent.done {
+                        break;
+                    }
+                    tokio::time::sleep(pause).await;
+                    sent = self.deliver(&delivery, take_next).await;
+                }
                 if !sent.done {
                     self.outbox_ready.notify_one();
                 }

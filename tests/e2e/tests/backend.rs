@@ -454,6 +454,10 @@ fn a_completion_asking_for_the_next_job_leases_it_in_the_same_step_and_only_if_a
     );
     assert_ne!(next.lease, job.lease);
     assert_eq!((view.status, view.attempt), (Status::Judging, 1));
+    // Sent again (as after a lost answer): the same job, not a second one.
+    let again: CompleteResponse =
+        runner.complete_and_take_next(&job, &report(&problem, Status::Accepted)).expect(200).json();
+    assert_eq!(again.next, Some(next.clone()));
     // It is held like a job from jobs/next: fenced by its lease, renewed by
     // heartbeats, its blobs readable.
     assert!(runner.heartbeat_ok(&[&next]).is_empty());
