@@ -158,6 +158,8 @@ pub async fn next_job(
         }
     };
     let job = leased.job;
+    // No parked long-poll needs waking for it any more.
+    state.listener.waiters().withdraw(&job.job_id);
     let Some(payload) = Payload::of_job(leased.normal_oj.as_deref()) else {
         // Claims filter on the payload, so this is stored data gone bad:
         // hand the job back untouched rather than lose it.
