@@ -21,8 +21,10 @@ if outcome ~= 'ok' and outcome ~= 'repeat' then return { outcome } end
 if outcome == 'repeat' then
   local handed = redis.call('HMGET', job_key(jid), 'next_job', 'next_lease')
   if handed[1] and holds_lease(handed[1], rid, handed[2]) then
-    local job = redis.call('HMGET', job_key(handed[1]), 'sub', 'attempt', 'spec', 'noj')
-    return { outcome, handed[2], 'ok', handed[1], job[1], job[2], job[3], job[4] or '' }
+    local answer = leased_answer(handed[1])
+    table.insert(answer, 1, handed[2])
+    table.insert(answer, 1, outcome)
+    return answer
   end
 end
 local claimed = claim_job(now, rid, lease, tonumber(ARGV[11]), tonumber(ARGV[12]), {})

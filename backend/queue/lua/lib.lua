@@ -283,6 +283,13 @@ local function complete_job(now, rid, jid, lease, status, score, result, message
   return 'ok'
 end
 
+-- claim.lua's answer for job `jid`, leased: {'ok', jid, sid, attempt, spec,
+-- noj}.
+local function leased_answer(jid)
+  local job = redis.call('HMGET', job_key(jid), 'sub', 'attempt', 'spec', 'noj')
+  return { 'ok', jid, job[1], job[2], job[3], job[4] or '' }
+end
+
 -- Leases to runner `rid`, under `lease` for `ttl_ms`, the oldest of the
 -- first `window` queued jobs it can run (its language, checker and labels
 -- match what it advertised; a Normal-OJ runner gets only jobs with a `noj`
@@ -331,8 +338,7 @@ local function claim_job(now, rid, lease, ttl_ms, window, woken_for)
       local sid = redis.call('HGET', job, 'sub')
       redis.call('HSET', sub_key(sid), 'status', 'JUDGING', 'attempt', attempt)
       append_event(sid, jid, { type = 'started', attempt = attempt, runner_id = rid })
-      local spec = redis.call('HMGET', job, 'spec', 'noj')
-      return { 'ok', jid, sid, tostring(attempt), spec[1], spec[2] or '' }
+      return leased_answer(jid)
     end
   end
   local none = { 'none', runner[1] or '', runner[2] or '', runner[3] or '', runner[5] or '' }

@@ -25,6 +25,7 @@ use crate::AppState;
 use crate::auth::{bearer, configured_matches, hash_token, new_id, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::routes::runners::handed_out;
 
 /// Their identity lives this long without a call.
 const IDENTITY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -158,8 +159,8 @@ pub async fn next_job(
         }
     };
     let job = leased.job;
-    // No parked long-poll needs waking for it any more.
-    state.listener.waiters().withdraw(&job.job_id);
+    // Before any abort below: its requeue wakes long-polls afresh.
+    handed_out(&state, &runner_id, &job);
     let Some(payload) = Payload::of_job(leased.normal_oj.as_deref()) else {
         // Claims filter on the payload, so this is stored data gone bad:
         // hand the job back untouched rather than lose it.
@@ -176,13 +177,6 @@ pub async fn next_job(
         protocol::normal_oj::BASE,
         job.job_id,
         state.code_urls.sign(&job.job_id, &lease, expires),
-    );
-    tracing::info!(
-        runner_id,
-        job_id = job.job_id,
-        submission_id = job.submission_id,
-        attempt = job.attempt,
-        "job leased to a Normal-OJ runner"
     );
     Ok(ApiJson(Job {
         job_id: job.job_id,

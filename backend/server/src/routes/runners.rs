@@ -191,9 +191,9 @@ pub async fn next_job(
     }
 }
 
-/// Books a job leased to `runner_id`: a wake still on its way for it is
-/// withdrawn (the job is no longer queued).
-fn handed_out(state: &AppState, runner_id: &str, job: &protocol::runner::Job) {
+/// Books a job leased to `runner_id` (either dialect): a wake still on its
+/// way for it is withdrawn (the job is no longer queued), and it is logged.
+pub(crate) fn handed_out(state: &AppState, runner_id: &str, job: &protocol::runner::Job) {
     state.listener.waiters().withdraw(&job.job_id);
     tracing::info!(
         runner_id,
