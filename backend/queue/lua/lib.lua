@@ -101,11 +101,9 @@ end
 -- Tells waiting runners that job `jid` is claimable. The payload is the job
 -- id and what a runner needs to run it (its language, checker, labels, and
 -- 1 if it has a Normal-OJ payload), tab-separated; `waiters.rs` reads it.
-local function publish_wake(jid)
-  local job = redis.call('HMGET', job_key(jid), 'language', 'checker', 'labels', 'noj')
-  local noj = (job[4] or '') ~= '' and '1' or '0'
-  redis.call('PUBLISH', P .. 'wake',
-    table.concat({ jid, job[1] or '', job[2] or '', job[3] or '', noj }, '\t'))
+local function publish_wake(jid, language, checker, labels, noj)
+  redis.call('PUBLISH', P .. 'wake', table.concat({ jid, language or '', checker or '',
+    labels or '', (noj or '') ~= '' and '1' or '0' }, '\t'))
 end
 
 -- Asks runner `rid` (if it is still registered) to stop job `jid`.
@@ -127,20 +125,24 @@ end
 -- How long an ended job's hash is kept (for idempotent repeats).
 local ENDED_JOB_TTL_MS = 24 * 3600 * 1000
 
--- Queues a new job for submission `sid`, copying what it needs from the
--- submission, and tells waiting runners.
-local function enqueue_job(jid, sid)
-  local sub = redis.call('HMGET', sub_key(sid), 'spec', 'language', 'checker', 'labels', 'noj')
+-- The fields of a submission whose job `jid` was just queued.
+local function pending_fields(jid)
+  return { 'job', jid, 'status', 'PENDING', 'score', 0, 'attempt', 0, 'result', '',
+    'message', '', 'finished_at', '' }
+end
+
+-- Queues a new job `jid` for submission `sid`, which already points at it
+-- (`pending_fields`) and has an empty event log, and tells waiting runners.
+-- `job`: what the job needs of the submission (spec, language, checker,
+-- labels, noj).
+local function enqueue_job(jid, sid, job)
   local seq = redis.call('INCR', P .. 'seq')
-  redis.call('HSET', job_key(jid), 'sub', sid, 'spec', sub[1], 'language', sub[2],
-    'checker', sub[3], 'labels', sub[4], 'noj', sub[5] or '', 'seq', seq, 'state', 'queued',
-    'attempt', 0, 'lease', '', 'runner', '')
+  redis.call('HSET', job_key(jid), 'sub', sid, 'spec', job.spec, 'language', job.language,
+    'checker', job.checker, 'labels', job.labels, 'noj', job.noj or '', 'seq', seq,
+    'state', 'queued', 'attempt', 0, 'lease', '', 'runner', '')
   redis.call('ZADD', P .. 'pending', seq, jid)
-  redis.call('HSET', sub_key(sid), 'job', jid, 'status', 'PENDING', 'score', 0, 'attempt', 0,
-    'result', '', 'message', '', 'finished_at', '')
-  redis.call('DEL', sub_key(sid) .. ':events')
   append_event(sid, jid, { type = 'queued', attempt = 0 })
-  publish_wake(jid)
+  publish_wake(jid, job.language, job.checker, job.labels, job.noj)
 end
 
 -- Ends job `jid` in `state` without a result (cancelled, superseded): it
@@ -161,56 +163,66 @@ end
 
 -- Puts a job back at its place in the queue and tells waiting runners.
 local function requeue(jid, sid, attempt)
-  local seq = redis.call('HGET', job_key(jid), 'seq')
+  local job = redis.call('HMGET', job_key(jid), 'seq', 'language', 'checker', 'labels', 'noj')
   redis.call('HSET', job_key(jid), 'state', 'queued', 'lease', '', 'runner', '')
-  redis.call('ZADD', P .. 'pending', seq, jid)
+  redis.call('ZADD', P .. 'pending', job[1], jid)
   if redis.call('HGET', sub_key(sid), 'job') == jid then
     redis.call('HSET', sub_key(sid), 'status', 'PENDING')
     append_event(sid, jid, { type = 'queued', attempt = attempt })
   end
-  publish_wake(jid)
+  publish_wake(jid, job[2], job[3], job[4], job[5])
 end
 
 -- How many deliveries an owner's list keeps.
 local DELIVERIES_LISTED = 100
 
+-- What the end of submission (or run) `sid`'s job needs of it: its current
+-- job, kind, owner, problem, language and max score (see `finish`).
+local function submission_of(sid)
+  local sub = redis.call('HMGET', sub_key(sid), 'job', 'kind', 'owner', 'problem', 'language',
+    'max_score')
+  return { job = sub[1], kind = sub[2] or '', owner = sub[3], problem = sub[4],
+    language = sub[5], max_score = sub[6] }
+end
+
 -- Queues a notification of submission (or run) `sid`'s final verdict to its
--- owner's webhook, if the owner has one.
-local function queue_webhook(sid, status, score, message, now)
-  local sub = redis.call('HMGET', sub_key(sid), 'owner', 'problem', 'language', 'max_score', 'kind')
-  if not sub[1] then return end
-  local url = redis.call('HGET', P .. 'webhook:' .. sub[1], 'url')
+-- owner's webhook, if the owner has one. `sub`: `submission_of(sid)`.
+local function queue_webhook(sid, sub, status, score, message, now)
+  if not sub.owner then return end
+  local url = redis.call('HGET', P .. 'webhook:' .. sub.owner, 'url')
   if not url then return end
   local did = 'wd_' .. redis.call('INCR', P .. 'delivery-seq')
   local body
-  if sub[5] == 'run' then
+  if sub.kind == 'run' then
     body = cjson.encode({
-      type = 'run.finished', delivery_id = did, run_id = sid, language = sub[3],
+      type = 'run.finished', delivery_id = did, run_id = sid, language = sub.language,
       status = status, message = message, finished_at_ms = now })
   else
     body = cjson.encode({
       type = 'submission.finished', delivery_id = did, submission_id = sid,
-      problem_id = sub[2], language = sub[3], status = status, score = tonumber(score),
-      max_score = tonumber(sub[4]) or 0, message = message, finished_at_ms = now })
+      problem_id = sub.problem, language = sub.language, status = status,
+      score = tonumber(score), max_score = tonumber(sub.max_score) or 0, message = message,
+      finished_at_ms = now })
   end
-  redis.call('HSET', P .. 'delivery:' .. did, 'owner', sub[1], 'url', url, 'sub', sid,
+  redis.call('HSET', P .. 'delivery:' .. did, 'owner', sub.owner, 'url', url, 'sub', sid,
     'body', body, 'state', 'pending', 'attempts', 0, 'last_code', '', 'last_error', '',
     'created_at', now, 'next_at', now)
   redis.call('ZADD', P .. 'deliveries:due', now, did)
-  local list = P .. 'webhook:' .. sub[1] .. ':deliveries'
+  local list = P .. 'webhook:' .. sub.owner .. ':deliveries'
   redis.call('LPUSH', list, did)
   redis.call('LTRIM', list, 0, DELIVERIES_LISTED - 1)
 end
 
 -- Records a submission's final verdict, if `jid` is still its job, and
--- notifies its owner's webhook (a cancel is not a verdict).
-local function finish(sid, jid, status, score, message, result, now)
-  local sub = sub_key(sid)
-  if redis.call('HGET', sub, 'job') ~= jid then return end
-  redis.call('HSET', sub, 'status', status, 'score', score, 'message', message,
+-- notifies its owner's webhook (a cancel is not a verdict). `sub`:
+-- `submission_of(sid)` if the caller has it.
+local function finish(sid, jid, status, score, message, result, now, sub)
+  sub = sub or submission_of(sid)
+  if sub.job ~= jid then return end
+  redis.call('HSET', sub_key(sid), 'status', status, 'score', score, 'message', message,
     'result', result, 'finished_at', now)
   append_event(sid, jid, { type = 'finished', status = status, score = tonumber(score), message = message })
-  if status ~= 'CANCELLED' then queue_webhook(sid, status, score, message, now) end
+  if status ~= 'CANCELLED' then queue_webhook(sid, sub, status, score, message, now) end
 end
 
 -- Ends `jid` as JE with `reason` (a job out of attempts).
@@ -265,28 +277,30 @@ end
 -- submission's. Returns complete.lua's answer.
 local function complete_job(now, rid, jid, lease, status, score, result, message, kind)
   local job = job_key(jid)
-  if redis.call('EXISTS', job) == 0 then return 'unknown' end
-  if lease == '' then lease = lease_of(jid, rid) end
-  local state = redis.call('HMGET', job, 'state', 'done_lease', 'runner', 'sub')
+  local state = redis.call('HMGET', job, 'state', 'done_lease', 'runner', 'sub', 'lease')
+  if not state[1] then return 'unknown' end
+  local held = state[3] == rid and state[5] or ''
+  if lease == '' then lease = held end
   if state[1] == 'done' and state[2] == lease and state[3] == rid then return 'repeat' end
   if (state[1] == 'superseded' or state[1] == 'cancelled') and state[3] == rid then
     return 'dropped'
   end
-  if lease == '' or not holds_lease(jid, rid, lease) then return 'stale' end
-  if (redis.call('HGET', sub_key(state[4]), 'kind') or '') ~= kind then return 'wrong_kind' end
+  if lease == '' or state[1] ~= 'leased' or held ~= lease then return 'stale' end
+  local sub = submission_of(state[4])
+  if sub.kind ~= kind then return 'wrong_kind' end
   redis.call('HSET', job, 'state', 'done', 'done_lease', lease)
   redis.call('PEXPIRE', job, ENDED_JOB_TTL_MS)
   drop_lease(jid, rid)
   redis.call('HINCRBY', P .. 'stats', 'completed', 1)
   if status == 'JE' then redis.call('HINCRBY', P .. 'stats', 'je:runner_reported', 1) end
-  finish(state[4], jid, status, score, message, result, now)
+  finish(state[4], jid, status, score, message, result, now, sub)
   return 'ok'
 end
 
 -- claim.lua's answer for job `jid`, leased: {'ok', jid, sid, attempt, spec,
--- noj}.
-local function leased_answer(jid)
-  local job = redis.call('HMGET', job_key(jid), 'sub', 'attempt', 'spec', 'noj')
+-- noj}. `job`: those fields of it, if the caller read them.
+local function leased_answer(jid, job)
+  job = job or redis.call('HMGET', job_key(jid), 'sub', 'attempt', 'spec', 'noj')
   return { 'ok', jid, job[1], job[2], job[3], job[4] or '' }
 end
 
@@ -299,19 +313,22 @@ local function claim_job(now, rid, lease, ttl_ms, window, woken_for)
   local key = runner_key(rid)
   local runner = redis.call('HMGET', key, 'languages', 'checkers', 'labels', 'slots', 'dialect')
   if not runner[4] then return { 'unknown_runner' } end
-  if redis.call('SCARD', key .. ':jobs') >= tonumber(runner[4]) then return { 'slots_full' } end
+  local held = redis.call('SCARD', key .. ':jobs')
+  if held >= tonumber(runner[4]) then return { 'slots_full' } end
   local languages, checkers, labels = set_of(runner[1]), set_of(runner[2]), set_of(runner[3])
   local normal_oj = runner[5] == 'normal-oj'
 
-  local function can_run(jid)
-    local job = redis.call('HMGET', job_key(jid), 'language', 'checker', 'labels', 'noj')
-    if not languages[job[1]] then return false end
-    if normal_oj and (job[4] or '') == '' then return false end
-    if job[2] and job[2] ~= '' and not checkers[job[2]] then return false end
+  -- The job's sub, attempt and noj if the runner can run it, else nil.
+  local function runnable(jid)
+    local job = redis.call('HMGET', job_key(jid), 'language', 'checker', 'labels', 'noj', 'sub',
+      'attempt')
+    if not languages[job[1]] then return nil end
+    if normal_oj and (job[4] or '') == '' then return nil end
+    if job[2] and job[2] ~= '' and not checkers[job[2]] then return nil end
     for label in string.gmatch(job[3] or '', '%S+') do
-      if not labels[label] then return false end
+      if not labels[label] then return nil end
     end
-    return true
+    return { sub = job[5], attempt = (tonumber(job[6]) or 0) + 1, noj = job[4] }
   end
 
   -- Read in pages: the first queued job is usually the one, and a backlog's
@@ -327,18 +344,20 @@ local function claim_job(now, rid, lease, ttl_ms, window, woken_for)
   end
 
   for jid in next_queued do
-    if can_run(jid) then
-      local job = job_key(jid)
-      local attempt = redis.call('HINCRBY', job, 'attempt', 1)
-      redis.call('HSET', job, 'state', 'leased', 'lease', lease, 'runner', rid)
+    local job = runnable(jid)
+    if job then
+      local sid, attempt = job.sub, job.attempt
+      redis.call('HSET', job_key(jid), 'attempt', attempt, 'state', 'leased', 'lease', lease,
+        'runner', rid)
       redis.call('ZREM', P .. 'pending', jid)
       redis.call('ZADD', P .. 'leases', now + ttl_ms, jid)
       redis.call('SADD', key .. ':jobs', jid)
-      redis.call('PEXPIRE', key .. ':jobs', redis.call('PTTL', key))
-      local sid = redis.call('HGET', job, 'sub')
+      -- A new set lives as long as its runner (heartbeats renew both).
+      if held == 0 then redis.call('PEXPIRE', key .. ':jobs', redis.call('PTTL', key)) end
       redis.call('HSET', sub_key(sid), 'status', 'JUDGING', 'attempt', attempt)
       append_event(sid, jid, { type = 'started', attempt = attempt, runner_id = rid })
-      return leased_answer(jid)
+      local spec = redis.call('HGET', job_key(jid), 'spec')
+      return leased_answer(jid, { sid, tostring(attempt), spec, job.noj })
     end
   end
   local none = { 'none', runner[1] or '', runner[2] or '', runner[3] or '', runner[5] or '' }

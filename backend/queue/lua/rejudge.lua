@@ -7,5 +7,9 @@ local sid = ARGV[1]
 local old = redis.call('HGET', sub_key(sid), 'job')
 if not old then return 'unknown' end
 abandon(old, 'superseded')
-enqueue_job(ARGV[2], sid)
+local job = redis.call('HMGET', sub_key(sid), 'spec', 'language', 'checker', 'labels', 'noj')
+redis.call('HSET', sub_key(sid), unpack(pending_fields(ARGV[2])))
+redis.call('DEL', sub_key(sid) .. ':events')
+enqueue_job(ARGV[2], sid,
+  { spec = job[1], language = job[2], checker = job[3], labels = job[4], noj = job[5] })
 return 'ok'

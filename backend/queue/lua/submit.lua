@@ -44,10 +44,12 @@ if key then
   redis.call('HSET', key, 'fingerprint', ARGV[15], 'id', sid)
   redis.call('PEXPIRE', key, ARGV[16])
 end
+local job = { spec = ARGV[11], language = ARGV[6], checker = ARGV[7], labels = ARGV[8],
+  noj = ARGV[12] }
 redis.call('HSET', sub_key(sid), 'problem', ARGV[3], 'revision', ARGV[4], 'source', ARGV[5],
-  'language', ARGV[6], 'checker', ARGV[7], 'labels', ARGV[8], 'owner', ARGV[9],
-  'max_score', ARGV[10], 'spec', ARGV[11], 'noj', ARGV[12], 'kind', ARGV[13], 'created_at', now,
-  'seq', 0)
+  'language', job.language, 'checker', job.checker, 'labels', job.labels, 'owner', ARGV[9],
+  'max_score', ARGV[10], 'spec', job.spec, 'noj', job.noj, 'kind', ARGV[13], 'created_at', now,
+  'seq', 0, unpack(pending_fields(ARGV[2])))
 redis.call('ZADD', P .. (ARGV[13] == 'run' and 'runs' or 'submissions'), now, sid)
-enqueue_job(ARGV[2], sid)
+enqueue_job(ARGV[2], sid, job)
 return { 'created', sid }
