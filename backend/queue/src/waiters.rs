@@ -50,7 +50,7 @@ pub struct Offer {
 }
 
 impl Offer {
-    /// The same rule as `can_run` in `claim.lua`.
+    /// The same rule as `runnable` in `claim_job` (`lua/lib.lua`).
     pub fn can_run(&self, need: &Need) -> bool {
         self.languages.contains(&need.language)
             && (!self.normal_oj || need.normal_oj_payload)
