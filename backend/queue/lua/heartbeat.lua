@@ -42,8 +42,9 @@ local cancel = {}
 local seen = {}
 for i = 8, #ARGV, 2 do
   local jid, lease = ARGV[i], ARGV[i + 1]
-  if lease == '' then lease = lease_of(jid, rid) end
-  if lease ~= '' and holds_lease(jid, rid, lease) then
+  local fence = fencing(jid)
+  if lease == '' then lease = lease_in(fence, rid) end
+  if lease ~= '' and leased_to(fence, rid, lease) then
     redis.call('ZADD', P .. 'leases', now + lease_ttl, jid)
     held[jid] = true
   elseif not seen[jid] then

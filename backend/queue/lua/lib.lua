@@ -255,19 +255,29 @@ local function reclaim_expired(now, limit, max_attempts)
   return #expired
 end
 
--- Whether `rid` holds a live lease `lease` on `jid` (expired leases are
--- reclaimed first by the caller).
-local function holds_lease(jid, rid, lease)
+-- Job `jid`'s fencing fields: {state, runner, lease}.
+local function fencing(jid)
   local job = redis.call('HMGET', job_key(jid), 'state', 'runner', 'lease')
-  return job[1] == 'leased' and job[2] == rid and job[3] == lease
+  return { state = job[1], runner = job[2], lease = job[3] }
 end
 
--- The lease `rid` holds (or last held) on `jid`, for runners that do not
--- echo leases (Normal-OJ's): their identity is the fence. '' if none.
-local function lease_of(jid, rid)
-  local job = redis.call('HMGET', job_key(jid), 'runner', 'lease')
-  if job[1] == rid then return job[2] or '' end
+-- The lease `rid` holds (or last held) on a job with fencing fields
+-- `fence`, for runners that do not echo leases (Normal-OJ's): their
+-- identity is the fence. '' if none.
+local function lease_in(fence, rid)
+  if fence.runner == rid then return fence.lease or '' end
   return ''
+end
+
+-- Whether a job with fencing fields `fence` is leased to `rid` under
+-- `lease` (expired leases are reclaimed first by the caller).
+local function leased_to(fence, rid, lease)
+  return fence.state == 'leased' and fence.runner == rid and fence.lease == lease
+end
+
+-- Whether `rid` holds a live lease `lease` on `jid`.
+local function holds_lease(jid, rid, lease)
+  return leased_to(fencing(jid), rid, lease)
 end
 
 -- Records job `jid`'s result if `lease` is still its lease (fencing; expired
@@ -279,13 +289,13 @@ local function complete_job(now, rid, jid, lease, status, score, result, message
   local job = job_key(jid)
   local state = redis.call('HMGET', job, 'state', 'done_lease', 'runner', 'sub', 'lease')
   if not state[1] then return 'unknown' end
-  local held = state[3] == rid and state[5] or ''
-  if lease == '' then lease = held end
+  local fence = { state = state[1], runner = state[3], lease = state[5] }
+  if lease == '' then lease = lease_in(fence, rid) end
   if state[1] == 'done' and state[2] == lease and state[3] == rid then return 'repeat' end
   if (state[1] == 'superseded' or state[1] == 'cancelled') and state[3] == rid then
     return 'dropped'
   end
-  if lease == '' or state[1] ~= 'leased' or held ~= lease then return 'stale' end
+  if lease == '' or not leased_to(fence, rid, lease) then return 'stale' end
   local sub = submission_of(state[4])
   if sub.kind ~= kind then return 'wrong_kind' end
   redis.call('HSET', job, 'state', 'done', 'done_lease', lease)
