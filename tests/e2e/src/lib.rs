@@ -42,7 +42,7 @@ pub fn root() -> PathBuf {
 
 /// The `gavel` binary of the same build as this executable: beside a test
 /// executable's `deps/` folder (`cargo test --workspace` builds it, because
-/// `host/gavel` has integration tests of its own), or beside a binary of
+/// `bin/gavel` has integration tests of its own), or beside a binary of
 /// this crate (`target/<profile>/chaos`).
 pub fn gavel_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");

@@ -2,7 +2,7 @@
 //! (the `compiled` progress event, sent right before case 1 runs), with a
 //! warm blob cache and compiled plugins, against a real backend and Redis.
 //!
-//! Run: `cargo bench -p runner --bench overhead` (`GAVEL_BENCH_JOBS` sets the
+//! Run: `cargo bench -p e2e --bench runner_overhead` (`GAVEL_BENCH_JOBS` sets the
 //! number of measured jobs, default 200).
 
 use std::io::Write;
