@@ -1,28 +1,32 @@
 //! Builtin checker `float`: token by token, numbers may differ by an absolute
 //! or a relative error; other tokens must be equal.
 //!
-//! Arguments: `abs=EPS` and `rel=EPS` (default `1e-6` each). A number is
-//! accepted when `|actual - expected| <= abs` or
-//! `|actual - expected| <= rel * |expected|`. `nan` only matches `nan`; an
-//! infinity only matches the same infinity.
+//! Arguments: `abs=EPS` and/or `rel=EPS`. A number passes when either
+//! *given* bound holds: `|actual - expected| <= abs`, or
+//! `|actual - expected| <= rel * |expected|`. `abs=` alone is an absolute
+//! bound only, `rel=` alone a relative bound only; with neither, both are
+//! `1e-6` (testlib's `rcmp6`). `nan` only matches `nan`; an infinity only
+//! matches the same infinity, so either where a finite number is expected is
+//! a wrong answer.
 
 use gavel_sdk::checker::{Checker, Info, Verdict};
 use gavel_sdk::text::{excerpt, key_values, parse_float, tokens};
 
 struct Float;
 
-/// The accepted error, from the checker's arguments.
+/// The accepted error, from the checker's arguments: the bounds that were
+/// given (both `1e-6` when none was).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Tolerance {
-    abs: f64,
-    rel: f64,
+    abs: Option<f64>,
+    rel: Option<f64>,
 }
 
 impl Tolerance {
     const DEFAULT: f64 = 1e-6;
 
     fn from_args(args: &[String]) -> Result<Self, String> {
-        let mut tolerance = Tolerance { abs: Self::DEFAULT, rel: Self::DEFAULT };
+        let mut tolerance = Tolerance { abs: None, rel: None };
         for (key, value) in key_values(args) {
             let slot = match key {
                 "abs" => &mut tolerance.abs,
@@ -33,9 +37,14 @@ impl Tolerance {
                     ));
                 }
             };
-            *slot = value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(
-                || format!("argument `{key}`: `{value}` is not a non-negative number"),
-            )?;
+            *slot = Some(
+                value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(
+                    || format!("argument `{key}`: `{value}` is not a non-negative number"),
+                )?,
+            );
+        }
+        if tolerance == (Tolerance { abs: None, rel: None }) {
+            tolerance = Tolerance { abs: Some(Self::DEFAULT), rel: Some(Self::DEFAULT) };
         }
         Ok(tolerance)
     }
@@ -48,7 +57,8 @@ impl Tolerance {
             return expected == actual;
         }
         let error = (actual - expected).abs();
-        error <= self.abs || error <= self.rel * expected.abs()
+        self.abs.is_some_and(|abs| error <= abs)
+            || self.rel.is_some_and(|rel| error <= rel * expected.abs())
     }
 }
 
@@ -136,6 +146,42 @@ mod tests {
         assert!(matches!(check("nan", "1", &[]), Verdict::WrongAnswer(_)));
         assert!(matches!(check("inf", "-inf", &[]), Verdict::WrongAnswer(_)));
         assert!(matches!(check("1 2", "1", &[]), Verdict::WrongAnswer(_)));
+    }
+
+    #[test]
+    fn an_absolute_bound_alone_is_only_absolute() {
+        // Within the default relative error (5e-7), but not within abs=1e-6.
+        assert!(matches!(
+            check("1000000", "1000000.5", &["abs=1e-6"]),
+            Verdict::WrongAnswer(m) if m.starts_with("token 1: expected 1000000, got 1000000.5")
+        ));
+        assert_eq!(check("1000000", "1000000.0000005", &["abs=1e-6"]), Verdict::Accepted);
+        assert_eq!(check("0", "0.0000009", &["abs=1e-6"]), Verdict::Accepted);
+    }
+
+    #[test]
+    fn a_relative_bound_alone_is_only_relative() {
+        // Within the default absolute error (1e-6), but 0 allows no relative error.
+        assert!(matches!(check("0", "0.0000005", &["rel=1e-6"]), Verdict::WrongAnswer(_)));
+        assert!(matches!(check("1", "1.0000005", &["rel=1e-9"]), Verdict::WrongAnswer(_)));
+        assert_eq!(check("1000000", "1000000.5", &["rel=1e-6"]), Verdict::Accepted);
+        assert_eq!(check("0", "0", &["rel=1e-6"]), Verdict::Accepted);
+    }
+
+    #[test]
+    fn both_bounds_given_pass_when_either_holds() {
+        let both = ["abs=1e-3", "rel=1e-9"];
+        assert_eq!(check("0", "0.0005", &both), Verdict::Accepted); // absolute holds
+        assert_eq!(check("1e12", "1000000000000.5", &both), Verdict::Accepted); // absolute fails, relative holds
+        assert!(matches!(check("1", "1.01", &both), Verdict::WrongAnswer(_))); // neither
+    }
+
+    #[test]
+    fn no_bounds_means_both_one_in_a_million() {
+        assert_eq!(check("1000000", "1000000.5", &[]), Verdict::Accepted); // relative
+        assert_eq!(check("0", "0.000001", &[]), Verdict::Accepted); // absolute
+        assert!(matches!(check("1", "1.000002", &[]), Verdict::WrongAnswer(_)));
+        assert!(matches!(check("0", "0.0000011", &[]), Verdict::WrongAnswer(_)));
     }
 
     #[test]
