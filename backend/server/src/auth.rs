@@ -1,4 +1,4 @@
-//! Who is calling. Four kinds of bearer token (SPEC §5): the admin token and
+//! Who is calling. Four kinds of bearer token (`docs/contract.md` §5): the admin token and
 //! the runner registration token (configured, compared in constant time),
 //! runner tokens `rk_…` and client tokens `ck_…` (issued by us; only their
 //! SHA-256 is stored). Tokens are read from the `Authorization` header only.

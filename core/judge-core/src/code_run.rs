@@ -1,4 +1,4 @@
-//! Free code runs (SPEC §5 `/runs`): one program run once, with no problem
+//! Free code runs (`docs/contract.md` §5, `/runs`): one program run once, with no problem
 //! and no checker — the "run my code" case. Its output is streamed to an
 //! [`OutputTap`] as it is produced, and files it leaves in its work dir come
 //! back as [`Artifact`]s.

@@ -1,15 +1,17 @@
 //! The seams between the judging rules and whatever runs code: a language
 //! [`Executor`] (Wasm plugin or Docker container) and a [`Checker`].
 //!
-//! Implementations live in other crates (`plugin-host`, later the Docker
-//! executor); this module only says what they must report.
+//! Implementations live in other crates (`plugin-host` for Wasm plugins,
+//! `native` for Docker); this module only says what they must report.
 
 use serde::{Deserialize, Serialize};
 
 /// Limits for one run of a program on one test case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunLimits {
-    /// CPU time (native) or wall time (Wasm) the program may use.
+    /// Time the program may use: CPU time (native), or fuel-metered time
+    /// (Wasm: a fuel budget of `time_ms × fuel_per_ms`). The wall deadline
+    /// each executor adds is only a backstop.
     pub time_ms: u64,
     /// Memory the program may use, in MiB.
     pub memory_mb: u64,
@@ -23,7 +25,8 @@ pub struct RunLimits {
 pub enum RunEnd {
     /// The program exited on its own with this status (0 = success).
     Exited { code: i32 },
-    /// The time limit (wall deadline, CPU limit or fuel budget) was hit.
+    /// The time limit was hit: the fuel budget (Wasm), the CPU limit
+    /// (native), or the executor's wall backstop.
     TimeLimit { reason: String },
     /// The memory cap was hit (even if the program then caught the failure).
     MemoryLimit { reason: String },
@@ -41,7 +44,8 @@ pub struct RunOutcome {
     pub end: RunEnd,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
-    /// Time used in milliseconds: CPU time (for Wasm, fuel ÷ fuel per ms).
+    /// Time used in milliseconds: CPU time (native), or the fuel burnt ÷
+    /// fuel per ms (Wasm: deterministic, never the wall time).
     pub time_ms: u64,
     /// Peak memory in KiB.
     pub memory_kb: u64,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The status of a submission, a task or a test case (SPEC §6).
+/// The status of a submission, a task or a test case (`docs/contract.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -26,7 +26,7 @@ pub enum Status {
     /// Runtime error (non-zero exit, signal, trap).
     #[serde(rename = "RE")]
     RuntimeError,
-    /// Time limit exceeded (wall deadline or fuel).
+    /// Time limit exceeded (fuel, CPU time, or the wall backstop).
     #[serde(rename = "TLE")]
     TimeLimitExceeded,
     /// Memory limit exceeded.

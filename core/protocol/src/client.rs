@@ -1,4 +1,4 @@
-//! The client API (SPEC §5): problems, submissions and their live events,
+//! The client API (`docs/contract.md` §5): problems, submissions and their live events,
 //! client tokens.
 
 use judge_core::problem::{CheckerSpec, PackageFormat, Task};

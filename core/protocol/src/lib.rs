@@ -1,4 +1,4 @@
-//! The JSON bodies of Gavel's HTTP API (`/api/v1`, SPEC §4–§5), shared by the
+//! The JSON bodies of Gavel's HTTP API (`/api/v1`, `docs/contract.md` §4–§5), shared by the
 //! backend, runner hosts and client commands so the two ends cannot drift.
 //!
 //! [`runner`] is the pull protocol (register, heartbeat, long-poll, events,

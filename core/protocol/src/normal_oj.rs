@@ -1,4 +1,4 @@
-//! Normal-OJ's runner dialect (`/compat/normal-oj`, `NORMAL-OJ-COMPAT.md`):
+//! Normal-OJ's runner dialect (`/compat/normal-oj`, `docs/normal-oj.md`):
 //! the bodies their runner sends and reads, field for field. Register and
 //! next-job answers are read at the top level; the testdata channel wraps
 //! its answers in their `{status, message, data}` [`Envelope`].

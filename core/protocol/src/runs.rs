@@ -1,4 +1,4 @@
-//! Free code runs (SPEC §5 `/runs`): what a client asks for, what a runner
+//! Free code runs (`docs/contract.md` §5, `/runs`): what a client asks for, what a runner
 //! receives and reports, and what the client reads back.
 //!
 //! A run is one program run once, with no problem and no checker. Its output

@@ -1,4 +1,4 @@
-//! The runner side of the pull protocol (SPEC §4) over HTTP: one call per
+//! The runner side of the pull protocol (`docs/contract.md` §4) over HTTP: one call per
 //! endpoint, typed with `protocol`, and blob downloads streamed to disk with
 //! their SHA-256 checked.
 

@@ -1,6 +1,7 @@
 //! Running one job: fetch what it names through the blob cache, rebuild the
 //! problem package, and judge with exactly the code path of `gavel judge`
-//! (judge-core's loop over the Wasm plugins), reporting each case as it ends.
+//! (judge-core's loop over a Wasm language plugin or the Docker executor,
+//! and the checker plugin), reporting each case as it ends.
 //! A code run's job instead runs its program once, streaming its output
 //! (`crate::code_run`).
 

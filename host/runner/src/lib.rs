@@ -1,11 +1,12 @@
-//! Gavel's runner host (SPEC §3, §4, §9): it registers with a backend,
-//! long-polls for jobs while it has a free slot, judges each with the Wasm
-//! plugins exactly as `gavel judge` does, and delivers every result through
-//! a durable outbox.
+//! Gavel's runner host (`docs/contract.md` §3, §4, §9): it registers with a
+//! backend, long-polls for jobs while it has a free slot, judges each
+//! exactly as `gavel judge` does (Wasm language plugins, or the Docker
+//! executor for the native languages), runs free code runs, and delivers
+//! every result through a durable outbox.
 //!
 //! `agent` is the runner's life (loops and shutdown), `client` the HTTP
-//! calls, `execute` one job, `cache` the blob cache, `outbox` the durable
-//! results, `config` the settings.
+//! calls, `execute` one job, `code_run` a code run's transcript, `cache` the
+//! blob cache, `outbox` the durable results, `config` the settings.
 
 pub mod agent;
 pub mod cache;

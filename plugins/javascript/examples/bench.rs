@@ -1,4 +1,4 @@
-//! Times the engine natively on the input idioms SPEC §7 cares about.
+//! Times the engine natively on the input idioms contestants use (`docs/contract.md` §7).
 //!
 //! Run: `cargo run --release -p javascript --example bench --target x86_64-unknown-linux-gnu`
 //! (from `plugins/`); `-- FILTER` runs only the cases whose name contains FILTER.

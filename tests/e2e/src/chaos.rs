@@ -22,7 +22,7 @@
 //! by a backend killed before it answered is answered by the retry (a
 //! replay) instead of being stored twice.
 //!
-//! Then it checks the promises of SPEC §9: every accepted submission (a
+//! Then it checks the promises of `docs/contract.md` §9: every accepted submission (a
 //! `201`; a POST that failed after its retries is not accepted) reaches
 //! exactly one final verdict ("lost" otherwise), the expected one ("wrong"
 //! otherwise); no completion is counted twice (a second `finished` event,

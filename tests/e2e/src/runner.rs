@@ -1,4 +1,4 @@
-//! A scripted runner: it speaks the runner protocol (SPEC §4) with the
+//! A scripted runner: it speaks the runner protocol (`docs/contract.md` §4) with the
 //! protocol crate's types, and does exactly what a test tells it (claim and
 //! go silent, renew, complete late), never anything on its own.
 

@@ -1,5 +1,5 @@
 //! Normal-OJ's runner against the real backend, byte for byte: every request
-//! is the body their runner sends (`NORMAL-OJ-COMPAT.md`), written out as
+//! is the body their runner sends (`docs/normal-oj.md`), written out as
 //! text, and every answer is checked for the status codes, field names and
 //! casing their runner reads. Then one submission is judged both by a Gavel
 //! runner and through this dialect (a scripted runner of theirs that judges

@@ -1,5 +1,5 @@
 //! Normal-OJ's runner dialect, served under `/compat/normal-oj`
-//! (`NORMAL-OJ-COMPAT.md`): their runner, unchanged, pulls from the same
+//! (`docs/normal-oj.md`): their runner, unchanged, pulls from the same
 //! queue as Gavel's runners — same leases, reclaims and attempts; only the
 //! wire format differs.
 //!

@@ -1,4 +1,4 @@
-//! The live dashboard (SPEC §5 `GET /`): one self-contained page
+//! The live dashboard (`docs/contract.md` §5, `GET /`): one self-contained page
 //! (`dashboard.html`, inline CSS and JavaScript, embedded in the binary; no
 //! external resources) and the stream it reads, `GET /api/v1/events`.
 //!

@@ -1,4 +1,4 @@
-//! Problems (SPEC §5, §6): `PUT /problems/{id}` takes a package archive
+//! Problems (`docs/contract.md` §5, §6): `PUT /problems/{id}` takes a package archive
 //! (zip or tar.gz, native or Normal-OJ format), streams it to disk under a
 //! size cap, unpacks and validates it with `problem-package` (zip-slip,
 //! symlinks, bombs, judge-core's rules), stores every file as a blob, then

@@ -1,4 +1,4 @@
-//! The runner protocol (SPEC §4): register, heartbeat, long-poll for a job,
+//! The runner protocol (`docs/contract.md` §4): register, heartbeat, long-poll for a job,
 //! progress events, fenced completion, deregistration.
 
 use std::time::Duration;

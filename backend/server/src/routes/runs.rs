@@ -1,4 +1,4 @@
-//! Free code runs (SPEC §5 `/runs`): create, read, cancel, the live output
+//! Free code runs (`docs/contract.md` §5, `/runs`): create, read, cancel, the live output
 //! stream (SSE `stdout`/`stderr` chunks as they are produced, then `end`),
 //! the combined log and the artifacts.
 //!

@@ -1,4 +1,4 @@
-//! Submissions (SPEC §5): create, read, rejudge, cancel, and the live event
+//! Submissions (`docs/contract.md` §5): create, read, rejudge, cancel, and the live event
 //! stream (SSE) that replays the log to late subscribers and then follows it
 //! through Redis pub/sub, so it works from any backend instance.
 

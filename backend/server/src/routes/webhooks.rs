@@ -1,4 +1,4 @@
-//! `/webhook`: where the caller's final verdicts are posted (SPEC §5), and
+//! `/webhook`: where the caller's final verdicts are posted (`docs/contract.md` §5), and
 //! what became of each notification. One webhook per client token (and one
 //! for the admin); `PUT` sets the URL and makes a new signing secret.
 
