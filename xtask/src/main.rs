@@ -439,7 +439,13 @@ fn bench(root: &Path) -> anyhow::Result<()> {
         run(cargo().current_dir(root).args(["bench", "--package", "native"]))?;
     }
     step("runner: per-job overhead");
-    run(cargo().current_dir(root).args(["bench", "--package", "e2e", "--bench", "runner_overhead"]))?;
+    run(cargo().current_dir(root).args([
+        "bench",
+        "--package",
+        "e2e",
+        "--bench",
+        "runner_overhead",
+    ]))?;
     step("runner: idle RSS");
     run(cargo().current_dir(root).args(["build", "--release", "--package", "gavel"]))?;
     let gavel = target_dir(root).join("release/gavel");
