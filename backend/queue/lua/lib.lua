@@ -6,7 +6,7 @@
 -- `{gavel}`, and every key a script derives from the prefix lives in that same
 -- slot, so the scripts stay valid on a cluster.
 --
--- Keys (P = prefix):
+-- Keys (P = prefix; `src/keys.rs` builds the names the Rust side uses):
 --   P..'seq'                   counter: FIFO position of new jobs
 --   P..'pending'               zset jid -> FIFO position (queued jobs)
 --   P..'leases'                zset jid -> lease deadline (ms, Redis clock)
@@ -31,6 +31,7 @@
 --   P..'problem:'..id          string: the problem's record (JSON)
 --   P..'problem-revision:'..id string: its revision (manifest digest), what
 --                              a submission built from the record checks
+--   P..'problems'              set of the stored problems' ids
 --   P..'revision:'..rev        set of the blob digests of a problem revision
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at
@@ -53,6 +54,9 @@
 --                              je:<reason>
 --   P..'secret:'..name         string: a random key shared by every backend
 --                              instance (signing code URLs)
+--   P..'client:'..cid          hash: name (an API client; written by the
+--                              Rust side only)
+--   P..'client-token:'..sha    string cid (the client a token is for)
 --   P..'webhook:'..owner       hash: url, secret (where the owner's final
 --                              verdicts are posted)
 --   P..'webhook:'..owner..':deliveries'  list of its newest delivery ids

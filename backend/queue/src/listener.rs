@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
+use crate::keys;
 use crate::waiters::{Waiter, Waiters, Wake};
 
 /// In-process fan-out of the queue's channels.
@@ -52,9 +53,9 @@ impl Listener {
     }
 
     async fn run(self, client: redis::Client, prefix: String) {
-        let wake_channel = format!("{prefix}wake");
-        let events_pattern = format!("{prefix}events:*");
-        let events_prefix = format!("{prefix}events:");
+        let wake_channel = keys::wake_channel(&prefix);
+        let events_pattern = keys::events_channel(&prefix, "*");
+        let events_prefix = keys::events_channel(&prefix, "");
         let mut backoff = Duration::from_millis(100);
         loop {
             match client.get_async_pubsub().await {

@@ -5,12 +5,15 @@
 //! complete); [`runs`] are free code runs (both sides); [`client`] is what problem setters and judge front-ends send and
 //! read (submissions, problems, clients). Every error body is an
 //! [`ErrorBody`]. [`normal_oj`] is Normal-OJ's runner dialect, served under
-//! `/compat/normal-oj`. [`config`] is the shared settings file's layout.
+//! `/compat/normal-oj`. [`ops`] is what operators read about the runners
+//! (`GET /runners`, the dashboard). [`config`] is the shared settings file's
+//! layout.
 //! Types only: no I/O, no async runtime.
 
 pub mod client;
 pub mod config;
 pub mod normal_oj;
+pub mod ops;
 pub mod runner;
 pub mod runs;
 

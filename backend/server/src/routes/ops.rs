@@ -32,11 +32,11 @@ pub async fn languages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<S
     Ok(ApiJson(state.queue.languages(std::time::Duration::from_secs(24 * 3600)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<queue::RunnerInfo>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<protocol::ops::RunnerInfo>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn runners(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> ApiResult<ApiJson<Vec<queue::RunnerInfo>>> {
+) -> ApiResult<ApiJson<Vec<protocol::ops::RunnerInfo>>> {
     state.require_admin(&headers)?;
     Ok(ApiJson(state.queue.runners().await?))
 }

@@ -1,0 +1,33 @@
+//! Problems: a problem's record (JSON, as the server builds it) and the set
+//! of blobs its revision reads, stored together; and the listing of them.
+
+use redis::AsyncCommands;
+
+use crate::{Queue, Result, keys, scripts};
+
+impl Queue {
+    /// Stores a problem's record and its revision's blob set atomically;
+    /// returns whether it replaced an existing problem.
+    pub async fn put_problem(
+        &self,
+        id: &str,
+        revision: &str,
+        record_json: &str,
+        digests: impl IntoIterator<Item = &str>,
+    ) -> Result<bool> {
+        let digests = digests.into_iter().collect();
+        let reply: String =
+            self.script(&scripts::PutProblem { id, revision, record_json, digests }).await?;
+        Ok(reply == "replaced")
+    }
+
+    pub async fn problem(&self, id: &str) -> Result<Option<String>> {
+        Ok(self.conn().get(keys::problem(self.prefix(), id)).await?)
+    }
+
+    pub async fn problem_ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self.conn().smembers(keys::problems(self.prefix())).await?;
+        ids.sort();
+        Ok(ids)
+    }
+}
