@@ -4,7 +4,10 @@
 //!   everything, start the stack (`gavel up`), push the example problems
 //!   (`gavel problem push`), submit every example solution through the API
 //!   and print the verdicts (the README's first command).
-//! - `test`   — install what is missing, then format check, clippy, every
+//! - `tidy`   — the repository's shape rules (layers, heavy dependencies,
+//!   loaded Lua scripts, paths named in docs, file length, module import
+//!   cycles): see `tidy.rs`.
+//! - `test`   — install what is missing, then format check, tidy, clippy, every
 //!   test of both workspaces, and every fuzz target for a bounded time (see
 //!   `fuzz`) (the README's second command; CI runs it).
 //! - `plugins` — build the Wasm plugins and the example custom checker.
@@ -35,12 +38,15 @@ use anyhow::{Context, bail};
 
 use plugin_build::TARGET as WASM_TARGET;
 
+mod tidy;
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     match args.first().map(String::as_str) {
         Some("setup") => setup(&root),
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
+        Some("tidy") => tidy::run(&root),
         Some("plugins") => plugins(&root),
         Some("bench") => bench(&root),
         Some("chaos") => harness(&root, "chaos", &args[1..]),
@@ -49,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
-                "usage: cargo xtask <setup|test [--no-lint]|plugins|images|bench|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
+                "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
             );
             Ok(())
         }
@@ -384,6 +390,8 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
         step("cargo fmt --check");
         run(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
         run(cargo().current_dir(root.join("plugins")).args(["fmt", "--all", "--check"]))?;
+        step("cargo xtask tidy");
+        tidy::run(root)?;
         step("cargo clippy");
         run(cargo().current_dir(root).args([
             "clippy",
