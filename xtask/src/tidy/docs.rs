@@ -43,9 +43,16 @@ pub(super) fn doc_paths(root: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<Vi
         };
         let Ok(text) = std::fs::read_to_string(root.join(file)) else { continue };
         let places = Places::of(root, file, kind);
+        // A reference definition starts a paragraph (or follows another).
+        let mut paragraph_start = true;
+        let mut previous = 0;
         for (line, prose) in prose_lines(&text, kind) {
             let (spans, rest) = code_spans(&prose);
-            for target in link_targets(&rest) {
+            let starts = paragraph_start || line != previous + 1;
+            let (targets, definition) = link_targets(&rest, starts);
+            paragraph_start = prose.trim().is_empty() || definition;
+            previous = line;
+            for target in targets {
                 if let Some(message) = places.check_link(&target) {
                     violations.push(Violation::new(file, Some(line), "doc-paths", message));
                 }
@@ -291,17 +298,19 @@ fn code_spans(line: &str) -> (Vec<String>, String) {
     (spans, rest)
 }
 
-/// The targets of inline links `[text](target "title")` and of reference
-/// definitions `[label]: target` in a line (code spans already blanked).
-fn link_targets(line: &str) -> Vec<String> {
+/// The targets of inline links `[text](target "title")` in a line (code
+/// spans already blanked) and, when it starts a paragraph, of a reference
+/// definition `[label]: target`; and whether it is such a definition.
+fn link_targets(line: &str, paragraph_start: bool) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     let first = |s: &str| {
         s.split_whitespace().next().unwrap_or_default().trim_matches(['<', '>']).to_string()
     };
     let trimmed = line.trim_start();
-    if trimmed.starts_with('[')
-        && let Some((_, target)) = trimmed.split_once("]: ")
-    {
+    let definition = paragraph_start
+        && trimmed.starts_with('[')
+        && trimmed.split_once("]: ").is_some_and(|(label, _)| !label.contains(']'));
+    if definition && let Some((_, target)) = trimmed.split_once("]: ") {
         out.push(first(target));
     }
     let mut rest = line;
@@ -312,5 +321,5 @@ fn link_targets(line: &str) -> Vec<String> {
         rest = &after[end..];
     }
     out.retain(|t| !t.is_empty());
-    out
+    (out, definition)
 }

@@ -102,6 +102,7 @@ fn clean() -> tempfile::TempDir {
          [a site](https://example.com/x/y), [here](#gavel).\n\
          `core/judge`, `backend/queue/lua/*.lua`, `ARCHITECTURE.md`, `<problem>/tests/*.in`,\n\
          `target/debug/gavel`, `plugins/.patched/`, `GET /api/v1/jobs`, `KEY=a/b`, `jobs/next`.\n\
+         A score in\n[0, 1]: below 1 is partial.\n\n[map]: ARCHITECTURE.md\n[guide]: docs/guide.md\n\
          ```sh\ncat `nothing/here.rs`\n```\n",
     );
     write(root, "ARCHITECTURE.md", "# Map\n\n`host/runner/src/lib.rs`, ``tests/e2e``\n");
@@ -225,7 +226,7 @@ fn paths_in_docs_that_name_nothing_are_caught() {
         "docs/guide.md",
         "# Start\n\n[Gone](../GONE.md) and [ok](../README.md).\n\
          `host/runner/src/gone.rs`, `lua/*.lua`, `tests/e2e/*.json`, `BENCHMARKS.md`\n\
-         [ref]: ./missing.md\n",
+         \n[ref]: ./missing.md\n",
     );
     write(
         root,
@@ -240,7 +241,7 @@ fn paths_in_docs_that_name_nothing_are_caught() {
             "docs/guide.md:4 doc-paths",
             "docs/guide.md:4 doc-paths",
             "docs/guide.md:4 doc-paths",
-            "docs/guide.md:5 doc-paths",
+            "docs/guide.md:6 doc-paths",
             "host/runner/src/lib.rs:1 doc-paths",
             "host/runner/src/lib.rs:1 doc-paths",
         ],
