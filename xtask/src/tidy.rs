@@ -26,6 +26,13 @@
 //!    layers: they may use any of them (the end-to-end tests judge with
 //!    `host/` crates against a `backend/` one), and no layered crate may
 //!    depend on them.
+//! 2b. **`owners`** — each engine has one crate that knows it: `wasmtime`
+//!    (and `wasmtime-wasi`, `wasmtime-wizer`) only `host/plugin-host`,
+//!    `bollard` only `host/native`, `redis` only `backend/queue`, `axum`
+//!    only `backend/server`, among the normal and build dependencies of
+//!    `core/`, `backend/` and `host/` crates (the binary and the tooling
+//!    may use anything; dev-dependencies do not count). And `core/` is
+//!    pure: no `tokio`, `reqwest`, `hyper`, `hyper-util` or `cap-std`.
 //! 3. **`lua-loaded`** — every `backend/queue/lua/*.lua` is named in
 //!    `backend/queue/src/scripts.rs`, in code (not a comment): a script
 //!    `X.lua` as `script!("X")`, or any file as a string ending in
@@ -127,6 +134,7 @@ pub(crate) fn check(root: &Path) -> anyhow::Result<Vec<Violation>> {
     let mut violations = Vec::new();
     violations.extend(workspace::heavy_dependencies(&members));
     violations.extend(workspace::layers(&members));
+    violations.extend(workspace::owners(&members));
     violations.extend(lua_loaded(root)?);
     violations.extend(docs::doc_paths(root, &all)?);
     violations.extend(docs::outside_refs(root, &all)?);

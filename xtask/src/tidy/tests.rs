@@ -26,7 +26,7 @@ fn clean() -> tempfile::TempDir {
         "[workspace]\nmembers = [\"core/*\", \"backend/*\", \"host/*\", \"bin/*\", \"tests/*\"]\n\
          exclude = [\"plugins\"]\n\n[workspace.dependencies]\n\
          judge = { path = \"core/judge\" }\nqueue = { path = \"backend/queue\" }\n\
-         runner = { path = \"host/runner\" }\nredis = \"1\"\nwasmtime = \"1\"\naxum = \"0.8\"\n",
+         plugin-host = { path = \"host/plugin-host\" }\nredis = \"1\"\nwasmtime = \"1\"\naxum = \"0.8\"\n",
     );
     write(root, "core/judge/Cargo.toml", &package("judge", ""));
     write(root, "core/judge/src/lib.rs", "//! The rules, with no I/O.\n");
@@ -69,16 +69,19 @@ fn clean() -> tempfile::TempDir {
     write(root, "backend/queue/src/c.rs", "//! Test helpers.\nuse super::a;\n");
     write(
         root,
-        "host/runner/Cargo.toml",
-        &package("runner", "[dependencies]\njudge.workspace = true\nwasmtime.workspace = true\n"),
+        "host/plugin-host/Cargo.toml",
+        &package(
+            "plugin-host",
+            "[dependencies]\njudge.workspace = true\nwasmtime.workspace = true\n",
+        ),
     );
-    write(root, "host/runner/src/lib.rs", &"//! Exactly as long as allowed.\n".repeat(800));
+    write(root, "host/plugin-host/src/lib.rs", &"//! Exactly as long as allowed.\n".repeat(800));
     write(
         root,
         "bin/gavel/Cargo.toml",
         &package(
             "gavel",
-            "[dependencies]\nqueue.workspace = true\nrunner.workspace = true\n\
+            "[dependencies]\nqueue.workspace = true\nplugin-host.workspace = true\n\
              redis.workspace = true\nwasmtime.workspace = true\naxum.workspace = true\n",
         ),
     );
@@ -89,7 +92,7 @@ fn clean() -> tempfile::TempDir {
         "tests/e2e/Cargo.toml",
         &package(
             "e2e",
-            "[dependencies]\nqueue.workspace = true\nrunner.workspace = true\n\
+            "[dependencies]\nqueue.workspace = true\nplugin-host.workspace = true\n\
              redis.workspace = true\n\n[dev-dependencies]\naxum.workspace = true\n",
         ),
     );
@@ -105,7 +108,7 @@ fn clean() -> tempfile::TempDir {
          A score in\n[0, 1]: below 1 is partial.\n\n[map]: ARCHITECTURE.md\n[guide]: docs/guide.md\n\
          ```sh\ncat `nothing/here.rs`\n```\n",
     );
-    write(root, "ARCHITECTURE.md", "# Map\n\n`host/runner/src/lib.rs`, ``tests/e2e``\n");
+    write(root, "ARCHITECTURE.md", "# Map\n\n`host/plugin-host/src/lib.rs`, ``tests/e2e``\n");
     write(root, "docs/guide.md", "# Start\n\n[Back](../README.md); `README.md`, `guide.md`.\n");
     write(root, "plugins/Cargo.toml", "[workspace]\nmembers = [\"exact\"]\n");
     write(root, "plugins/exact/Cargo.toml", &package("exact", ""));
@@ -138,7 +141,7 @@ fn a_second_heavy_dependency_outside_the_binary_is_caught() {
     let tree = clean();
     write(
         tree.path(),
-        "host/runner/Cargo.toml",
+        "host/plugin-host/Cargo.toml",
         &package(
             "runner",
             "[dependencies]\njudge.workspace = true\nwasmtime.workspace = true\n\n\
@@ -146,7 +149,11 @@ fn a_second_heavy_dependency_outside_the_binary_is_caught() {
         ),
     );
     let (places, messages) = found(tree.path());
-    assert_eq!(places, ["host/runner/Cargo.toml:10 heavy-deps"], "{messages}");
+    assert_eq!(
+        places,
+        ["host/plugin-host/Cargo.toml:10 heavy-deps", "host/plugin-host/Cargo.toml:10 owners"],
+        "{messages}"
+    );
     assert!(messages.contains("`wasmtime` and `bollard`"), "{messages}");
 }
 
@@ -161,7 +168,7 @@ fn imports_across_the_layers_are_caught_in_every_section() {
             "queue",
             "[dependencies]\njudge.workspace = true\nredis.workspace = true\n\n\
              [dev-dependencies]\naxum = { workspace = true }\n\
-             [dev-dependencies.runner]\npath = \"../../host/runner\"\n",
+             [dev-dependencies.plugin-host]\npath = \"../../host/plugin-host\"\n",
         ),
     );
     write(
@@ -174,8 +181,8 @@ fn imports_across_the_layers_are_caught_in_every_section() {
     );
     write(
         root,
-        "host/runner/Cargo.toml",
-        &package("runner", "[dependencies]\ne2e.workspace = true\n"),
+        "host/plugin-host/Cargo.toml",
+        &package("plugin-host", "[dependencies]\ne2e.workspace = true\n"),
     );
     let mut manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     manifest.push_str("e2e = { path = \"tests/e2e\" }\n");
@@ -186,13 +193,35 @@ fn imports_across_the_layers_are_caught_in_every_section() {
         [
             "backend/queue/Cargo.toml:11 layers",
             "core/judge/Cargo.toml:6 layers",
-            "host/runner/Cargo.toml:6 layers",
+            "host/plugin-host/Cargo.toml:6 layers",
         ],
         "{messages}"
     );
     assert!(messages.contains("backend/ and host/ never depend on each other"), "{messages}");
     assert!(messages.contains("`judge` depends on `queue` (backend/queue): core/"), "{messages}");
     assert!(messages.contains("depends on tests/ or xtask"), "{messages}");
+}
+
+#[test]
+fn an_engine_outside_its_owner_and_io_in_core_are_caught() {
+    let tree = clean();
+    let root = tree.path();
+    // The queue may know Redis, not wasmtime (even as its only engine: the
+    // one heavy dependency it has is then wasmtime).
+    write(
+        root,
+        "backend/queue/Cargo.toml",
+        &package("queue", "[dependencies]\njudge.workspace = true\nwasmtime.workspace = true\n"),
+    );
+    write(root, "core/judge/Cargo.toml", &package("judge", "[dependencies]\ntokio = \"1\"\n"));
+    let (places, messages) = found(root);
+    assert_eq!(
+        places,
+        ["backend/queue/Cargo.toml:7 owners", "core/judge/Cargo.toml:6 owners"],
+        "{messages}"
+    );
+    assert!(messages.contains("which only `host/plugin-host` may know"), "{messages}");
+    assert!(messages.contains("core/ is pure"), "{messages}");
 }
 
 #[test]
@@ -225,12 +254,12 @@ fn paths_in_docs_that_name_nothing_are_caught() {
         root,
         "docs/guide.md",
         "# Start\n\n[Gone](../GONE.md) and [ok](../README.md).\n\
-         `host/runner/src/gone.rs`, `lua/*.lua`, `tests/e2e/*.json`, `BENCHMARKS.md`\n\
+         `host/plugin-host/src/gone.rs`, `lua/*.lua`, `tests/e2e/*.json`, `BENCHMARKS.md`\n\
          \n[ref]: ./missing.md\n",
     );
     write(
         root,
-        "host/runner/src/lib.rs",
+        "host/plugin-host/src/lib.rs",
         "//! Reads `src/lib.rs` and `src/agent.rs`; [spec](../docs/nothing.md).\n",
     );
     let (places, messages) = found(root);
@@ -242,18 +271,18 @@ fn paths_in_docs_that_name_nothing_are_caught() {
             "docs/guide.md:4 doc-paths",
             "docs/guide.md:4 doc-paths",
             "docs/guide.md:6 doc-paths",
-            "host/runner/src/lib.rs:1 doc-paths",
-            "host/runner/src/lib.rs:1 doc-paths",
+            "host/plugin-host/src/lib.rs:1 doc-paths",
+            "host/plugin-host/src/lib.rs:1 doc-paths",
         ],
         "{messages}"
     );
     for named in [
         "`../GONE.md`",
-        "`host/runner/src/gone.rs`",
+        "`host/plugin-host/src/gone.rs`",
         "`tests/e2e/*.json`",
         "`BENCHMARKS.md`",
         "`./missing.md`",
-        "`src/agent.rs` names nothing (read from host/runner/)",
+        "`src/agent.rs` names nothing (read from host/plugin-host/)",
         "`../docs/nothing.md`",
     ] {
         assert!(messages.contains(named), "{named} in\n{messages}");
@@ -287,12 +316,12 @@ fn references_outside_the_repository_are_caught() {
 #[test]
 fn a_production_file_over_800_lines_is_caught() {
     let tree = clean();
-    write(tree.path(), "host/runner/src/lib.rs", &"//! One too many.\n".repeat(801));
+    write(tree.path(), "host/plugin-host/src/lib.rs", &"//! One too many.\n".repeat(801));
     write(tree.path(), "plugins/exact/src/big.rs", &"//! Too long.\n".repeat(900));
     let (places, messages) = found(tree.path());
     assert_eq!(
         places,
-        ["host/runner/src/lib.rs:801 file-length", "plugins/exact/src/big.rs:801 file-length"],
+        ["host/plugin-host/src/lib.rs:801 file-length", "plugins/exact/src/big.rs:801 file-length"],
         "{messages}"
     );
     assert!(messages.contains("801 lines"), "{messages}");
@@ -338,18 +367,22 @@ fn a_module_naming_a_child_that_imports_it_back_is_a_cycle_below_the_crate_root(
     // The crate root wires its children and lends them its items: no edge.
     write(
         root,
-        "host/runner/src/lib.rs",
+        "host/plugin-host/src/lib.rs",
         "//! Runner.\nmod agent;\npub struct Config;\npub fn start() { agent::start() }\n",
     );
     // Below it, agent names its child slot, which imports agent back.
     write(
         root,
-        "host/runner/src/agent/mod.rs",
+        "host/plugin-host/src/agent/mod.rs",
         "//! Agent.\nuse crate::Config;\nmod slot;\npub struct State;\npub fn start() { slot::run() }\n",
     );
-    write(root, "host/runner/src/agent/slot.rs", "//! Slot.\nuse super::State;\npub fn run() {}\n");
+    write(
+        root,
+        "host/plugin-host/src/agent/slot.rs",
+        "//! Slot.\nuse super::State;\npub fn run() {}\n",
+    );
     let (places, messages) = found(root);
-    assert_eq!(places, ["host/runner/src/agent/mod.rs:5 module-cycles"], "{messages}");
+    assert_eq!(places, ["host/plugin-host/src/agent/mod.rs:5 module-cycles"], "{messages}");
     assert!(
         messages.contains("src/agent/mod.rs → src/agent/slot.rs → src/agent/mod.rs"),
         "{messages}"

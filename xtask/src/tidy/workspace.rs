@@ -222,6 +222,54 @@ pub(super) fn heavy_dependencies(members: &[Member]) -> Vec<Violation> {
     violations
 }
 
+/// Each engine the house wraps, and the one crate that may know it
+/// (`Architecture Invariant`s in ARCHITECTURE.md): everything else sees the
+/// owner's traits and types.
+const OWNERS: &[(&str, &str)] = &[
+    ("wasmtime", "host/plugin-host"),
+    ("wasmtime-wasi", "host/plugin-host"),
+    ("wasmtime-wizer", "host/plugin-host"),
+    ("bollard", "host/native"),
+    ("redis", "backend/queue"),
+    ("axum", "backend/server"),
+];
+
+/// What the pure core never depends on: an async runtime, a network client
+/// or server, or an engine.
+const NOT_IN_CORE: &[&str] = &["tokio", "reqwest", "hyper", "hyper-util", "cap-std"];
+
+/// Rule `owners`: a crate in core/, backend/ or host/ depends (normal or
+/// build) on an engine of [`OWNERS`] only if it is that engine's owner, and
+/// core/ crates depend on none of [`NOT_IN_CORE`] either. The binary and the
+/// tooling (tests/, xtask) may use anything.
+pub(super) fn owners(members: &[Member]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    for member in members {
+        let layer = Layer::of(&member.dir);
+        if matches!(layer, Layer::Bin | Layer::Tooling) {
+            continue;
+        }
+        for dep in member.dependencies.iter().filter(|d| d.section != Section::Dev) {
+            let owner = OWNERS.iter().find(|(engine, _)| *engine == dep.package);
+            let message = match owner {
+                Some((engine, owner)) if member.dir != Path::new(owner) => format!(
+                    "`{}` depends on `{engine}`, which only `{owner}` may know: use {owner}'s types and traits instead",
+                    member.name
+                ),
+                None if layer == Layer::Core && NOT_IN_CORE.contains(&dep.package.as_str()) => {
+                    format!(
+                        "`{}` is in core/ and depends on `{}`: core/ is pure (no async runtime, network or engine); move the I/O up into backend/ or host/",
+                        member.name, dep.package
+                    )
+                }
+                _ => continue,
+            };
+            violations.push(Violation::new(&member.manifest(), Some(dep.line), "owners", message));
+        }
+    }
+    violations
+}
+
 /// The layer of a member, by its top folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layer {
