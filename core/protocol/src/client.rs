@@ -5,8 +5,10 @@ use judge_core::problem::{CheckerSpec, PackageFormat, Task};
 use judge_core::report::TaskReport;
 use judge_core::verdict::Status;
 
-use crate::runner::CaseProgress;
 use serde::{Deserialize, Serialize};
+
+use crate::common::CaseProgress;
+pub use crate::common::RecordKind;
 
 /// `POST /submissions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -224,16 +226,6 @@ pub struct WebhookEvent {
     pub max_score: f64,
     pub message: String,
     pub finished_at_ms: u64,
-}
-
-/// What a listed record is: the listings and the live stream (`GET
-/// /events`) carry both kinds, told apart by `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordKind {
-    Submission,
-    /// A free code run (`POST /runs`).
-    Run,
 }
 
 /// A listed record of either kind, as the live stream sends it (its event

@@ -9,8 +9,16 @@
 //! (`GET /runners`, the dashboard). [`config`] is the shared settings file's
 //! layout.
 //! Types only: no I/O, no async runtime.
+//!
+//! The modules import in one direction: [`common`] (what several parts
+//! name: a record's kind, a case's progress) is the floor; [`runs`] builds
+//! on it; [`runner`] and [`client`] build on both and never on each other;
+//! [`normal_oj`] and [`config`] stand alone. Paths other crates use stay
+//! where they were (`client::RecordKind`, `runner::CaseProgress` are
+//! re-exports). A test below keeps the direction.
 
 pub mod client;
+pub mod common;
 pub mod config;
 pub mod normal_oj;
 pub mod ops;
@@ -57,5 +65,28 @@ mod tests {
         assert!(!is_digest(&"AB".repeat(32)));
         assert!(!is_digest(&"ab".repeat(31)));
         assert!(!is_digest(&format!("{}/x", "a".repeat(62))));
+    }
+
+    /// The modules of this crate each may name (`crate::…`): one direction.
+    const MAY_IMPORT: [(&str, &str, &[&str]); 6] = [
+        ("common", include_str!("common.rs"), &[]),
+        ("runs", include_str!("runs.rs"), &["common"]),
+        ("runner", include_str!("runner.rs"), &["common", "runs"]),
+        ("client", include_str!("client.rs"), &["common", "runs"]),
+        ("normal_oj", include_str!("normal_oj.rs"), &[]),
+        ("config", include_str!("config.rs"), &[]),
+    ];
+
+    #[test]
+    fn modules_import_in_one_direction() {
+        for (module, source, allowed) in MAY_IMPORT {
+            for (at, _) in source.match_indices("crate::") {
+                let name: String = source[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(allowed.contains(&name.as_str()), "{module} imports crate::{name}");
+            }
+        }
     }
 }

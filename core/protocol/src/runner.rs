@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use judge_core::report::JudgeReport;
-use judge_core::verdict::Status;
 use serde::{Deserialize, Serialize};
 
+pub use crate::common::CaseProgress;
 use crate::runs::{OutputChunk, RunJob, RunReport};
 
 /// What kind of plugin a runner advertises.
@@ -168,20 +168,6 @@ pub enum RunnerEvent {
     Case(CaseProgress),
     /// A piece of a run's output, sent as it is produced.
     Output(OutputChunk),
-}
-
-/// One case's result, as a runner reports it and clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CaseProgress {
-    /// Index of the task in the problem (0-based).
-    pub task: usize,
-    pub case: String,
-    pub status: Status,
-    pub score: f64,
-    pub time_ms: u64,
-    pub memory_kb: u64,
-    #[serde(default)]
-    pub message: String,
 }
 
 /// `POST /runners/{rid}/jobs/{jid}/events`.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::RecordKind;
+use crate::common::RecordKind;
 
 /// Default and largest CPU time of a run, in ms.
 pub const DEFAULT_TIME_MS: u64 = 5_000;
