@@ -1,13 +1,27 @@
-//! Who is calling. Four kinds of bearer token (`docs/contract.md` §5): the admin token and
-//! the runner registration token (configured, compared in constant time),
-//! runner tokens `rk_…` and client tokens `ck_…` (issued by us; only their
-//! SHA-256 is stored). Tokens are read from the `Authorization` header only.
+//! Who is calling. Four kinds of bearer token (`docs/contract.md` §5): the
+//! admin token and the runner registration token (configured, compared in
+//! constant time), runner tokens `rk_…` and client tokens `ck_…` (issued by
+//! us; only their SHA-256 is stored). Tokens are read from the
+//! `Authorization` header only.
+//!
+//! Each tier a route takes is an axum extractor here, so a handler names
+//! its tier in its signature and never reads the header itself: [`Admin`],
+//! [`Registration`], [`Caller`] (the admin or a client), [`Runner`] (a
+//! Gavel runner about itself), [`TheirRunner`] (a Normal-OJ runner about
+//! itself: every refusal 401) and [`BlobReader`] (the admin or a runner).
+//! They run after the path and query are parsed and before the body is.
 
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use queue::DIALECT_NORMAL_OJ;
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 
 /// A client-API caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,52 +80,151 @@ pub(crate) fn configured_matches(configured: &str, given: &str) -> bool {
     !configured.is_empty() && queue::constant_time_eq(configured.as_bytes(), given.as_bytes())
 }
 
-impl AppState {
-    /// The admin, or 401/403.
-    pub fn require_admin(&self, headers: &HeaderMap) -> ApiResult<()> {
-        let token = require_bearer(headers)?;
-        if configured_matches(&self.config.admin_token, token) {
-            Ok(())
+/// The admin token: 401 without a token, 403 with another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = require_bearer(&parts.headers)?;
+        if configured_matches(&state.config.admin_token, token) {
+            Ok(Admin)
         } else {
             Err(ApiError::forbidden("this endpoint needs the admin token"))
         }
     }
+}
 
-    /// A registration call, or 401.
-    pub fn require_registration(&self, headers: &HeaderMap) -> ApiResult<()> {
-        let token = require_bearer(headers)?;
-        if configured_matches(&self.config.registration_token, token) {
-            Ok(())
+/// The runner registration token: 401 without it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Registration;
+
+impl FromRequestParts<AppState> for Registration {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = require_bearer(&parts.headers)?;
+        if configured_matches(&state.config.registration_token, token) {
+            Ok(Registration)
         } else {
             Err(ApiError::unauthorized("registering needs the runner registration token"))
         }
     }
+}
 
-    /// The admin or a client, or 401.
-    pub async fn caller(&self, headers: &HeaderMap) -> ApiResult<Caller> {
-        let token = require_bearer(headers)?;
-        if configured_matches(&self.config.admin_token, token) {
+/// The admin or a client: 401 for anything else.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = require_bearer(&parts.headers)?;
+        if configured_matches(&state.config.admin_token, token) {
             return Ok(Caller::Admin);
         }
-        match self.queue.client_for_token(&hash_token(token)).await? {
+        match state.queue.client_for_token(&hash_token(token)).await? {
             Some(client) => Ok(Caller::Client(client)),
             None => Err(ApiError::unauthorized("this endpoint needs a client or admin token")),
         }
     }
+}
 
-    /// Checks that the token is runner `runner_id`'s: an unknown token is
-    /// 401 (the runner re-registers), another runner's id is 404.
-    pub async fn require_runner(&self, headers: &HeaderMap, runner_id: &str) -> ApiResult<()> {
-        let token = require_bearer(headers)?;
-        match self.queue.authenticate_runner(runner_id, &hash_token(token), "").await? {
-            queue::RunnerAuth::Valid => Ok(()),
-            queue::RunnerAuth::UnknownToken => {
-                Err(ApiError::unauthorized("unknown or expired runner token; register again"))
+/// The path's runner id (`{rid}` or `{rn}`), rejected as axum's `Path`
+/// would reject it (the error middleware words the answer).
+async fn path_runner_id(parts: &mut Parts, name: &str) -> Result<String, Response> {
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, &())
+        .await
+        .map_err(IntoResponse::into_response)?;
+    params
+        .remove(name)
+        .ok_or_else(|| ApiError::internal(format!("no `{{{name}}}` in the route")).into_response())
+}
+
+/// What the token says of runner `id` of `dialect`.
+async fn runner_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    dialect: &str,
+) -> ApiResult<queue::RunnerAuth> {
+    let token = require_bearer(headers)?;
+    Ok(state.queue.authenticate_runner(id, &hash_token(token), dialect).await?)
+}
+
+/// A Gavel runner calling about itself: the token is runner `{rid}`'s. An
+/// unknown token is 401 (the runner registers again), another runner's id
+/// is 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runner {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for Runner {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let id = path_runner_id(parts, "rid").await?;
+        let refusal = match runner_auth(state, &parts.headers, &id, "").await {
+            Ok(queue::RunnerAuth::Valid) => return Ok(Runner { id }),
+            Ok(queue::RunnerAuth::UnknownToken) => {
+                ApiError::unauthorized("unknown or expired runner token; register again")
             }
-            queue::RunnerAuth::Foreign => {
-                Err(ApiError::not_found(format!("no runner {runner_id} for this token")))
+            Ok(queue::RunnerAuth::Foreign) => {
+                ApiError::not_found(format!("no runner {id} for this token"))
             }
+            Err(e) => e,
+        };
+        Err(refusal.into_response())
+    }
+}
+
+/// A Normal-OJ runner calling about itself: the token is runner `{rn}`'s.
+/// Anything else is 401, since their runner treats 403 and 404 as
+/// retryable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TheirRunner {
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for TheirRunner {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let id = path_runner_id(parts, "rn").await?;
+        let refusal = match runner_auth(state, &parts.headers, &id, DIALECT_NORMAL_OJ).await {
+            Ok(queue::RunnerAuth::Valid) => return Ok(TheirRunner { id }),
+            Ok(_) => ApiError::unauthorized(format!(
+                "the token is not Normal-OJ runner {id}'s (unknown, expired or another runner's); register again"
+            )),
+            Err(e) => e,
+        };
+        Err(refusal.into_response())
+    }
+}
+
+/// Who reads blobs: the admin, or a runner (which may read only what a job
+/// it holds a live lease on names). 401 without a token; any other token
+/// is `Stranger`, whom the blob route answers 404.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobReader {
+    Admin,
+    Runner(String),
+    Stranger,
+}
+
+impl FromRequestParts<AppState> for BlobReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = require_bearer(&parts.headers)?;
+        if configured_matches(&state.config.admin_token, token) {
+            return Ok(BlobReader::Admin);
         }
+        Ok(match state.queue.runner_for_token(&hash_token(token)).await? {
+            Some(runner_id) => BlobReader::Runner(runner_id),
+            None => BlobReader::Stranger,
+        })
     }
 }
 

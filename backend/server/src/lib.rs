@@ -6,6 +6,35 @@
 //! reclaims expired leases, and serves until shut down. The backend holds no
 //! state of its own beyond caches: any number of instances can share one
 //! Redis, and a killed instance loses nothing.
+//!
+//! # Layers
+//!
+//! Modules import downward only: no handler imports another, and the
+//! module graph has no cycle. From the bottom:
+//!
+//! 0. the floor, which knows no handler state: `error`, `config`,
+//!    `metrics`, `webhooks` (the sender loop), `responses` (the error
+//!    answers `/openapi.json` lists), and the Normal-OJ dialect's pure
+//!    parts `normal_oj::rules` (eligibility, the `noj` payload, their
+//!    scoring) and `normal_oj::signing`;
+//! 1. `json`, `problem_store` (problem records and their cache),
+//!    `normal_oj::wire` (their bodies and zips) — on the floor;
+//! 2. `idempotency` (the `Idempotency-Key` of the creates);
+//! 3. `state` ([`AppState`]);
+//! 4. `auth`: each token tier an extractor (`Admin`, `Registration`,
+//!    `Caller`, `Runner`, `TheirRunner`, `BlobReader`);
+//! 5. what handlers share: `records` (submissions and code runs: creates,
+//!    labels, cancelling, event logs, a runner's result checked) and
+//!    `runner_access` (both runner dialects);
+//! 6. the handlers: `routes::*` and `normal_oj::{runners, testdata}`;
+//! 7. the module roots `routes` and `normal_oj` (its router);
+//! 8. `openapi`, which names every handler's path through those roots;
+//! 9. this file: the router and the server.
+//!
+//! A module imports only from layers below its own; the test
+//! `modules_import_downward` checks every `crate::` and `super::` path of
+//! the production code against this list, and a new module must be given
+//! a layer there.
 
 pub mod auth;
 pub mod config;
@@ -15,7 +44,12 @@ pub mod json;
 pub mod metrics;
 pub mod normal_oj;
 pub mod openapi;
+pub mod problem_store;
+pub mod records;
+pub mod responses;
 pub mod routes;
+pub mod runner_access;
+pub mod state;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -27,32 +61,16 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use blobstore::BlobStore;
-use queue::{Listener, Queue, QueueConfig};
+use queue::{Queue, QueueConfig};
 use tokio::sync::watch;
 
 pub use config::{BackendArgs, Config};
+pub use state::AppState;
 
 use crate::error::ApiError;
 
 /// Largest JSON body (a result with many cases, a batch of events).
 const MAX_JSON_BYTES: usize = 8 << 20;
-
-/// Everything a request handler needs. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub queue: Queue,
-    pub listener: Listener,
-    pub blobs: BlobStore,
-    pub config: Arc<Config>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// Signs the Normal-OJ dialect's code URLs (a key shared through Redis).
-    pub code_urls: normal_oj::Signer,
-    /// Problem records as last read, for building submissions.
-    pub problems: routes::problems::ProblemCache,
-    /// Turns true when the backend is shutting down: long-polls and event
-    /// streams end.
-    pub shutdown: watch::Receiver<bool>,
-}
 
 /// The router: `/api/v1/...`, Normal-OJ's runner dialect under
 /// `/compat/normal-oj/...`, plus `/healthz` and `/metrics` at the root for
@@ -102,7 +120,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .layer(axum::middleware::map_response(error::as_api_error))
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state)
 }
 
@@ -134,7 +152,7 @@ impl Backend {
         if config.registration_token.is_empty() {
             tracing::warn!("no registration token set: no runner can register");
         }
-        let code_urls = normal_oj::Signer::new(
+        let code_urls = normal_oj::signing::Signer::new(
             queue
                 .shared_secret("normal-oj-code-url")
                 .await
@@ -283,4 +301,125 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Each production module's layer (see the crate's docs): a module may
+    /// name only modules of lower layers.
+    const LAYERS: &[(&str, u8)] = &[
+        ("error", 0),
+        ("config", 0),
+        ("metrics", 0),
+        ("webhooks", 0),
+        ("responses", 0),
+        ("normal_oj::rules", 0),
+        ("normal_oj::signing", 0),
+        ("json", 1),
+        ("problem_store", 1),
+        ("normal_oj::wire", 1),
+        ("idempotency", 2),
+        ("state", 3),
+        ("auth", 4),
+        ("records", 5),
+        ("runner_access", 5),
+        ("routes::blobs", 6),
+        ("routes::dashboard", 6),
+        ("routes::ops", 6),
+        ("routes::problems", 6),
+        ("routes::runners", 6),
+        ("routes::runs", 6),
+        ("routes::submissions", 6),
+        ("routes::webhooks", 6),
+        ("normal_oj::runners", 6),
+        ("normal_oj::testdata", 6),
+        ("routes", 7),
+        ("normal_oj", 7),
+        ("openapi", 8),
+        ("lib", 9),
+    ];
+
+    fn layer(module: &str) -> Option<u8> {
+        LAYERS.iter().find(|(name, _)| *name == module).map(|(_, layer)| *layer)
+    }
+
+    /// The module a path after `crate::` names: its longest prefix that is
+    /// a module.
+    fn named_module(path: &str) -> String {
+        let segments: Vec<&str> = path
+            .split("::")
+            .map(|s| s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').next().unwrap())
+            .take_while(|s| !s.is_empty())
+            .collect();
+        (1..=segments.len().min(2))
+            .rev()
+            .map(|n| segments[..n].join("::"))
+            .find(|m| layer(m).is_some())
+            .unwrap_or_else(|| format!("crate::{path:.40}"))
+    }
+
+    /// Every `.rs` file under `dir`, with its module path.
+    fn modules(dir: &Path, prefix: &str, found: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+            let join = |name: &str| match prefix {
+                "" => name.to_string(),
+                _ => format!("{prefix}::{name}"),
+            };
+            if path.is_dir() {
+                modules(&path, &join(&name), found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let module = match name.as_str() {
+                    "mod" => prefix.to_string(),
+                    "lib" if prefix.is_empty() => "lib".to_string(),
+                    _ => join(&name),
+                };
+                found.push((module, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+
+    /// The modules `source` (of `module`) names through `crate::` or
+    /// `super::`, outside comments and its tests.
+    fn imports(module: &str, source: &str) -> Vec<String> {
+        let production = source.split("#[cfg(test)]").next().unwrap();
+        let parent = match module.rsplit_once("::") {
+            Some((parent, _)) => format!("{parent}::"),
+            None => String::new(),
+        };
+        let mut named = Vec::new();
+        for line in production.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (keyword, base) in [("crate::", ""), ("super::", parent.as_str())] {
+                for (at, _) in line.match_indices(keyword) {
+                    named.push(named_module(&format!("{base}{}", &line[at + keyword.len()..])));
+                }
+            }
+        }
+        named
+    }
+
+    #[test]
+    fn modules_import_downward() {
+        let mut found = Vec::new();
+        modules(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), "", &mut found);
+        assert!(found.len() > 25, "{}", found.len());
+        let mut wrong = Vec::new();
+        for (module, source) in &found {
+            let Some(own) = layer(module) else {
+                wrong.push(format!("{module} has no layer in LAYERS"));
+                continue;
+            };
+            for named in imports(module, source) {
+                match layer(&named) {
+                    Some(theirs) if theirs < own => {}
+                    _ if named == *module => {}
+                    _ => wrong.push(format!("{module} (layer {own}) imports {named}")),
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "imports that do not go downward:\n{}", wrong.join("\n"));
+    }
 }

@@ -1,7 +1,8 @@
 //! `GET /openapi.json`: the HTTP API described from the handlers' own types
 //! (utoipa: each handler's `#[utoipa::path]`, the protocol types' schemas),
 //! so the document cannot drift from the code; a test checks that every
-//! route of the router is in it.
+//! route of the router is in it. The error answers the paths list are the
+//! shared sets of `responses`.
 
 use std::sync::LazyLock;
 
@@ -9,7 +10,8 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::{normal_oj, routes};
+use crate::normal_oj;
+use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,6 +38,8 @@ use crate::{normal_oj, routes};
         normal_oj::testdata::meta, normal_oj::testdata::checksum, normal_oj::testdata::testdata,
         serve,
     ),
+    // Every error body, whichever response set names it (`responses`).
+    components(schemas(protocol::ErrorBody)),
     modifiers(&Bearer),
 )]
 struct ApiDoc;

@@ -7,25 +7,27 @@
 //!   signed code download (`signing`);
 //! - `testdata`: their testdata channel (checksum, zip, meta) with the
 //!   sandbox token in the query string, as their runner sends it;
-//! - `rules`: which jobs their runners get and how their results are scored
-//!   (pure).
+//! - `rules`: which jobs their runners get (the `noj` payload a submission
+//!   carries, computed at submit) and how their results are scored (pure);
+//! - `wire`: their JSON bodies and zips.
+//!
+//! `rules`, `signing` and `wire` sit below every handler (the submissions
+//! handler computes the payload through `rules`); `runners` and `testdata`
+//! are handlers and import neither each other nor Gavel's handlers.
 //!
 //! Their runner exits on 401 and retries anything else, so every auth
 //! failure here is 401, never 403 or 404.
 
-mod rules;
+pub mod rules;
 pub(crate) mod runners;
-mod signing;
+pub mod signing;
 pub(crate) mod testdata;
+pub mod wire;
 
 use axum::Router;
 use axum::routing::{get, post, put};
 
-pub use rules::payload;
-pub use signing::Signer;
-
-use crate::AppState;
-use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The routes, relative to [`protocol::normal_oj::BASE`].
 pub fn routes() -> Router<AppState> {
@@ -39,14 +41,4 @@ pub fn routes() -> Router<AppState> {
         .route("/problem/{pid}/checksum", get(testdata::checksum))
         .route("/problem/{pid}/testdata", get(testdata::testdata))
         .route("/problem/{pid}/meta", get(testdata::meta))
-}
-
-/// Parses a JSON body of theirs, after the caller is authenticated (so a
-/// stranger gets 401 whatever it sent): one that does not parse or has the
-/// wrong shape is `400`, what their runner expects of "malformed". The
-/// content type is not checked (their runner sends JSON).
-fn their_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("bad_json", format!("the body is not the expected JSON: {e}"))
-    })
 }

@@ -3,7 +3,6 @@
 //! identity, since their runner does not echo leases — and the code
 //! download their runner fetches without auth (a signed URL).
 
-use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -20,12 +19,13 @@ use serde::Deserialize;
 
 use super::rules::{self, Payload};
 use super::signing::CODE_URL_TTL_S;
-use super::their_json;
-use crate::AppState;
-use crate::auth::{bearer, configured_matches, hash_token, new_id, new_token};
+use super::wire::{their_json, zip_one};
+use crate::auth::{TheirRunner, configured_matches, hash_token, new_id, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-use crate::routes::runners::handed_out;
+use crate::responses::{NotFound, RegistrationErrors, TheirRunnerErrors};
+use crate::runner_access::{check_name, handed_out, no_longer_registered};
+use crate::state::AppState;
 
 /// Their identity lives this long without a call.
 const IDENTITY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -40,27 +40,14 @@ fn now_s() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Checks that the bearer token is Normal-OJ runner `runner_id`'s: anything
-/// else is 401 (their runner treats 403 and 404 as retryable).
-async fn require_runner(state: &AppState, headers: &HeaderMap, runner_id: &str) -> ApiResult<()> {
-    let token = bearer(headers)
-        .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
-    match state.queue.authenticate_runner(runner_id, &hash_token(token), DIALECT_NORMAL_OJ).await? {
-        queue::RunnerAuth::Valid => Ok(()),
-        _ => Err(ApiError::unauthorized(format!(
-            "the token is not Normal-OJ runner {runner_id}'s (unknown, expired or another runner's); register again"
-        ))),
-    }
-}
-
 /// `POST /runners/register`: the secret is in the body, not a header.
-#[utoipa::path(post, path = "/compat/normal-oj/runners/register", tag = "normal-oj", request_body = protocol::normal_oj::RegisterRequest, responses((status = 201, body = protocol::normal_oj::RegisterResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)))]
+#[utoipa::path(post, path = "/compat/normal-oj/runners/register", tag = "normal-oj", request_body = protocol::normal_oj::RegisterRequest, responses((status = 201, body = protocol::normal_oj::RegisterResponse), RegistrationErrors))]
 pub async fn register(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let request: RegisterRequest = their_json(&body)?;
     if !configured_matches(&state.config.registration_token, &request.registration_token) {
         return Err(ApiError::unauthorized("registration_token: not the registration secret"));
     }
-    crate::routes::runners::check_name(&request.name)?;
+    check_name(&request.name)?;
     let runner_id = new_id("rn_");
     let token = new_token("rk_");
     state
@@ -96,14 +83,12 @@ pub async fn register(State(state): State<AppState>, body: Bytes) -> ApiResult<R
 
 /// `POST /runners/{rn}/heartbeat`: renews the runner and the leases it holds
 /// on the jobs it names (others are ignored); `204`.
-#[utoipa::path(post, path = "/compat/normal-oj/runners/{rn}/heartbeat", tag = "normal-oj", params(("rn" = String, Path)), request_body = protocol::normal_oj::HeartbeatRequest, responses((status = 204), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/compat/normal-oj/runners/{rn}/heartbeat", tag = "normal-oj", params(("rn" = String, Path)), request_body = protocol::normal_oj::HeartbeatRequest, responses((status = 204), TheirRunnerErrors), security(("bearer" = [])))]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    Path(runner_id): Path<String>,
-    headers: HeaderMap,
+    TheirRunner { id: runner_id }: TheirRunner,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    require_runner(&state, &headers, &runner_id).await?;
     let request: HeartbeatRequest = their_json(&body)?;
     if request.active_job_ids.len() > MAX_ACTIVE_JOBS {
         return Err(ApiError::bad_request(
@@ -122,7 +107,7 @@ pub async fn heartbeat(
     }
     match state.queue.heartbeat_held(&runner_id, &request.active_job_ids).await? {
         Some(_) => Ok(StatusCode::NO_CONTENT),
-        None => Err(ApiError::unauthorized("runner no longer registered; register again")),
+        None => Err(no_longer_registered()),
     }
 }
 
@@ -143,20 +128,17 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 
 /// `GET /runners/{rn}/next-job`: `200` with a job their runner can run (its
 /// lease taken), or `204`.
-#[utoipa::path(get, path = "/compat/normal-oj/runners/{rn}/next-job", tag = "normal-oj", params(("rn" = String, Path)), responses((status = 200, body = protocol::normal_oj::Job), (status = 204), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/compat/normal-oj/runners/{rn}/next-job", tag = "normal-oj", params(("rn" = String, Path)), responses((status = 200, body = protocol::normal_oj::Job), (status = 204), TheirRunnerErrors), security(("bearer" = [])))]
 pub async fn next_job(
     State(state): State<AppState>,
-    Path(runner_id): Path<String>,
+    TheirRunner { id: runner_id }: TheirRunner,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    require_runner(&state, &headers, &runner_id).await?;
     let lease = new_token("ls_");
     let leased = match state.queue.claim(&runner_id, &lease, &[]).await? {
         Claim::Job(leased) => leased,
         Claim::Nothing(_) | Claim::SlotsFull => return Ok(StatusCode::NO_CONTENT.into_response()),
-        Claim::UnknownRunner => {
-            return Err(ApiError::unauthorized("runner no longer registered; register again"));
-        }
+        Claim::UnknownRunner => return Err(no_longer_registered()),
     };
     let job = leased.job;
     // Before any abort below: its requeue wakes long-polls afresh.
@@ -228,31 +210,22 @@ pub async fn code(
     Ok(([(header::CONTENT_TYPE, "application/zip")], zip).into_response())
 }
 
-/// A zip archive holding one file.
-fn zip_one(name: &str, content: &[u8]) -> zip::result::ZipResult<Vec<u8>> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file(name, super::testdata::entry_options())?;
-    zip.write_all(content)?;
-    Ok(zip.finish()?.into_inner())
-}
-
 #[derive(Debug, Deserialize)]
 pub struct JobPath {
-    rn: String,
+    /// The job (the runner, `rn`, is [`TheirRunner`]'s).
     jb: String,
 }
 
 /// `PUT /runners/{rn}/jobs/{jb}/complete`: their results, scored by their
 /// rules. `204` (also when the job was superseded meanwhile: the result is
 /// dropped); `404` unknown or already completed; `409` not this runner's.
-#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/complete", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::CompleteRequest, responses((status = 204), (status = 404, body = protocol::ErrorBody), (status = 409, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/complete", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::CompleteRequest, responses((status = 204), NotFound, (status = 409, body = protocol::ErrorBody), TheirRunnerErrors), security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
-    Path(JobPath { rn: runner_id, jb: job_id }): Path<JobPath>,
-    headers: HeaderMap,
+    Path(JobPath { jb: job_id }): Path<JobPath>,
+    TheirRunner { id: runner_id }: TheirRunner,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    require_runner(&state, &headers, &runner_id).await?;
     let request: CompleteRequest = their_json(&body)?;
     let unknown = || {
         ApiError::not_found(format!("no job {job_id} to complete (unknown, or already completed)"))
@@ -285,14 +258,13 @@ pub async fn complete(
 /// `PUT /runners/{rn}/jobs/{jb}/abort`: the job goes back to the queue's
 /// tail; `drain` does not spend an attempt, the other reasons do (JE once
 /// none is left). `202`; `404` unknown; `409` not this runner's.
-#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/abort", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::AbortRequest, responses((status = 202), (status = 404, body = protocol::ErrorBody), (status = 409, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/compat/normal-oj/runners/{rn}/jobs/{jb}/abort", tag = "normal-oj", params(("rn" = String, Path), ("jb" = String, Path)), request_body = protocol::normal_oj::AbortRequest, responses((status = 202), NotFound, (status = 409, body = protocol::ErrorBody), TheirRunnerErrors), security(("bearer" = [])))]
 pub async fn abort(
     State(state): State<AppState>,
-    Path(JobPath { rn: runner_id, jb: job_id }): Path<JobPath>,
-    headers: HeaderMap,
+    Path(JobPath { jb: job_id }): Path<JobPath>,
+    TheirRunner { id: runner_id }: TheirRunner,
     body: Bytes,
 ) -> ApiResult<StatusCode> {
-    require_runner(&state, &headers, &runner_id).await?;
     let reason = their_json::<AbortRequest>(&body)?.reason;
     match state.queue.abort(&runner_id, &job_id, reason.counts_attempt(), reason.as_str()).await? {
         outcome @ (Abort::Requeued | Abort::Failed) => {

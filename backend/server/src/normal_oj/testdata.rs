@@ -25,10 +25,11 @@ use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 use super::rules;
-use crate::AppState;
+use super::wire::entry_options;
 use crate::auth::configured_matches;
 use crate::error::ApiError;
-use crate::routes::problems::ProblemRecord;
+use crate::problem_store::ProblemRecord;
+use crate::state::AppState;
 
 /// Largest manifest read while packing.
 const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -66,7 +67,7 @@ async fn problem(
     if rules::numeric_id(pid).is_none() {
         return Err(not_found("not a problem id (a number)"));
     }
-    let record = match ProblemRecord::load(state, pid).await {
+    let record = match ProblemRecord::load(&state.queue, pid).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(not_found("no such problem")),
         Err(e) => return Err(refusal(e.status, e.detail)),
@@ -123,15 +124,6 @@ pub async fn testdata(
         Body::from_stream(ReaderStream::new(file)),
     )
         .into_response())
-}
-
-/// The options of every entry: deflated, with a fixed time and mode, so the
-/// same files make the same bytes on every backend instance.
-pub(super) fn entry_options() -> zip::write::SimpleFileOptions {
-    zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o644)
 }
 
 /// A packed revision: its zip and its checksum's file.

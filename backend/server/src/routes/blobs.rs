@@ -4,19 +4,20 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use tokio_util::io::ReaderStream;
 
-use crate::AppState;
-use crate::auth::{bearer, hash_token};
+use crate::auth::BlobReader;
 use crate::error::{ApiError, ApiResult};
+use crate::responses::BlobReaderErrors;
+use crate::state::AppState;
 
-#[utoipa::path(get, path = "/api/v1/blobs/{digest}", tag = "runners", params(("digest" = String, Path, description = "SHA-256, hex")), responses((status = 200, description = "The bytes", content_type = "application/octet-stream"), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/blobs/{digest}", tag = "runners", params(("digest" = String, Path, description = "SHA-256, hex")), responses((status = 200, description = "The bytes", content_type = "application/octet-stream"), BlobReaderErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(digest): Path<String>,
-    headers: HeaderMap,
+    reader: BlobReader,
 ) -> ApiResult<Response> {
     let not_found = || ApiError::not_found(format!("no blob {digest}"));
     if !protocol::is_digest(&digest) {
@@ -25,16 +26,13 @@ pub async fn get(
             format!("{digest:?} is not a SHA-256 hex digest"),
         ));
     }
-    if state.require_admin(&headers).is_err() {
-        let token = bearer(&headers).ok_or_else(|| {
-            ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
-        })?;
-        let Some(runner_id) = state.queue.runner_for_token(&hash_token(token)).await? else {
-            return Err(not_found());
-        };
-        if !state.queue.runner_may_read(&runner_id, &digest).await? {
-            return Err(not_found());
-        }
+    let may_read = match &reader {
+        BlobReader::Admin => true,
+        BlobReader::Runner(runner_id) => state.queue.runner_may_read(runner_id, &digest).await?,
+        BlobReader::Stranger => false,
+    };
+    if !may_read {
+        return Err(not_found());
     }
     let Some((file, size)) = state.blobs.open_blob(&digest).await? else {
         return Err(not_found());

@@ -22,7 +22,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -35,9 +35,10 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiResult;
+use crate::responses::CallerErrors;
+use crate::state::AppState;
 
 /// The page: HTML with its CSS and JavaScript inline.
 const PAGE: &str = include_str!("dashboard.html");
@@ -109,12 +110,11 @@ pub struct Snapshot {
 }
 
 /// `GET /api/v1/events`: the dashboard's live stream.
-#[utoipa::path(get, path = "/api/v1/events", tag = "operations", responses((status = 200, description = "SSE: `snapshot` (a Snapshot) first; then `submission` (a SubmissionSummary) or `run` (a RunSummary) when a submission or code run the caller may see changes, and `runners` (admin only: RunnerStatus list) and `queue` (QueueState) every 2 s", content_type = "text/event-stream", body = Snapshot), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/events", tag = "operations", responses((status = 200, description = "SSE: `snapshot` (a Snapshot) first; then `submission` (a SubmissionSummary) or `run` (a RunSummary) when a submission or code run the caller may see changes, and `runners` (admin only: RunnerStatus list) and `queue` (QueueState) every 2 s", content_type = "text/event-stream", body = Snapshot), CallerErrors), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let caller = state.caller(&headers).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(feed(state, caller, tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {

@@ -2,14 +2,15 @@
 //! the queue, and client tokens.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::client::{CreateClientRequest, CreateClientResponse};
 
-use crate::AppState;
-use crate::auth::{hash_token, new_id, new_token};
+use crate::auth::{Admin, Caller, hash_token, new_id, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::responses::{AdminErrors, CallerErrors};
+use crate::state::AppState;
 
 /// `{"redis": true}`, or 503 with `{"redis": false}`.
 #[utoipa::path(get, path = "/api/v1/healthz", tag = "operations", responses((status = 200, description = "`{\"redis\": true}`"), (status = 503, description = "`{\"redis\": false}`")))]
@@ -32,21 +33,19 @@ pub async fn languages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<S
     Ok(ApiJson(state.queue.languages(std::time::Duration::from_secs(24 * 3600)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<protocol::ops::RunnerInfo>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<protocol::ops::RunnerInfo>), AdminErrors), security(("bearer" = [])))]
 pub async fn runners(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
 ) -> ApiResult<ApiJson<Vec<protocol::ops::RunnerInfo>>> {
-    state.require_admin(&headers)?;
     Ok(ApiJson(state.queue.runners().await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/queue", tag = "operations", responses((status = 200, description = "`{pending, leased, runners_alive}`"), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/queue", tag = "operations", responses((status = 200, description = "`{pending, leased, runners_alive}`"), CallerErrors), security(("bearer" = [])))]
 pub async fn queue_state(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
-    state.caller(&headers).await?;
     let stats = state.queue.stats().await?;
     Ok(ApiJson(serde_json::json!({
         "pending": stats.pending,
@@ -56,13 +55,12 @@ pub async fn queue_state(
 }
 
 /// `POST /clients` (admin): a new client token, shown once.
-#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = protocol::client::CreateClientRequest, responses((status = 201, body = protocol::client::CreateClientResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = protocol::client::CreateClientRequest, responses((status = 201, body = protocol::client::CreateClientResponse), AdminErrors), security(("bearer" = [])))]
 pub async fn create_client(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Admin,
     ApiJson(request): ApiJson<CreateClientRequest>,
 ) -> ApiResult<Response> {
-    state.require_admin(&headers)?;
     if request.name.trim().is_empty() || request.name.len() > 128 {
         return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
     }

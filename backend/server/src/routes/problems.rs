@@ -5,8 +5,8 @@
 //! switches the problem to the new revision in one Redis script: a refused
 //! package changes nothing.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -16,78 +16,14 @@ use futures_util::StreamExt;
 use problem_package::{ArchiveKind, PackageError};
 use protocol::client::ProblemView;
 use protocol::runner::{BlobRef, ProblemManifest};
-use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::AppState;
+use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
-
-/// What Redis keeps for a problem: its view and its manifest blob.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProblemRecord {
-    pub view: ProblemView,
-    pub manifest: BlobRef,
-}
-
-impl ProblemRecord {
-    pub async fn load(state: &AppState, id: &str) -> ApiResult<Option<ProblemRecord>> {
-        match state.queue.problem(id).await? {
-            None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(ApiError::internal),
-        }
-    }
-
-    /// The record as this instance last read it, or read now when there is
-    /// none or `fresh` is asked. Only for building submissions: their
-    /// script refuses one built from a revision that is no longer the
-    /// problem's (`Submitted::ProblemChanged`), and the caller reads afresh.
-    pub async fn cached(
-        state: &AppState,
-        id: &str,
-        fresh: bool,
-    ) -> ApiResult<Option<Arc<ProblemRecord>>> {
-        if !fresh && let Some(record) = state.problems.get(id) {
-            return Ok(Some(record));
-        }
-        let record = ProblemRecord::load(state, id).await?.map(Arc::new);
-        match &record {
-            Some(record) => state.problems.put(id, record.clone()),
-            None => state.problems.forget(id),
-        }
-        Ok(record)
-    }
-}
-
-/// Problem records by id, as last read (see [`ProblemRecord::cached`]).
-#[derive(Clone, Default)]
-pub struct ProblemCache(Arc<Mutex<HashMap<String, Arc<ProblemRecord>>>>);
-
-/// Most problems cached at once (emptied when full).
-const PROBLEM_CACHE_CAPACITY: usize = 4096;
-
-impl ProblemCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ProblemRecord>>> {
-        // A cache: any state after a panic is fine (single inserts/removes).
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn get(&self, id: &str) -> Option<Arc<ProblemRecord>> {
-        self.lock().get(id).cloned()
-    }
-
-    fn put(&self, id: &str, record: Arc<ProblemRecord>) {
-        let mut cache = self.lock();
-        if cache.len() >= PROBLEM_CACHE_CAPACITY {
-            cache.clear();
-        }
-        cache.insert(id.to_string(), record);
-    }
-
-    fn forget(&self, id: &str) {
-        self.lock().remove(id);
-    }
-}
+use crate::problem_store::ProblemRecord;
+use crate::responses::{AdminErrors, CallerErrors, NotFound, TooLarge};
+use crate::state::AppState;
 
 impl From<PackageError> for ApiError {
     fn from(error: PackageError) -> Self {
@@ -100,14 +36,14 @@ impl From<PackageError> for ApiError {
     }
 }
 
-#[utoipa::path(put, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), request_body(content = Vec<u8>, content_type = "application/zip", description = "A package: application/zip or application/gzip (tar.gz), native or Normal-OJ format"), responses((status = 201, body = protocol::client::ProblemView), (status = 200, body = protocol::client::ProblemView, description = "Replaced"), (status = 413, body = protocol::ErrorBody), (status = 415, body = protocol::ErrorBody), (status = 422, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), request_body(content = Vec<u8>, content_type = "application/zip", description = "A package: application/zip or application/gzip (tar.gz), native or Normal-OJ format"), responses((status = 201, body = protocol::client::ProblemView), (status = 200, body = protocol::client::ProblemView, description = "Replaced"), TooLarge, (status = 415, body = protocol::ErrorBody), (status = 422, body = protocol::ErrorBody), AdminErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    _: Admin,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    state.require_admin(&headers)?;
     if !problem_package::is_valid_problem_id(&id) {
         return Err(ApiError::bad_request(
             "invalid_id",
@@ -207,24 +143,19 @@ async fn receive(body: Body, path: &std::path::Path, limit: u64) -> ApiResult<()
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), responses((status = 200, body = protocol::client::ProblemView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/problems/{id}", tag = "problems", params(("id" = String, Path)), responses((status = 200, body = protocol::client::ProblemView), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    _: Caller,
 ) -> ApiResult<ApiJson<ProblemView>> {
-    state.caller(&headers).await?;
-    match ProblemRecord::load(&state, &id).await? {
+    match ProblemRecord::load(&state.queue, &id).await? {
         Some(record) => Ok(ApiJson(record.view)),
         None => Err(ApiError::not_found(format!("no problem {id}"))),
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/problems", tag = "problems", responses((status = 200, body = Vec<String>), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<ApiJson<Vec<String>>> {
-    state.caller(&headers).await?;
+#[utoipa::path(get, path = "/api/v1/problems", tag = "problems", responses((status = 200, body = Vec<String>), CallerErrors), security(("bearer" = [])))]
+pub async fn list(State(state): State<AppState>, _: Caller) -> ApiResult<ApiJson<Vec<String>>> {
     Ok(ApiJson(state.queue.problem_ids().await?))
 }

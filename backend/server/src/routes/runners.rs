@@ -4,19 +4,22 @@
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use protocol::runner::{
     CompleteRequest, CompleteResponse, EventsRequest, HeartbeatRequest, HeartbeatResponse,
-    JobResult, PluginKind, PluginRef, RegisterRequest, RegisterResponse,
+    PluginKind, PluginRef, RegisterRequest, RegisterResponse,
 };
 use queue::{Capabilities, Claim, Fence, LeaseRef, NewRunner};
 use serde::Deserialize;
 
-use crate::AppState;
-use crate::auth::{hash_token, new_id, new_token};
+use crate::auth::{Registration, Runner, hash_token, new_id, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::records::check_result;
+use crate::responses::{RegistrationErrors, RunnerErrors};
+use crate::runner_access::{check_name, handed_out, no_longer_registered};
+use crate::state::AppState;
 
 /// The longest a long-poll may wait.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -41,14 +44,6 @@ fn check_words(field: &str, words: &[String]) -> ApiResult<()> {
     }
 }
 
-/// A runner's name in listings: 1 to 128 characters, not all blank.
-pub(crate) fn check_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 128 {
-        return Err(ApiError::bad_request("invalid_field", "name: 1 to 128 characters"));
-    }
-    Ok(())
-}
-
 fn check_plugins(plugins: &[PluginRef]) -> ApiResult<Vec<String>> {
     let ids: Vec<String> = plugins.iter().map(|p| p.id.clone()).collect();
     check_words("plugins[].id", &ids)?;
@@ -65,13 +60,12 @@ fn plugins_json(plugins: &[PluginRef]) -> String {
     serde_json::to_string(plugins).unwrap_or_else(|_| "[]".into())
 }
 
-#[utoipa::path(post, path = "/api/v1/runners/register", tag = "runners", request_body = protocol::runner::RegisterRequest, responses((status = 201, body = protocol::runner::RegisterResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runners/register", tag = "runners", request_body = protocol::runner::RegisterRequest, responses((status = 201, body = protocol::runner::RegisterResponse), RegistrationErrors), security(("bearer" = [])))]
 pub async fn register(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: Registration,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    state.require_registration(&headers)?;
     check_name(&request.name)?;
     if !(1..=1024).contains(&request.slots) {
         return Err(ApiError::bad_request("invalid_field", "slots: 1 to 1024"));
@@ -107,14 +101,12 @@ pub async fn register(
     Ok((StatusCode::CREATED, ApiJson(body)).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/runners/{rid}/heartbeat", tag = "runners", params(("rid" = String, Path)), request_body = protocol::runner::HeartbeatRequest, responses((status = 200, body = protocol::runner::HeartbeatResponse), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runners/{rid}/heartbeat", tag = "runners", params(("rid" = String, Path)), request_body = protocol::runner::HeartbeatRequest, responses((status = 200, body = protocol::runner::HeartbeatResponse), RunnerErrors), security(("bearer" = [])))]
 pub async fn heartbeat(
     State(state): State<AppState>,
-    Path(runner_id): Path<String>,
-    headers: HeaderMap,
+    Runner { id: runner_id }: Runner,
     ApiJson(request): ApiJson<HeartbeatRequest>,
 ) -> ApiResult<ApiJson<HeartbeatResponse>> {
-    state.require_runner(&headers, &runner_id).await?;
     if request.active_jobs.len() > 4096 {
         return Err(ApiError::bad_request("invalid_field", "active_jobs: at most 4096"));
     }
@@ -135,7 +127,7 @@ pub async fn heartbeat(
             cancel,
             heartbeat_interval_s: Some(state.queue.config().heartbeat_interval.as_secs()),
         })),
-        None => Err(ApiError::unauthorized("runner no longer registered; register again")),
+        None => Err(no_longer_registered()),
     }
 }
 
@@ -147,14 +139,12 @@ pub struct NextQuery {
 /// Long-poll: answers the moment a job this runner can run is queued (woken
 /// through Redis pub/sub, one long-poll per job, never by polling), or 204
 /// when the wait is over.
-#[utoipa::path(get, path = "/api/v1/runners/{rid}/jobs/next", tag = "runners", params(("rid" = String, Path), ("wait_ms" = Option<u64>, Query, description = "Long-poll wait (default 30000, at most 60000)")), responses((status = 200, body = protocol::runner::Job), (status = 204, description = "No job within the wait"), (status = 409, description = "slots_full", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runners/{rid}/jobs/next", tag = "runners", params(("rid" = String, Path), ("wait_ms" = Option<u64>, Query, description = "Long-poll wait (default 30000, at most 60000)")), responses((status = 200, body = protocol::runner::Job), (status = 204, description = "No job within the wait"), (status = 409, description = "slots_full", body = protocol::ErrorBody), RunnerErrors), security(("bearer" = [])))]
 pub async fn next_job(
     State(state): State<AppState>,
-    Path(runner_id): Path<String>,
     Query(query): Query<NextQuery>,
-    headers: HeaderMap,
+    Runner { id: runner_id }: Runner,
 ) -> ApiResult<Response> {
-    state.require_runner(&headers, &runner_id).await?;
     let wait = query.wait_ms.map_or(DEFAULT_WAIT, Duration::from_millis).min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + wait;
     let mut shutdown = state.shutdown.clone();
@@ -181,27 +171,12 @@ pub async fn next_job(
                     "the runner already holds a lease for each of its slots",
                 ));
             }
-            Claim::UnknownRunner => {
-                return Err(ApiError::unauthorized("runner no longer registered; register again"));
-            }
+            Claim::UnknownRunner => return Err(no_longer_registered()),
         }
         if !wait_for_wake(&waiter, deadline, &mut shutdown).await {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
     }
-}
-
-/// Books a job leased to `runner_id` (either dialect): a wake still on its
-/// way for it is withdrawn (the job is no longer queued), and it is logged.
-pub(crate) fn handed_out(state: &AppState, runner_id: &str, job: &protocol::runner::Job) {
-    state.listener.waiters().withdraw(&job.job_id);
-    tracing::info!(
-        runner_id,
-        job_id = job.job_id,
-        submission_id = job.submission_id,
-        attempt = job.attempt,
-        "job leased"
-    );
 }
 
 /// Waits until the long-poll is woken (true), or its wait is over or the
@@ -248,14 +223,13 @@ fn fence_answer(fence: Fence, job_id: &str) -> ApiResult<StatusCode> {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/runners/{rid}/jobs/{jid}/events", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::EventsRequest, responses((status = 200), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runners/{rid}/jobs/{jid}/events", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::EventsRequest, responses((status = 200), (status = 409, description = "stale_lease", body = protocol::ErrorBody), RunnerErrors), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
-    Path((runner_id, job_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, job_id)): Path<(String, String)>,
+    Runner { id: runner_id }: Runner,
     ApiJson(request): ApiJson<EventsRequest>,
 ) -> ApiResult<StatusCode> {
-    state.require_runner(&headers, &runner_id).await?;
     if request.events.len() > 10_000 {
         return Err(ApiError::bad_request("invalid_field", "events: at most 10000 per call"));
     }
@@ -265,27 +239,14 @@ pub async fn events(
     fence_answer(fence, &job_id)
 }
 
-#[utoipa::path(put, path = "/api/v1/runners/{rid}/jobs/{jid}/complete", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::CompleteRequest, responses((status = 200, description = "Accepted, or a repeat of the accepted completion; with `next: true`, the runner's next job if one was queued", body = protocol::runner::CompleteResponse), (status = 409, description = "stale_lease", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/runners/{rid}/jobs/{jid}/complete", tag = "runners", params(("rid" = String, Path), ("jid" = String, Path)), request_body = protocol::runner::CompleteRequest, responses((status = 200, description = "Accepted, or a repeat of the accepted completion; with `next: true`, the runner's next job if one was queued", body = protocol::runner::CompleteResponse), (status = 409, description = "stale_lease", body = protocol::ErrorBody), RunnerErrors), security(("bearer" = [])))]
 pub async fn complete(
     State(state): State<AppState>,
-    Path((runner_id, job_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Path((_, job_id)): Path<(String, String)>,
+    Runner { id: runner_id }: Runner,
     ApiJson(request): ApiJson<CompleteRequest>,
 ) -> ApiResult<ApiJson<CompleteResponse>> {
-    state.require_runner(&headers, &runner_id).await?;
-    let status = match &request.result {
-        JobResult::Judge(report) if !report.status.is_final_verdict() => {
-            return Err(ApiError::bad_request(
-                "invalid_field",
-                format!("result.status: {} is not a final verdict", report.status.code()),
-            ));
-        }
-        JobResult::Judge(report) => report.status.code(),
-        JobResult::Run(report) => {
-            crate::routes::runs::check_report(report)?;
-            report.status.code()
-        }
-    };
+    let status = check_result(&request.result)?;
     check_lease("lease", &request.lease)?;
     let (fence, claim) = if request.next {
         let next_lease = new_token("ls_");
@@ -311,13 +272,11 @@ pub async fn complete(
     Ok(ApiJson(CompleteResponse { next }))
 }
 
-#[utoipa::path(delete, path = "/api/v1/runners/{rid}", tag = "runners", params(("rid" = String, Path)), responses((status = 200, description = "`{requeued}`: the runner's jobs went back to the queue"), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/api/v1/runners/{rid}", tag = "runners", params(("rid" = String, Path)), responses((status = 200, description = "`{requeued}`: the runner's jobs went back to the queue"), RunnerErrors), security(("bearer" = [])))]
 pub async fn deregister(
     State(state): State<AppState>,
-    Path(runner_id): Path<String>,
-    headers: HeaderMap,
+    Runner { id: runner_id }: Runner,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
-    state.require_runner(&headers, &runner_id).await?;
     let requeued = state.queue.deregister(&runner_id).await?.unwrap_or(0);
     tracing::info!(runner_id, requeued, "runner deregistered");
     Ok(ApiJson(serde_json::json!({ "requeued": requeued })))

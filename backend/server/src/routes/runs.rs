@@ -15,30 +15,30 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures_util::{Stream, StreamExt};
 use protocol::runner::JobSpec;
-use protocol::runs::{self, RunCreated, RunJob, RunReport, RunRequest, RunView};
+use protocol::runs::{self, RunCreated, RunJob, RunRequest, RunView};
 use queue::{NewRun, RunRecord, Submitted};
 
-use crate::AppState;
 use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency;
 use crate::json::ApiJson;
-use crate::routes::submissions::{Logged, cancel_record, check_labels, follow, unknown_language};
+use crate::records::{self, Logged, Start, cancel_record, check_labels, follow, unknown_language};
+use crate::responses::{CallerErrors, NotFound, TooLarge};
+use crate::state::AppState;
 
-#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), CallerErrors, (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<RunRequest>,
 ) -> ApiResult<Response> {
-    let caller = state.caller(&headers).await?;
-    let idempotency = idempotency::from_request(&headers, "run", &request)?;
     let created = |run_id| RunCreated { run_id };
-    if let Some(earlier) =
-        idempotency::earlier(&state.queue, caller.owner(), idempotency.as_ref(), created).await?
-    {
-        return Ok(earlier);
-    }
+    let idempotency =
+        match records::start_create(&state, &caller, &headers, "run", &request, created).await? {
+            Start::Answered(earlier) => return Ok(earlier),
+            Start::New(idempotency) => idempotency,
+        };
     check_labels(&request.labels)?;
     let labels = request.labels.clone();
     let job = run_job(request, state.config.max_source_bytes)?;
@@ -115,49 +115,6 @@ fn run_job(request: RunRequest, max_files_bytes: u64) -> ApiResult<RunJob> {
     })
 }
 
-/// Checks a run's report from a runner before it is stored: a final status,
-/// artifacts within the caps with safe names and valid base64, output no
-/// larger than any run may write.
-pub fn check_report(report: &RunReport) -> ApiResult<()> {
-    let invalid = |detail: String| ApiError::bad_request("invalid_field", detail);
-    if !report.status.is_final() {
-        return Err(invalid(format!("result.status: {} is not final", report.status.code())));
-    }
-    if report.artifacts.len() > runs::MAX_ARTIFACTS {
-        return Err(invalid(format!("result.artifacts: at most {}", runs::MAX_ARTIFACTS)));
-    }
-    let mut bytes = 0u64;
-    for artifact in &report.artifacts {
-        let safe = artifact.name.len() <= 1024
-            && artifact
-                .name
-                .split('/')
-                .all(|part| judge_core::code_run::check_file_name(part).is_ok());
-        if !safe {
-            return Err(invalid(format!(
-                "result.artifacts: {:?} is not a safe path",
-                artifact.name
-            )));
-        }
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(&artifact.content_base64)
-            .map_err(|e| invalid(format!("result.artifacts: {}: {e}", artifact.name)))?;
-        bytes += data.len() as u64;
-    }
-    if bytes > runs::MAX_ARTIFACT_BYTES {
-        return Err(invalid(format!(
-            "result.artifacts: {bytes} bytes, at most {}",
-            runs::MAX_ARTIFACT_BYTES
-        )));
-    }
-    // Bytes that are not UTF-8 become U+FFFD (3 bytes each) in the text.
-    let output: usize = report.output.iter().map(|chunk| chunk.data.len()).sum();
-    if output as u64 > 3 * runs::MAX_OUTPUT_KB * 1024 {
-        return Err(invalid("result.output: more than any run may write".into()));
-    }
-    Ok(())
-}
-
 /// The run if the caller may see it; others' are 404, like missing ones.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<RunRecord> {
     match state.queue.run(id).await? {
@@ -166,23 +123,21 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<RunRe
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = String, Path)), responses((status = 200, body = protocol::runs::RunView), (status = 404, body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", params(("id" = String, Path)), responses((status = 200, body = protocol::runs::RunView), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<RunView>> {
-    let caller = state.caller(&headers).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?.view))
 }
 
-#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs", params(("id" = String, Path)), responses((status = 200, body = protocol::runs::RunView), (status = 404, body = protocol::ErrorBody), (status = 409, description = "already_final", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs", params(("id" = String, Path)), responses((status = 200, body = protocol::runs::RunView), NotFound, (status = 409, description = "already_final", body = protocol::ErrorBody), CallerErrors), security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<RunView>> {
-    let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
     cancel_record(&state, "run", &id).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?.view))
@@ -191,13 +146,12 @@ pub async fn cancel(
 /// `GET /runs/{id}/events`: the log so far, then live events: `queued`,
 /// `started`, `stdout`/`stderr` (`{stream, data}` as the program writes),
 /// and a last `end` carrying the run's final [`RunView`].
-#[utoipa::path(get, path = "/api/v1/runs/{id}/events", tag = "runs", params(("id" = String, Path)), responses((status = 200, description = "SSE: queued, started, stdout, stderr, end (its data is the final RunView)", content_type = "text/event-stream"), (status = 404, body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runs/{id}/events", tag = "runs", params(("id" = String, Path)), responses((status = 200, description = "SSE: queued, started, stdout, stderr, end (its data is the final RunView)", content_type = "text/event-stream"), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(follow(state.clone(), id.clone(), tx));
@@ -236,13 +190,12 @@ async fn run_event(state: &AppState, id: &str, mut logged: Logged) -> Event {
     logged.into_event()
 }
 
-#[utoipa::path(get, path = "/api/v1/runs/{id}/log", tag = "runs", params(("id" = String, Path)), responses((status = 200, description = "stdout and stderr interleaved as written (so far, while it runs)", content_type = "text/plain"), (status = 404, body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runs/{id}/log", tag = "runs", params(("id" = String, Path)), responses((status = 200, description = "stdout and stderr interleaved as written (so far, while it runs)", content_type = "text/plain"), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn log(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Response> {
-    let caller = state.caller(&headers).await?;
     let record = visible(&state, &caller, &id).await?;
     let text = match &record.report {
         Some(report) => report.text(None),
@@ -260,13 +213,12 @@ pub async fn log(
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/runs/{id}/artifacts/{name}", tag = "runs", params(("id" = String, Path), ("name" = String, Path, description = "The artifact's name; may contain `/`")), responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"), (status = 404, body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runs/{id}/artifacts/{name}", tag = "runs", params(("id" = String, Path), ("name" = String, Path, description = "The artifact's name; may contain `/`")), responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn artifact(
     State(state): State<AppState>,
     Path((id, name)): Path<(String, String)>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Response> {
-    let caller = state.caller(&headers).await?;
     let record = visible(&state, &caller, &id).await?;
     let found = record
         .report
@@ -291,8 +243,6 @@ pub async fn artifact(
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-
-    use protocol::runs::RunStatus;
 
     use super::*;
     use axum::http::StatusCode;
@@ -331,23 +281,5 @@ mod tests {
         assert!(detail(big).starts_with("stdin"));
         let error = run_job(request(&[("a.py", "12345")]), 4).unwrap_err();
         assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
-    }
-
-    #[test]
-    fn reports_with_unsafe_artifacts_are_refused() {
-        let mut report = RunReport::system_error("x");
-        report.artifacts.push(protocol::runs::ArtifactData {
-            name: "../escape".into(),
-            content_base64: String::new(),
-        });
-        assert!(check_report(&report).is_err());
-        report.artifacts[0].name = "out/result.txt".into();
-        report.artifacts[0].content_base64 = "aGk=".into();
-        assert!(check_report(&report).is_ok());
-        report.artifacts[0].content_base64 = "not base64!".into();
-        assert!(check_report(&report).is_err());
-        report.status = RunStatus::Running;
-        report.artifacts.clear();
-        assert!(check_report(&report).is_err());
     }
 }

@@ -14,32 +14,34 @@ use protocol::client::{SubmissionSummary, SubmissionView, SubmitRequest, SubmitR
 use protocol::runner::{JobSpec, ProblemRef};
 use queue::{Change, NewSubmission, Submitted};
 use sha2::{Digest, Sha256};
-use tokio::sync::broadcast::error::RecvError;
 
-use crate::AppState;
 use crate::auth::{Caller, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::idempotency;
 use crate::json::ApiJson;
-use crate::routes::problems::ProblemRecord;
+use crate::problem_store::ProblemRecord;
+use crate::records::{self, Start, cancel_record, check_labels, follow, unknown_language};
+use crate::responses::{CallerErrors, NotFound, TooLarge};
+use crate::state::AppState;
 
 /// Sources up to this size are sent inside the job instead of as a blob.
 const INLINE_SOURCE_BYTES: usize = 64 << 10;
 
-#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), (status = 413, body = protocol::ErrorBody), (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), CallerErrors, (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<SubmitRequest>,
 ) -> ApiResult<Response> {
-    let caller = state.caller(&headers).await?;
-    let idempotency = idempotency::from_request(&headers, "submission", &request)?;
     let created = |submission_id| SubmitResponse { submission_id };
-    if let Some(earlier) =
-        idempotency::earlier(&state.queue, caller.owner(), idempotency.as_ref(), created).await?
-    {
-        return Ok(earlier);
-    }
+    let idempotency =
+        match records::start_create(&state, &caller, &headers, "submission", &request, created)
+            .await?
+        {
+            Start::Answered(earlier) => return Ok(earlier),
+            Start::New(idempotency) => idempotency,
+        };
     let limit = state.config.max_source_bytes;
     if request.source.len() as u64 > limit {
         return Err(ApiError::too_large(format!("source: larger than {limit} bytes")));
@@ -55,7 +57,9 @@ pub async fn create(
     // it; the submit script checks it is still the problem's revision (and
     // that a runner offers the language), so a submission takes one round
     // trip, and one more only after the problem was replaced.
-    let mut record = ProblemRecord::cached(&state, &request.problem_id, false)
+    let mut record = state
+        .problems
+        .record(&state.queue, &request.problem_id, false)
         .await?
         .ok_or_else(unknown_problem)?;
     // Small sources travel inside the job (durable in Redis with it); only
@@ -105,7 +109,9 @@ pub async fn create(
         match state.queue.submit(&submission).await? {
             Submitted::ProblemChanged if !fresh => {
                 fresh = true;
-                record = ProblemRecord::cached(&state, &request.problem_id, true)
+                record = state
+                    .problems
+                    .record(&state.queue, &request.problem_id, true)
                     .await?
                     .ok_or_else(unknown_problem)?;
             }
@@ -146,35 +152,11 @@ fn for_problem(submission: &mut NewSubmission, record: &ProblemRecord) -> ApiRes
         *problem = ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() };
     }
     // Normal-OJ's runners may take it too when they can judge it.
-    submission.normal_oj = crate::normal_oj::payload(&record.view, &submission.language)
+    submission.normal_oj = crate::normal_oj::rules::payload(&record.view, &submission.language)
         .map(|payload| serde_json::to_string(&payload))
         .transpose()
         .map_err(ApiError::internal)?;
     Ok(())
-}
-
-/// Refuses labels that are not ids (400): a runner must carry each.
-pub(crate) fn check_labels(labels: &[String]) -> ApiResult<()> {
-    match labels.iter().find(|l| !queue::is_valid_word(l)) {
-        Some(bad) => {
-            Err(ApiError::bad_request("invalid_field", format!("labels: {bad:?} is not an id")))
-        }
-        None => Ok(()),
-    }
-}
-
-/// The 422 answer for a language no runner offers, naming those that are.
-pub(crate) async fn unknown_language(state: &AppState, language: &str) -> ApiError {
-    match state.queue.languages(queue::LANGUAGE_MEMORY).await {
-        Ok(languages) => ApiError::unprocessable(
-            "unknown_language",
-            format!(
-                "language {language:?} is not offered by any runner (known: {})",
-                languages.join(", ")
-            ),
-        ),
-        Err(e) => e.into(),
-    }
 }
 
 /// The submission if the caller may see it; others' are 404, like missing ones.
@@ -185,13 +167,12 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Submi
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/submissions/{id}", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<SubmissionView>> {
-    let caller = state.caller(&headers).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?))
 }
 
@@ -206,13 +187,12 @@ pub struct ListQuery {
 
 /// `GET /submissions?limit=N`: summaries of the newest submissions the
 /// caller may see (the admin: everyone's), newest first.
-#[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(("limit" = Option<u32>, Query, description = "How many (default 50, 1 to 200)")), responses((status = 200, body = Vec<protocol::client::SubmissionSummary>), (status = 400, description = "Malformed request, or `limit` out of range", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/submissions", tag = "submissions", params(("limit" = Option<u32>, Query, description = "How many (default 50, 1 to 200)")), responses((status = 200, body = Vec<protocol::client::SubmissionSummary>), CallerErrors, (status = 400, description = "Malformed request, or `limit` out of range", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<Vec<SubmissionSummary>>> {
-    let caller = state.caller(&headers).await?;
     let limit = query.limit.unwrap_or(LIST_DEFAULT);
     if !(1..=LIST_MAX).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -233,13 +213,12 @@ pub async fn list(
     Ok(ApiJson(summaries.collect()))
 }
 
-#[utoipa::path(post, path = "/api/v1/submissions/{id}/rejudge", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/rejudge", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn rejudge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<SubmissionView>> {
-    let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
     let job_id = new_id("jb_");
     if state.queue.rejudge(&id, &job_id).await? != Change::Done {
@@ -249,42 +228,25 @@ pub async fn rejudge(
     Ok(ApiJson(visible(&state, &caller, &id).await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/submissions/{id}/cancel", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), (status = 404, body = protocol::ErrorBody), (status = 409, description = "already_final", body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/submissions/{id}/cancel", tag = "submissions", params(("id" = String, Path)), responses((status = 200, body = protocol::client::SubmissionView), NotFound, (status = 409, description = "already_final", body = protocol::ErrorBody), CallerErrors), security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<ApiJson<SubmissionView>> {
-    let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
     cancel_record(&state, "submission", &id).await?;
     Ok(ApiJson(visible(&state, &caller, &id).await?))
 }
 
-/// Cancels submission or run `id` (`noun` names which, for messages): `409
-/// already_final` once it ended, `404` when it is gone.
-pub(crate) async fn cancel_record(state: &AppState, noun: &str, id: &str) -> ApiResult<()> {
-    match state.queue.cancel(id).await? {
-        Change::Done => {
-            tracing::info!(id, "{noun} cancelled");
-            Ok(())
-        }
-        Change::AlreadyFinal => {
-            Err(ApiError::conflict("already_final", format!("{noun} {id} has already ended")))
-        }
-        Change::UnknownSubmission => Err(ApiError::not_found(format!("no {noun} {id}"))),
-    }
-}
-
 /// `GET /submissions/{id}/events`: every event of the current job so far,
 /// then live ones, ending after `finished`.
-#[utoipa::path(get, path = "/api/v1/submissions/{id}/events", tag = "submissions", params(("id" = String, Path)), responses((status = 200, description = "SSE: queued, started, compiled, case, finished; each `data` is a SubmissionEvent", content_type = "text/event-stream", body = protocol::client::SubmissionEvent), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/submissions/{id}/events", tag = "submissions", params(("id" = String, Path)), responses((status = 200, description = "SSE: queued, started, compiled, case, finished; each `data` is a SubmissionEvent", content_type = "text/event-stream", body = protocol::client::SubmissionEvent), NotFound, CallerErrors), security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let caller = state.caller(&headers).await?;
     visible(&state, &caller, &id).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(follow(state, id, tx));
@@ -292,80 +254,4 @@ pub async fn events(
         rx.recv().await.map(|logged| (Ok(logged.into_event()), rx))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-/// One event of a submission's (or run's) log, as [`follow`] reads it.
-pub(crate) struct Logged {
-    /// Its `type`.
-    pub kind: String,
-    pub seq: u64,
-    /// The whole event, JSON.
-    pub json: String,
-}
-
-impl Logged {
-    /// The SSE event: named by its type, with its seq as the id.
-    pub fn into_event(self) -> Event {
-        Event::default().event(self.kind).id(self.seq.to_string()).data(self.json)
-    }
-}
-
-/// Sends the log of submission (or run) `id` to `tx` from the start, then
-/// each new event as pub/sub says the log grew, until `finished` or the
-/// client leaves.
-pub(crate) async fn follow(state: AppState, id: String, tx: tokio::sync::mpsc::Sender<Logged>) {
-    // Subscribed before the first read, so nothing appended in between is missed.
-    let mut grew = state.listener.events();
-    let mut shutdown = state.shutdown.clone();
-    let (mut next_index, mut last_seq) = (0usize, 0u64);
-    loop {
-        // Reads from the last event sent, to check it is still there: a
-        // rejudge replaces the log with a new one (whose seqs are all newer),
-        // which may already be as long as the old one; then it is read from
-        // the start.
-        let from = next_index.saturating_sub(1);
-        let (events, _) = match state.queue.events(&id, from).await {
-            Ok(read) => read,
-            Err(e) => {
-                tracing::warn!(submission_id = id, error = %e, "reading events failed");
-                return;
-            }
-        };
-        let seq_of =
-            |json: &String| serde_json::from_str::<serde_json::Value>(json).ok()?["seq"].as_u64();
-        if next_index > 0 && events.first().and_then(seq_of) != Some(last_seq) {
-            next_index = 0;
-            continue;
-        }
-        let mut finished = false;
-        next_index = from + events.len();
-        for json in events {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(&json) else { continue };
-            let seq = value["seq"].as_u64().unwrap_or(0);
-            if seq <= last_seq {
-                continue;
-            }
-            last_seq = seq;
-            let kind = value["type"].as_str().unwrap_or("message").to_string();
-            finished = kind == "finished";
-            if tx.send(Logged { kind, seq, json }).await.is_err() {
-                return; // the client left
-            }
-        }
-        if finished {
-            return;
-        }
-        loop {
-            tokio::select! {
-                message = grew.recv() => match message {
-                    Ok(sid) if *sid == *id || &*sid == "*" => break,
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => return,
-                },
-                () = tx.closed() => return,
-                _ = shutdown.wait_for(|stopping| *stopping) => return,
-            }
-        }
-    }
 }

@@ -3,13 +3,14 @@
 //! for the admin); `PUT` sets the URL and makes a new signing secret.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use protocol::client::{WebhookCreated, WebhookRequest, WebhookView};
 
-use crate::AppState;
-use crate::auth::new_token;
+use crate::auth::{Caller, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
+use crate::responses::{CallerErrors, NotFound};
+use crate::state::AppState;
 
 /// Longest webhook URL.
 const MAX_URL: usize = 2048;
@@ -27,13 +28,12 @@ fn check_url(url: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(put, path = "/api/v1/webhook", tag = "webhooks", request_body = protocol::client::WebhookRequest, responses((status = 200, body = protocol::client::WebhookCreated), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/webhook", tag = "webhooks", request_body = protocol::client::WebhookRequest, responses((status = 200, body = protocol::client::WebhookCreated), CallerErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     ApiJson(request): ApiJson<WebhookRequest>,
 ) -> ApiResult<ApiJson<WebhookCreated>> {
-    let caller = state.caller(&headers).await?;
     check_url(&request.url)?;
     let secret = new_token("whsec_");
     state.queue.set_webhook(caller.owner(), &request.url, &secret).await?;
@@ -41,21 +41,16 @@ pub async fn put(
     Ok(ApiJson(WebhookCreated { url: request.url, secret }))
 }
 
-#[utoipa::path(get, path = "/api/v1/webhook", tag = "webhooks", responses((status = 200, body = protocol::client::WebhookView), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
-pub async fn get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> ApiResult<ApiJson<WebhookView>> {
-    let caller = state.caller(&headers).await?;
+#[utoipa::path(get, path = "/api/v1/webhook", tag = "webhooks", responses((status = 200, body = protocol::client::WebhookView), NotFound, CallerErrors), security(("bearer" = [])))]
+pub async fn get(State(state): State<AppState>, caller: Caller) -> ApiResult<ApiJson<WebhookView>> {
     match state.queue.webhook(caller.owner()).await? {
         Some((url, deliveries)) => Ok(ApiJson(WebhookView { url, deliveries })),
         None => Err(ApiError::not_found("no webhook set for this token")),
     }
 }
 
-#[utoipa::path(delete, path = "/api/v1/webhook", tag = "webhooks", responses((status = 204), (status = 404, body = protocol::ErrorBody), (status = 400, description = "Malformed request", body = protocol::ErrorBody), (status = 401, description = "Missing or unknown token", body = protocol::ErrorBody)), security(("bearer" = [])))]
-pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<StatusCode> {
-    let caller = state.caller(&headers).await?;
+#[utoipa::path(delete, path = "/api/v1/webhook", tag = "webhooks", responses((status = 204), NotFound, CallerErrors), security(("bearer" = [])))]
+pub async fn delete(State(state): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
     if !state.queue.delete_webhook(caller.owner()).await? {
         return Err(ApiError::not_found("no webhook set for this token"));
     }
