@@ -13,7 +13,7 @@
 //! The modules import in one direction: [`common`] (what several parts
 //! name: a record's kind, a case's progress) is the floor; [`runs`] builds
 //! on it; [`runner`] and [`client`] build on both and never on each other;
-//! [`normal_oj`] and [`config`] stand alone. Paths other crates use stay
+//! [`normal_oj`], [`ops`] and [`config`] stand alone. Paths other crates use stay
 //! where they were (`client::RecordKind`, `runner::CaseProgress` are
 //! re-exports). A test below keeps the direction.
 
@@ -68,17 +68,26 @@ mod tests {
     }
 
     /// The modules of this crate each may name (`crate::…`): one direction.
-    const MAY_IMPORT: [(&str, &str, &[&str]); 6] = [
+    const MAY_IMPORT: [(&str, &str, &[&str]); 7] = [
         ("common", include_str!("common.rs"), &[]),
         ("runs", include_str!("runs.rs"), &["common"]),
         ("runner", include_str!("runner.rs"), &["common", "runs"]),
         ("client", include_str!("client.rs"), &["common", "runs"]),
         ("normal_oj", include_str!("normal_oj.rs"), &[]),
         ("config", include_str!("config.rs"), &[]),
+        ("ops", include_str!("ops.rs"), &[]),
     ];
 
     #[test]
     fn modules_import_in_one_direction() {
+        for line in include_str!("lib.rs").lines() {
+            if let Some(module) = line.strip_prefix("pub mod ").and_then(|m| m.strip_suffix(';')) {
+                assert!(
+                    MAY_IMPORT.iter().any(|(name, ..)| *name == module),
+                    "module {module} is missing from MAY_IMPORT"
+                );
+            }
+        }
         for (module, source, allowed) in MAY_IMPORT {
             for (at, _) in source.match_indices("crate::") {
                 let name: String = source[at + 7..]
