@@ -11,7 +11,7 @@ use boa_engine::{
     object::builtins::{JsArray, JsMap, JsPromise, JsSet, JsTypedArray},
 };
 
-use super::globals::push_utf8;
+use super::utf8::push_utf8;
 
 /// Nesting shown before objects print as `[Object]` (Node's default `depth: 2`).
 const DEPTH: usize = 2;

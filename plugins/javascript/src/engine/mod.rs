@@ -10,17 +10,19 @@
 //! of the program is an exit status plus a message on its stderr.
 
 mod globals;
+mod host;
 mod inspect;
 pub mod io;
 pub mod sort;
 pub mod strings;
 #[cfg(test)]
 mod tests;
+mod utf8;
 
 use std::{cell::RefCell, io::Read, io::Write, path::Path, rc::Rc};
 
 use boa_engine::{
-    Context, JsError, JsObject, JsResult, JsValue, Source,
+    Context, JsError, JsResult, JsValue, Source,
     ast::scope::Scope,
     builtins::promise::PromiseState,
     context::{ContextBuilder, HostHooks},
@@ -31,10 +33,10 @@ use boa_engine::{
     parser::Parser,
 };
 
+use host::{Host, SharedHost};
 use io::{Input, Output};
 
-/// The name programs see for themselves in stack traces and `process.argv`.
-pub const SCRIPT_NAME: &str = "main.js";
+pub use host::SCRIPT_NAME;
 
 /// Stdout is handed to the host in chunks of this size.
 const STDOUT_CHUNK: usize = 64 * 1024;
@@ -60,35 +62,6 @@ pub fn compile(source: &[u8]) -> Result<(), String> {
         .map(drop)
         .map_err(|e| format!("{SCRIPT_NAME}: SyntaxError: {e}"))
 }
-
-/// Per-run state shared by the native globals (through the context's host data).
-pub(crate) struct Host {
-    pub input: Input,
-    pub stdout: Output,
-    pub stderr: Output,
-    /// Set by `process.exit`: the run unwinds with an uncatchable error and
-    /// returns this status.
-    pub exit: Option<i32>,
-    /// Pending timers: `(due, sequence)` → callback and arguments.
-    pub timers: std::collections::BTreeMap<(u64, u64), Timer>,
-    pub timer_seq: u64,
-    /// Virtual time of the timer queue (ms); timers never wait for real.
-    pub now: u64,
-    /// The lazily loaded `support.js` exports.
-    pub support: Option<JsObject>,
-    /// Rejected promises without a handler (Node ends the program on them).
-    pub unhandled: Vec<JsObject>,
-}
-
-pub(crate) struct Timer {
-    pub id: u64,
-    pub callback: JsObject,
-    pub args: Vec<JsValue>,
-    /// `Some(ms)` for `setInterval`.
-    pub repeat: Option<u64>,
-}
-
-pub(crate) type SharedHost = Rc<RefCell<Host>>;
 
 /// Tracks unhandled promise rejections for the end-of-turn check.
 #[derive(Debug, Default)]
