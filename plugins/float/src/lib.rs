@@ -37,11 +37,10 @@ impl Tolerance {
                     ));
                 }
             };
-            *slot = Some(
-                value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(
+            *slot =
+                Some(value.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0).ok_or_else(
                     || format!("argument `{key}`: `{value}` is not a non-negative number"),
-                )?,
-            );
+                )?);
         }
         if tolerance == (Tolerance { abs: None, rel: None }) {
             tolerance = Tolerance { abs: Some(Self::DEFAULT), rel: Some(Self::DEFAULT) };
