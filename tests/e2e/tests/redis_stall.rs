@@ -152,7 +152,7 @@ fn a_create_stalled_past_the_timeout_is_503_and_its_keyed_retry_makes_one_record
     // Its retry with the same key: a fresh 201, or the record Redis stored
     // when it went on, replayed. One record either way.
     let (id, replayed) = created(submit_keyed(&client, "stalled-1"));
-    assert_eq!(redis.stored(), [id.clone()], "replayed: {replayed}");
+    assert_eq!(redis.stored(), std::slice::from_ref(&id), "replayed: {replayed}");
     assert_eq!(created(submit_keyed(&client, "stalled-1")), (id.clone(), true));
 
     // Redis holds writes back for 1.5 s (reads go on): the create's script
