@@ -117,6 +117,15 @@ pub enum QueueError {
     Corrupt(String),
 }
 
+impl QueueError {
+    /// Whether Redis did not answer within [`QueueConfig::redis_timeout`]:
+    /// stalled, not gone (the connection stays; the call may still take
+    /// effect when Redis goes on).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, QueueError::Redis(e) if e.is_timeout())
+    }
+}
+
 pub type Result<T, E = QueueError> = std::result::Result<T, E>;
 
 /// The handle to Gavel's Redis state. Cheap to clone (one multiplexed

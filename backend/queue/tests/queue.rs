@@ -1071,7 +1071,7 @@ async fn a_call_to_a_stalled_redis_times_out_alone_and_later_calls_go_on_over_it
     let waited = asked.elapsed();
     f.redis.resume().unwrap();
     match stalled {
-        Err(QueueError::Redis(e)) if e.is_timeout() => {}
+        Err(e @ QueueError::Redis(_)) if e.is_timeout() => {}
         other => panic!("a stalled submit answered {other:?}, not a timeout"),
     }
     assert!(waited >= timeout && waited < timeout * 3, "the stalled call failed after {waited:?}");

@@ -60,18 +60,18 @@ impl ApiError {
 
 impl From<queue::QueueError> for ApiError {
     fn from(error: queue::QueueError) -> Self {
+        // A stalled Redis: it did not answer within the backend's
+        // `redis_timeout_ms`. A busy one answers in time.
+        if error.is_timeout() {
+            tracing::warn!(error = %error, "redis did not answer in time");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the backend's store (Redis) did not answer in time; retry later \
+                 (a create with the same Idempotency-Key is stored at most once)",
+            );
+        }
         match error {
-            // A stalled Redis: it did not answer within the backend's
-            // `redis_timeout_ms`. A busy one answers in time.
-            queue::QueueError::Redis(e) if e.is_timeout() => {
-                tracing::warn!(error = %e, "redis did not answer in time");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the backend's store (Redis) did not answer in time; retry later \
-                     (a create with the same Idempotency-Key is stored at most once)",
-                )
-            }
             queue::QueueError::Redis(e) => {
                 tracing::error!(error = %e, "redis call failed");
                 ApiError::new(

@@ -12,7 +12,7 @@
 //!   new one from it.
 //!
 //! A Redis that is really gone is answered 503 at once, and `/healthz` says
-//! `{"redis": false}`: `backend.rs`,
+//! `{"redis": false}`: `tests/e2e/tests/backend.rs`,
 //! `health_and_metrics_report_redis_and_the_queue`.
 //!
 //! Run with `cargo build -p gavel && cargo test -p e2e --test redis_stall`.
