@@ -80,6 +80,32 @@ impl ManagedRedis {
         &self.dir
     }
 
+    /// Stalls the server (SIGSTOP): it keeps its connections but answers
+    /// nothing until [`resume`](Self::resume) — a Redis that is busy, not
+    /// gone. Tests use it; a stopped server is still killed on drop.
+    pub fn pause(&self) -> std::io::Result<()> {
+        self.signal("STOP")
+    }
+
+    /// Lets a [paused](Self::pause) server go on (SIGCONT): it answers
+    /// everything sent meanwhile, in order.
+    pub fn resume(&self) -> std::io::Result<()> {
+        self.signal("CONT")
+    }
+
+    fn signal(&self, name: &str) -> std::io::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        match status.success() {
+            true => Ok(()),
+            false => Err(std::io::Error::other(format!("kill -{name} failed: {status}"))),
+        }
+    }
+
     /// Stops the server now (SIGKILL; tests use it to simulate a crash). AOF
     /// with `appendfsync always` has every acknowledged write on disk, so a
     /// restart loses no accepted submission.

@@ -1,8 +1,9 @@
 //! The queue's promises against a real `redis-server` (one per test, on a
 //! free loopback port): FIFO claims with capability matching, lease fencing,
 //! reclaim with attempts and JE, rejudge and cancel, deregistration, blob
-//! access, exactly one winner among racing claimers, and one record per
-//! idempotency key.
+//! access, exactly one winner among racing claimers, one record per
+//! idempotency key, and a call to a stalled Redis timing out without
+//! costing the connection.
 
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use protocol::runs::{OutputChunk, OutputStream, RunJob, RunReport, RunStatus};
 use queue::managed::ManagedRedis;
 use queue::{
     Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, IDEMPOTENCY_TTL, Idempotency,
-    LeaseRef, NewRun, NewRunner, NewSubmission, Offer, Queue, QueueConfig, Submitted, Waiter,
+    LeaseRef, NewRun, NewRunner, NewSubmission, Offer, Queue, QueueConfig, QueueError, Submitted,
+    Waiter,
 };
 
 struct Fixture {
@@ -25,13 +27,17 @@ struct Fixture {
 }
 
 async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
-    let config = QueueConfig {
+    fixture_with(QueueConfig {
         lease_ttl: Duration::from_millis(lease_ms),
         max_attempts,
         ..QueueConfig::default()
-    };
+    })
+    .await
+}
+
+async fn fixture_with(config: QueueConfig) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
     let queue = Queue::connect(&redis.url(), config).await.unwrap();
     // The problem every test submission is for, at its revision.
     queue.put_problem("a-plus-b", &digest(2), "{}", []).await.unwrap();
@@ -83,33 +89,39 @@ async fn submit_with(
     labels: &[&str],
     normal_oj: Option<&str>,
 ) {
+    queue.submit(&new_submission(sid, language, labels, normal_oj)).await.unwrap();
+}
+
+fn new_submission(
+    sid: &str,
+    language: &str,
+    labels: &[&str],
+    normal_oj: Option<&str>,
+) -> NewSubmission {
     let source = BlobRef { digest: digest(1), size: 10 };
-    queue
-        .submit(&NewSubmission {
-            id: sid.into(),
-            job_id: format!("jb_{sid}"),
-            problem_id: "a-plus-b".into(),
-            revision: digest(2),
-            source: source.digest.clone(),
+    NewSubmission {
+        id: sid.into(),
+        job_id: format!("jb_{sid}"),
+        problem_id: "a-plus-b".into(),
+        revision: digest(2),
+        source: source.digest.clone(),
+        language: language.into(),
+        checker: Some("tokens".into()),
+        labels: labels.iter().map(|s| s.to_string()).collect(),
+        owner: "admin".into(),
+        max_score: 100.0,
+        spec: JobSpec::Judge {
             language: language.into(),
-            checker: Some("tokens".into()),
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            owner: "admin".into(),
-            max_score: 100.0,
-            spec: JobSpec::Judge {
-                language: language.into(),
-                source,
-                source_text: None,
-                problem: ProblemRef {
-                    id: "a-plus-b".into(),
-                    manifest: BlobRef { digest: digest(2), size: 100 },
-                },
+            source,
+            source_text: None,
+            problem: ProblemRef {
+                id: "a-plus-b".into(),
+                manifest: BlobRef { digest: digest(2), size: 100 },
             },
-            normal_oj: normal_oj.map(str::to_string),
-            idempotency: None,
-        })
-        .await
-        .unwrap();
+        },
+        normal_oj: normal_oj.map(str::to_string),
+        idempotency: None,
+    }
 }
 
 async fn claim(queue: &Queue, rid: &str) -> Option<Job> {
@@ -1032,4 +1044,50 @@ async fn a_code_run_keeps_its_idempotency_key_like_a_submission() {
     let submission = queue.submit(&keyed("sb_1", "cl_1", Some("k"), "fp-s")).await.unwrap();
     assert_eq!(submission, Submitted::Conflict("ru_1".into()));
     assert_eq!(counts(queue).await, (0, 1, 1));
+}
+
+/// Connections Redis has accepted since it started (`INFO stats`).
+async fn connections_received(probe: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query_async(probe).await.unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:")?.trim().parse().ok())
+        .expect("INFO stats has total_connections_received")
+}
+
+#[tokio::test]
+async fn a_call_to_a_stalled_redis_times_out_alone_and_later_calls_go_on_over_its_connection() {
+    // Longer than redis-rs' own default (500 ms), so this is the one used.
+    let timeout = Duration::from_millis(1000);
+    let f = fixture_with(QueueConfig { redis_timeout: timeout, ..QueueConfig::default() }).await;
+    runner(&f.queue, "r1", &["javascript"], &[], 2).await;
+    let client = redis::Client::open(f.redis.url()).unwrap();
+    let mut probe = client.get_multiplexed_async_connection().await.unwrap();
+    let connections = connections_received(&mut probe).await;
+
+    // Redis stalls (SIGSTOP): a call fails after the timeout, as a timeout.
+    f.redis.pause().unwrap();
+    let asked = std::time::Instant::now();
+    let stalled = f.queue.submit(&new_submission("sb_stalled", "javascript", &[], None)).await;
+    let waited = asked.elapsed();
+    f.redis.resume().unwrap();
+    match stalled {
+        Err(e @ QueueError::Redis(_)) if e.is_timeout() => {}
+        other => panic!("a stalled submit answered {other:?}, not a timeout"),
+    }
+    assert!(waited >= timeout && waited < timeout * 3, "the stalled call failed after {waited:?}");
+
+    // Redis ran the script it had been sent once it went on: a create that
+    // failed this way may be stored (so clients retry it with its
+    // idempotency key). Later calls get their own answers, in order, over
+    // the same connection: the timeout did not replace it.
+    assert_eq!(status(&f.queue, "sb_stalled").await, Status::Pending);
+    submit(&f.queue, "sb_after", "javascript", &[]).await;
+    assert!(f.queue.ping().await);
+    assert_eq!(claim(&f.queue, "r1").await.unwrap().submission_id, "sb_stalled");
+    assert_eq!(claim(&f.queue, "r1").await.unwrap().submission_id, "sb_after");
+    assert_eq!(
+        connections_received(&mut probe).await,
+        connections,
+        "the queue connected to Redis again after a timeout"
+    );
 }

@@ -185,6 +185,7 @@ impl Env {
         let config = Config {
             listen: ([127, 0, 0, 1], 0).into(),
             redis_url: redis.url(),
+            redis_timeout: queue::DEFAULT_REDIS_TIMEOUT,
             data_dir: dir.path().join("data"),
             admin_token: ADMIN_TOKEN.into(),
             registration_token: REGISTRATION_TOKEN.into(),

@@ -23,6 +23,11 @@ pub struct BackendArgs {
     /// Redis URL [default: redis://127.0.0.1:6379/].
     #[arg(long, env = "GAVEL_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Milliseconds one Redis call may wait for its answer before the
+    /// request is answered 503 [default: 10000]. A busy Redis only makes
+    /// requests slower; this bounds how long a stalled one holds them.
+    #[arg(long, env = "GAVEL_REDIS_TIMEOUT_MS")]
+    pub redis_timeout_ms: Option<u64>,
     /// Directory of the blob store and uploads [default: ./gavel-data].
     #[arg(long, env = "GAVEL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -57,11 +62,19 @@ pub struct BackendArgs {
     pub normal_oj_sandbox_token: Option<String>,
 }
 
+/// The range of `redis_timeout_ms`: below it, calls fail that a Redis
+/// merely fsyncing answers in time; beyond it, runners (whose calls time
+/// out after 30 s) and most HTTP clients have given up before the 503.
+const MIN_REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+const MAX_REDIS_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Resolved settings.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub redis_url: String,
+    /// The longest one Redis call waits for its answer.
+    pub redis_timeout: Duration,
     pub data_dir: PathBuf,
     pub admin_token: String,
     pub registration_token: String,
@@ -91,6 +104,10 @@ impl BackendArgs {
                 .redis_url
                 .or(file.redis_url)
                 .unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
+            redis_timeout: self
+                .redis_timeout_ms
+                .or(file.redis_timeout_ms)
+                .map_or(queue::DEFAULT_REDIS_TIMEOUT, Duration::from_millis),
             data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "gavel-data".into()),
             admin_token: self.admin_token.or(file.admin_token).unwrap_or_default(),
             registration_token: self
@@ -144,6 +161,15 @@ impl Config {
                 self.lease_ttl.as_secs()
             );
         }
+        if !(MIN_REDIS_TIMEOUT..=MAX_REDIS_TIMEOUT).contains(&self.redis_timeout) {
+            bail!(
+                "redis_timeout_ms must be {} to {} (got {}): shorter fails calls a busy Redis \
+                 answers in time, longer outlasts clients and runners, who give up first",
+                MIN_REDIS_TIMEOUT.as_millis(),
+                MAX_REDIS_TIMEOUT.as_millis(),
+                self.redis_timeout.as_millis()
+            );
+        }
         if !(1..=100).contains(&self.max_attempts) {
             bail!("max_attempts must be 1 to 100");
         }
@@ -169,7 +195,8 @@ mod tests {
         let path = dir.path().join("backend.toml");
         std::fs::write(
             &path,
-            "lease_ttl_s = 5\nheartbeat_interval_s = 2\nadmin_token = \"from-file\"\n",
+            "lease_ttl_s = 5\nheartbeat_interval_s = 2\nadmin_token = \"from-file\"\n\
+             redis_timeout_ms = 2500\n",
         )
         .unwrap();
         let args = BackendArgs { config: Some(path), lease_ttl_s: Some(7), ..Default::default() };
@@ -179,6 +206,11 @@ mod tests {
         assert_eq!(config.admin_token, "from-file");
         assert_eq!(config.max_attempts, 3);
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.redis_timeout, Duration::from_millis(2500));
+        let args = BackendArgs { redis_timeout_ms: Some(700), ..Default::default() };
+        assert_eq!(args.resolve().unwrap().redis_timeout, Duration::from_millis(700));
+        let config = BackendArgs::default().resolve().unwrap();
+        assert_eq!(config.redis_timeout, queue::DEFAULT_REDIS_TIMEOUT);
     }
 
     #[test]
@@ -189,6 +221,7 @@ mod tests {
         let config = BackendArgs { config: Some(path), ..Default::default() }.resolve().unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.lease_ttl, Duration::from_secs(30));
+        assert_eq!(config.redis_timeout, queue::DEFAULT_REDIS_TIMEOUT);
         std::fs::write(
             dir.path().join("bad.toml"),
             "[backend]
@@ -213,5 +246,10 @@ leas_ttl_s = 5
             ..Default::default()
         };
         assert!(args.resolve().unwrap_err().to_string().contains("must not exceed"));
+        for millis in [0, 99, 30_001] {
+            let args = BackendArgs { redis_timeout_ms: Some(millis), ..Default::default() };
+            let error = args.resolve().unwrap_err().to_string();
+            assert!(error.starts_with("redis_timeout_ms must be 100 to 30000"), "{error}");
+        }
     }
 }

@@ -60,6 +60,17 @@ impl ApiError {
 
 impl From<queue::QueueError> for ApiError {
     fn from(error: queue::QueueError) -> Self {
+        // A stalled Redis: it did not answer within the backend's
+        // `redis_timeout_ms`. A busy one answers in time.
+        if error.is_timeout() {
+            tracing::warn!(error = %error, "redis did not answer in time");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the backend's store (Redis) did not answer in time; retry later \
+                 (a create with the same Idempotency-Key is stored at most once)",
+            );
+        }
         match error {
             queue::QueueError::Redis(e) => {
                 tracing::error!(error = %e, "redis call failed");
@@ -150,5 +161,30 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.code.to_string(), detail: self.detail };
         (self.status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis_error(kind: std::io::ErrorKind) -> queue::QueueError {
+        queue::QueueError::Redis(std::io::Error::from(kind).into())
+    }
+
+    #[test]
+    fn redis_timing_out_or_gone_is_503_unavailable_saying_which() {
+        let stalled = ApiError::from(redis_error(std::io::ErrorKind::TimedOut));
+        let gone = ApiError::from(redis_error(std::io::ErrorKind::ConnectionRefused));
+        for error in [&stalled, &gone] {
+            assert_eq!(
+                (error.status, error.code),
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            );
+        }
+        assert!(stalled.detail.contains("did not answer in time"), "{}", stalled.detail);
+        assert!(gone.detail.contains("is unavailable"), "{}", gone.detail);
+        let corrupt = ApiError::from(queue::QueueError::Corrupt("x".into()));
+        assert_eq!(corrupt.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -139,6 +139,7 @@ impl Backend {
             lease_ttl: config.lease_ttl,
             heartbeat_interval: config.heartbeat_interval,
             max_attempts: config.max_attempts,
+            redis_timeout: config.redis_timeout,
             ..QueueConfig::default()
         };
         let queue = Queue::connect(&config.redis_url, queue_config)

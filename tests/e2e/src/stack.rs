@@ -6,7 +6,7 @@
 //! a failing test prints the tail of the backend's log. The backend can be
 //! killed with SIGKILL and restarted on the same address, Redis and data dir
 //! ([`Stack::restart_backend`]), and Redis can be killed
-//! ([`Stack::kill_redis`]).
+//! ([`Stack::kill_redis`]) or stalled for a while ([`Stack::pause_redis`]).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -290,6 +290,17 @@ impl Stack {
     /// Kills Redis (SIGKILL); the backend keeps running.
     pub fn kill_redis(&mut self) {
         self.redis.kill();
+    }
+
+    /// Stalls Redis (SIGSTOP): it keeps every connection and answers
+    /// nothing until [`resume_redis`](Self::resume_redis) — busy, not gone.
+    pub fn pause_redis(&self) {
+        self.redis.pause().expect("pausing redis-server");
+    }
+
+    /// Lets a [paused](Self::pause_redis) Redis go on (SIGCONT).
+    pub fn resume_redis(&self) {
+        self.redis.resume().expect("resuming redis-server");
     }
 
     /// Kills Redis (SIGKILL) and starts it again on the same port and dir:
