@@ -106,7 +106,7 @@ mod tests {
         let unknown = layered(&given, Some("[runner]\nslot = 2\n"), "runner").unwrap_err();
         assert!(unknown.contains("slot"), "{unknown}");
         let wrong = layered(&given, Some("slots = \"two\"\n"), "runner").unwrap_err();
-        assert!(wrong.contains("slots") || wrong.contains("u32"), "{wrong}");
+        assert!(wrong.contains("slots"), "{wrong}");
         // A given setting cannot mask a bad key in the file.
         let masked = Settings { slots: Some(1), ..Default::default() };
         assert!(layered(&masked, Some("slot = 2\n"), "runner").is_err());
