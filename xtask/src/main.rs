@@ -291,15 +291,13 @@ fn judge_examples_through(stack: &Stack, gavel: &Path, root: &Path) -> anyhow::R
             .find(|p| p.file_stem().is_some_and(|s| s == "main"))
             .with_context(|| format!("{}: no main.* source", solution.display()))?;
         let named = std::fs::read_to_string(solution.join("language")).ok();
-        let language = match (named.as_deref(), source.extension().and_then(|e| e.to_str())) {
-            (Some(language), _) => language.trim(),
-            (None, Some("js")) => "javascript",
-            (None, Some("py")) => "rustpython",
-            (None, Some("c")) => "c",
-            (None, Some("cpp")) => "cpp",
-            (None, other) => bail!("{}: no language for {other:?}", source.display()),
+        let file_name = source.file_name().unwrap_or_default().to_string_lossy();
+        let language = match named.as_deref() {
+            Some(language) => language.trim(),
+            None => judge_core::language::guess(&file_name)
+                .with_context(|| format!("{}: no language for its extension", source.display()))?,
         };
-        if NATIVE.contains(&language) && !docker_engine() {
+        if judge_core::language::is_native(language) && !docker_engine() {
             println!("{:<40} skipped: {language} needs Docker", solution.display());
             continue;
         }
@@ -375,9 +373,6 @@ fn example_solutions(root: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf, Strin
     }
     Ok(out)
 }
-
-/// The languages that run in Docker.
-const NATIVE: &[&str] = &["c", "cpp", "python3"];
 
 fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     plugins(root)?;

@@ -1,16 +1,17 @@
 //! The backend's settings: flags, `GAVEL_*` environment variables and a TOML
-//! file (`--config`), in that order of precedence, then defaults.
+//! file (`--config`), in that order of precedence (layered by
+//! `protocol::config`, as the runner's are), then defaults.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use serde::Deserialize;
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
 
 /// `gavel backend` flags; every one also has an env var and a TOML key (the
 /// flag's name with `_` for `-`).
-#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackendArgs {
     /// A TOML file with any of the settings below.
@@ -90,63 +91,32 @@ pub struct Config {
 }
 
 impl BackendArgs {
-    /// Flags and env over the TOML file over defaults, validated.
+    /// Flags and env over the TOML file (`protocol::config::load`) over
+    /// defaults, validated.
     pub fn resolve(self) -> anyhow::Result<Config> {
-        let file = match &self.config {
-            Some(path) => read_toml(path)?,
-            None => BackendArgs::default(),
-        };
-        let pick =
-            |flag: Option<u64>, toml: Option<u64>, default: u64| flag.or(toml).unwrap_or(default);
+        let set = protocol::config::load(&self, self.config.as_deref(), "backend")
+            .map_err(anyhow::Error::msg)?;
         let config = Config {
-            listen: self.listen.or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-            redis_url: self
-                .redis_url
-                .or(file.redis_url)
-                .unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
-            redis_timeout: self
+            listen: set.listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
+            redis_url: set.redis_url.unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
+            redis_timeout: set
                 .redis_timeout_ms
-                .or(file.redis_timeout_ms)
                 .map_or(queue::DEFAULT_REDIS_TIMEOUT, Duration::from_millis),
-            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "gavel-data".into()),
-            admin_token: self.admin_token.or(file.admin_token).unwrap_or_default(),
-            registration_token: self
-                .registration_token
-                .or(file.registration_token)
-                .unwrap_or_default(),
-            lease_ttl: Duration::from_secs(pick(self.lease_ttl_s, file.lease_ttl_s, 30)),
-            heartbeat_interval: Duration::from_secs(pick(
-                self.heartbeat_interval_s,
-                file.heartbeat_interval_s,
-                10,
-            )),
-            max_attempts: self.max_attempts.or(file.max_attempts).unwrap_or(3),
-            max_source_bytes: pick(self.max_source_kb, file.max_source_kb, 256) * 1024,
-            max_package_bytes: pick(self.max_package_mb, file.max_package_mb, 256) << 20,
+            data_dir: set.data_dir.unwrap_or_else(|| "gavel-data".into()),
+            admin_token: set.admin_token.unwrap_or_default(),
+            registration_token: set.registration_token.unwrap_or_default(),
+            lease_ttl: Duration::from_secs(set.lease_ttl_s.unwrap_or(30)),
+            heartbeat_interval: Duration::from_secs(set.heartbeat_interval_s.unwrap_or(10)),
+            max_attempts: set.max_attempts.unwrap_or(3),
+            max_source_bytes: set.max_source_kb.unwrap_or(256) * 1024,
+            max_package_bytes: set.max_package_mb.unwrap_or(256) << 20,
             unpack_limits: problem_package::UnpackLimits::default(),
-            public_url: self
-                .public_url
-                .or(file.public_url)
-                .map(|url| url.trim_end_matches('/').to_string()),
-            normal_oj_sandbox_token: self
-                .normal_oj_sandbox_token
-                .or(file.normal_oj_sandbox_token)
-                .unwrap_or_default(),
+            public_url: set.public_url.map(|url| url.trim_end_matches('/').to_string()),
+            normal_oj_sandbox_token: set.normal_oj_sandbox_token.unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)
     }
-}
-
-/// The `[backend]` table of a settings file (`protocol::config`).
-fn read_toml(path: &Path) -> anyhow::Result<BackendArgs> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let invalid = || format!("{}: invalid backend config", path.display());
-    let table = protocol::config::section(&text, "backend")
-        .map_err(anyhow::Error::msg)
-        .with_context(invalid)?;
-    table.try_into().with_context(invalid)
 }
 
 impl Config {

@@ -3,6 +3,15 @@
 //! `[backend]` table for `gavel backend`, a `[runner]` table for `gavel
 //! runner`, and both for `gavel up`. A file without these tables holds one
 //! command's keys at the top level (the older, per-command form).
+//!
+//! And the one layering of a command's settings, [`layered`]: a setting
+//! given as a flag or a `GAVEL_*` variable (clap has already put the flag
+//! over the variable) wins over the file's key, key by key; each command
+//! then fills what no layer gave with its default. A command's settings are
+//! one serde struct of `Option`s whose field names are the file's keys.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// The tables of the shared file.
 pub const SECTIONS: [&str; 2] = ["backend", "runner"];
@@ -29,9 +38,87 @@ pub fn section(text: &str, command: &str) -> Result<toml::Table, String> {
     }
 }
 
+/// `given` (flags and env) over the file's settings for `command` (one of
+/// [`SECTIONS`]), whose text is `file` when there is one: every setting
+/// `given` holds wins, the rest come from the file. A key the settings do
+/// not know, or a value of the wrong type, is refused with its name.
+pub fn layered<T: Serialize + DeserializeOwned>(
+    given: &T,
+    file: Option<&str>,
+    command: &str,
+) -> Result<T, String> {
+    // Unset settings (`None`) leave no key, so they never hide the file's.
+    let given = toml::Table::try_from(given).map_err(|e| e.to_string())?;
+    let mut merged = match file {
+        Some(text) => section(text, command)?,
+        None => toml::Table::new(),
+    };
+    merged.extend(given);
+    merged.try_into().map_err(|e: toml::de::Error| e.to_string().trim_end().to_string())
+}
+
+/// [`layered`] with the settings file at `path`, if any, read from disk.
+/// Errors name the file.
+pub fn load<T: Serialize + DeserializeOwned>(
+    given: &T,
+    path: Option<&std::path::Path>,
+    command: &str,
+) -> Result<T, String> {
+    let Some(path) = path else {
+        return layered(given, None, command);
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    layered(given, Some(&text), command)
+        .map_err(|e| format!("{}: invalid {command} config: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A command's settings, as the services declare theirs.
+    #[derive(Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Settings {
+        slots: Option<u32>,
+        name: Option<String>,
+        labels: Option<Vec<String>>,
+        #[serde(skip)]
+        config: Option<String>,
+    }
+
+    #[test]
+    fn a_given_setting_wins_over_the_files_key_by_key() {
+        let given = Settings { slots: Some(2), config: Some("x".into()), ..Default::default() };
+        let file = "[runner]\nslots = 8\nname = \"box\"\n[backend]\nlease_ttl_s = 5\n";
+        let settings = layered(&given, Some(file), "runner").unwrap();
+        let expected = Settings { slots: Some(2), name: Some("box".into()), ..Default::default() };
+        assert_eq!(settings, expected);
+        let flat = layered(&Settings::default(), Some("labels = [\"gpu\"]\n"), "runner").unwrap();
+        assert_eq!(flat.labels, Some(vec!["gpu".to_string()]));
+        assert_eq!(layered(&given, None, "runner").unwrap().slots, Some(2));
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_in_the_file_are_named() {
+        let given = Settings::default();
+        let unknown = layered(&given, Some("[runner]\nslot = 2\n"), "runner").unwrap_err();
+        assert!(unknown.contains("slot"), "{unknown}");
+        let wrong = layered(&given, Some("slots = \"two\"\n"), "runner").unwrap_err();
+        assert!(wrong.contains("slots"), "{wrong}");
+        // A given setting cannot mask a bad key in the file.
+        let masked = Settings { slots: Some(1), ..Default::default() };
+        assert!(layered(&masked, Some("slot = 2\n"), "runner").is_err());
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let missing = std::path::Path::new("/nonexistent/gavel.toml");
+        let error = load(&Settings::default(), Some(missing), "runner").unwrap_err();
+        assert!(error.starts_with("reading /nonexistent/gavel.toml"), "{error}");
+        assert_eq!(load(&Settings::default(), None, "runner").unwrap(), Settings::default());
+    }
 
     #[test]
     fn the_shared_form_gives_each_command_its_table() {

@@ -1,14 +1,24 @@
-//! Where Gavel (`gavel judge`, runner hosts) finds plugins: the builtins
-//! embedded in the binary, then a plugins folder (`--plugins`), whose
-//! plugins win over builtins of the same id. Builtins are compiled only when
-//! first used (and cached on disk); a runner rescans the folder when it
-//! changes.
+//! Where Gavel (`gavel judge`, runner hosts) finds what judges a
+//! submission: the plugins — the builtins embedded in the binary, then a
+//! plugins folder (`--plugins`), whose plugins win over builtins of the same
+//! id; builtins are compiled only when first used (and cached on disk), and
+//! a runner rescans the folder when it changes — and, in [`resolve`], the
+//! one mapping from a language id to its executor (a Wasm plugin, or a
+//! native language in Docker) and from a problem's checker reference to its
+//! checker.
+//!
+//! The resolver lives here, in host/, rather than in the runner: `gavel
+//! judge` needs it without the runner agent, and it needs both of the crates
+//! that run code (`plugin-host` for Wasm, `native` for Docker), which sit
+//! below it; nothing below `catalog` depends on it.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+pub mod resolve;
 
 use builtin_plugins::BUILTINS;
 pub use builtin_plugins::Kind;
@@ -130,25 +140,27 @@ impl Catalog {
         ids
     }
 
-    /// The language of a source file, from its extension, when exactly one
-    /// language claims it.
+    /// The language of a source file, from its extension: judge-core's
+    /// table of the shipped languages (`.py` is `rustpython`), else the
+    /// folder plugin that claims an extension the table does not know.
     pub fn guess_language(&self, source: &Path) -> anyhow::Result<String> {
+        let name = source.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(id) = judge_core::language::guess(name) {
+            return Ok(id.to_string());
+        }
         let Some(ext) = source.extension().and_then(|e| e.to_str()) else {
             bail!(
                 "{}: no file extension to guess the language from: pass --language",
                 source.display()
             );
         };
-        let mut ids: Vec<String> = BUILTINS
-            .iter()
-            .filter(|b| b.extension == Some(ext))
-            .map(|b| b.id.to_string())
-            .chain(
-                self.folder.languages_for_extension(ext).into_iter().map(|l| l.info().id.clone()),
-            )
+        let mut ids: Vec<String> = self
+            .folder
+            .languages_for_extension(ext)
+            .into_iter()
+            .map(|l| l.info().id.clone())
             .collect();
         ids.sort();
-        ids.dedup();
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => bail!(
@@ -220,5 +232,33 @@ mod tests {
         for b in BUILTINS {
             assert_eq!(b.digest, plugin_host::engine::digest(b.wasm), "{}", b.id);
         }
+    }
+
+    /// What a builtin language's own `info` claims (its `source_file`,
+    /// which `builtin-plugins` repeats and its tests check) agrees with the
+    /// one table guesses are made from.
+    #[test]
+    fn each_builtin_language_is_what_the_table_guesses_for_its_extension() {
+        for b in BUILTINS.iter().filter(|b| b.kind == Kind::Language) {
+            let ext = b.extension.expect("a language has an extension");
+            assert_eq!(judge_core::language::for_extension(ext), Some(b.id));
+            let shipped = judge_core::language::SHIPPED.iter().find(|l| l.id == b.id);
+            assert!(shipped.is_some_and(|l| !l.native), "{}", b.id);
+        }
+    }
+
+    #[test]
+    fn guesses_use_the_table_first_then_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = builtin_plugins::fixture_path("fixture_language");
+        std::fs::copy(&fixture, dir.path().join("fixture_language.wasm")).unwrap();
+        let catalog = Catalog::new(HostConfig::default(), Some(dir.path())).unwrap();
+        let guess = |name: &str| catalog.guess_language(Path::new(name));
+        assert_eq!(guess("sol/main.py").unwrap(), "rustpython");
+        assert_eq!(guess("a.cc").unwrap(), "cpp");
+        assert_eq!(guess("main.fix").unwrap(), "fixture-language");
+        let unknown = guess("main.cob").unwrap_err().to_string();
+        assert!(unknown.contains("no language handles `.cob`"), "{unknown}");
+        assert!(guess("Makefile").unwrap_err().to_string().contains("--language"));
     }
 }

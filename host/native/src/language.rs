@@ -1,5 +1,6 @@
 //! The native languages: how each is compiled and run inside the sandbox
-//! image (plain data; the executor does the work).
+//! image (plain data; the executor does the work). Which file extension
+//! means which language is judge-core's `language` table, not ours.
 
 /// One language of the sandbox image.
 #[derive(Debug)]
@@ -9,8 +10,6 @@ pub struct NativeLanguage {
     pub name: &'static str,
     /// The file the source is written to in the work dir.
     pub source_file: &'static str,
-    /// File extensions `gavel judge` guesses this language from.
-    pub extensions: &'static [&'static str],
     /// The compile (or byte-compile) command, run in the work dir.
     pub compile: &'static [&'static str],
     /// The command that runs the compiled program on each case.
@@ -58,7 +57,6 @@ pub const LANGUAGES: &[NativeLanguage] = &[
         id: "c",
         name: "C11 (gcc -O2)",
         source_file: "main.c",
-        extensions: &["c"],
         compile: &[
             "/usr/bin/gcc",
             "-std=c11",
@@ -79,7 +77,6 @@ pub const LANGUAGES: &[NativeLanguage] = &[
         id: "cpp",
         name: "C++17 (g++ -O2)",
         source_file: "main.cpp",
-        extensions: &["cpp", "cc", "cxx"],
         compile: &[
             "/usr/bin/g++",
             "-std=c++17",
@@ -99,7 +96,6 @@ pub const LANGUAGES: &[NativeLanguage] = &[
         id: "python3",
         name: "Python 3 (CPython)",
         source_file: "main.py",
-        extensions: &[],
         compile: &["/usr/bin/python3", "-c", PY_COMPILE, "main.py"],
         run: &["/usr/bin/python3", "main.pyc"],
         compile_outputs: &["main.pyc"],
@@ -114,14 +110,19 @@ pub fn find(id: &str) -> Option<&'static NativeLanguage> {
     LANGUAGES.iter().find(|l| l.id == id)
 }
 
-/// The language `gavel judge` guesses from a file extension.
-pub fn for_extension(ext: &str) -> Option<&'static NativeLanguage> {
-    LANGUAGES.iter().find(|l| l.extensions.contains(&ext))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// judge-core's table of shipped languages (which tools and guesses
+    /// read) names exactly these as the ones in Docker.
+    #[test]
+    fn the_shipped_table_marks_exactly_these_languages_native() {
+        let ours: Vec<&str> = LANGUAGES.iter().map(|l| l.id).collect();
+        let table: Vec<&str> =
+            judge_core::language::SHIPPED.iter().filter(|l| l.native).map(|l| l.id).collect();
+        assert_eq!(ours, table);
+    }
 
     #[test]
     fn the_compile_command_names_the_entry_instead_of_the_source_file() {

@@ -1,16 +1,17 @@
 //! The runner's settings: flags, `GAVEL_*` environment variables and a TOML
-//! file (`--config`), in that order of precedence, then defaults.
+//! file (`--config`), in that order of precedence (layered by
+//! `protocol::config`, as the backend's are), then defaults.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use serde::Deserialize;
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
 
 /// `gavel runner` flags; each also has an env var and a TOML key (the flag's
 /// name with `_` for `-`). The plugins folder and the compiled-plugin cache
 /// are gavel's global `--plugins` and `--cache-dir`.
-#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[derive(Debug, Clone, Default, clap::Args, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunnerArgs {
     /// A TOML file with any of the settings below.
@@ -67,34 +68,27 @@ pub struct RunnerConfig {
 }
 
 impl RunnerArgs {
-    /// Flags and env over the TOML file over defaults, validated.
+    /// Flags and env over the TOML file (`protocol::config::load`) over
+    /// defaults, validated.
     pub fn resolve(
         self,
         plugins_dir: Option<PathBuf>,
         compiled_cache_dir: Option<PathBuf>,
     ) -> anyhow::Result<RunnerConfig> {
-        let file = match &self.config {
-            Some(path) => read_toml(path)?,
-            None => RunnerArgs::default(),
-        };
+        let set = protocol::config::load(&self, self.config.as_deref(), "runner")
+            .map_err(anyhow::Error::msg)?;
         let config = RunnerConfig {
-            backend: self
-                .backend
-                .or(file.backend)
-                .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
-            registration_token: self
-                .registration_token
-                .or(file.registration_token)
-                .unwrap_or_default(),
-            name: self.name.or(file.name).unwrap_or_else(host_name),
-            slots: self.slots.or(file.slots).unwrap_or(1),
-            labels: self.labels.or(file.labels).unwrap_or_default(),
-            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| "gavel-runner".into()),
-            cache_bytes: self.cache_mb.or(file.cache_mb).unwrap_or(2048) << 20,
-            grace: Duration::from_secs(self.grace_s.or(file.grace_s).unwrap_or(30)),
+            backend: set.backend.unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            registration_token: set.registration_token.unwrap_or_default(),
+            name: set.name.unwrap_or_else(host_name),
+            slots: set.slots.unwrap_or(1),
+            labels: set.labels.unwrap_or_default(),
+            data_dir: set.data_dir.unwrap_or_else(|| "gavel-runner".into()),
+            cache_bytes: set.cache_mb.unwrap_or(2048) << 20,
+            grace: Duration::from_secs(set.grace_s.unwrap_or(30)),
             plugins_dir,
             compiled_cache_dir,
-            native: self.native.or(file.native).unwrap_or(true),
+            native: set.native.unwrap_or(true),
         };
         if config.registration_token.is_empty() {
             bail!(
@@ -109,17 +103,6 @@ impl RunnerArgs {
         }
         Ok(config)
     }
-}
-
-/// The `[runner]` table of a settings file (`protocol::config`).
-fn read_toml(path: &Path) -> anyhow::Result<RunnerArgs> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let invalid = || format!("{}: invalid runner config", path.display());
-    let table = protocol::config::section(&text, "runner")
-        .map_err(anyhow::Error::msg)
-        .with_context(invalid)?;
-    table.try_into().with_context(invalid)
 }
 
 fn host_name() -> String {

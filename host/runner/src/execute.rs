@@ -1,7 +1,8 @@
 //! Running one job: fetch what it names through the blob cache, rebuild the
 //! problem package, and judge with exactly the code path of `gavel judge`
-//! (judge-core's loop over a Wasm language plugin or the Docker executor,
-//! and the checker plugin), reporting each case as it ends.
+//! (its language, a Wasm plugin or the Docker executor, and its checker
+//! resolved by `catalog::resolve`, then judge-core's loop), reporting each
+//! case as it ends.
 //! A code run's job instead runs its program once, streaming its output
 //! (`crate::code_run`).
 
@@ -10,12 +11,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use catalog::Catalog;
-use judge_core::Executor;
-use judge_core::code_run::CodeRunner;
+use catalog::resolve::{self, Language};
 use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
-use plugin_host::{CancelToken, CheckerPlugin, Plugin};
+use plugin_host::{CancelToken, CheckerPlugin};
 use protocol::runner::{CaseProgress, Job, JobResult, JobSpec, ProblemManifest, RunnerEvent};
 use protocol::runs::{RunJob, RunReport};
 use tokio::sync::mpsc;
@@ -207,7 +207,7 @@ async fn fetch(
     Ok((CachedPackage { files }, source, pins))
 }
 
-/// Where a job's language comes from: a Wasm plugin, or the Docker executor.
+/// What a job resolves its language and checker with (`catalog::resolve`).
 struct Languages<'a> {
     catalog: &'a RwLock<Catalog>,
     native: Option<&'a native::Native>,
@@ -215,43 +215,24 @@ struct Languages<'a> {
     cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
-/// A job's language, found.
-enum Language<'a> {
-    Wasm(Box<plugin_host::LanguagePlugin>),
-    Native(native::NativeExecutor<'a>),
-}
-
 impl<'a> Languages<'a> {
-    /// The language `id`: a Wasm plugin unless it is a native one, which
-    /// needs Docker. `Err` says why it is not here (→ JE).
+    /// The language `id`, stopped by the job's cancellation. `Err` says why
+    /// it is not here (→ JE).
     fn resolve(&self, id: &str) -> Result<Language<'a>, String> {
-        if native::language::find(id).is_none() {
-            let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
-            return catalog
-                .language(id)
-                .map(|wasm| Language::Wasm(Box::new(wasm)))
-                .map_err(|e| format!("language: {e:#}"));
-        }
-        match self.native.and_then(|n| n.executor(id)) {
-            Some(native) => Ok(Language::Native(native.cancelled_by(self.cancelled))),
-            None => Err(format!("language: {id} needs Docker, which this runner does not offer")),
-        }
-    }
-}
-
-impl Language<'_> {
-    fn executor(&self) -> &dyn Executor {
-        match self {
-            Language::Wasm(wasm) => wasm.as_ref(),
-            Language::Native(native) => native,
-        }
+        let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
+        resolve::language(&catalog, self.native, id)
+            .map(|language| language.cancelled_by(self.cancelled))
+            .map_err(|e| format!("language: {e:#}"))
     }
 
-    fn code_runner(&self) -> &dyn CodeRunner {
-        match self {
-            Language::Wasm(wasm) => wasm.as_ref(),
-            Language::Native(native) => native,
-        }
+    /// The problem's checker. `Err` says why it is not here (→ JE).
+    fn checker(
+        &self,
+        reference: &CheckerRef,
+        package: &CachedPackage,
+    ) -> Result<CheckerPlugin, String> {
+        let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
+        resolve::checker(&catalog, reference, package).map_err(|e| format!("checker: {e:#}"))
     }
 }
 
@@ -272,10 +253,7 @@ fn judge_files(
         Ok(source) => source,
         Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
     };
-    let checker = {
-        let catalog = languages.catalog.read().unwrap_or_else(|e| e.into_inner());
-        problem_checker(&catalog, &problem.checker.plugin, package)
-    };
+    let checker = languages.checker(&problem.checker.plugin, package);
     let language = match languages.resolve(language_id) {
         Ok(language) => language,
         Err(e) => return JudgeReport::judgement_error(e),
@@ -283,7 +261,7 @@ fn judge_files(
     let language = language.executor();
     let checker = match checker {
         Ok(checker) => checker,
-        Err(e) => return JudgeReport::judgement_error(format!("checker: {e:#}")),
+        Err(e) => return JudgeReport::judgement_error(e),
     };
     judge(&problem, package, &source, language, &checker, &mut |progress: &Progress| {
         let _ = events.send(match progress {
@@ -299,19 +277,4 @@ fn judge_files(
             }),
         });
     })
-}
-
-/// The problem's checker: a plugin by id, or the component in the package.
-fn problem_checker(
-    catalog: &Catalog,
-    checker: &CheckerRef,
-    package: &CachedPackage,
-) -> anyhow::Result<CheckerPlugin> {
-    match checker {
-        CheckerRef::Builtin(id) => catalog.checker(id),
-        CheckerRef::Package(path) => match catalog.host.load(&package.read(path)?)? {
-            Plugin::Checker(checker) => Ok(checker),
-            Plugin::Language(_) => anyhow::bail!("{path} is a language plugin, not a checker"),
-        },
-    }
 }

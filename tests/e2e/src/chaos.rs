@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use judge_core::language;
 use judge_core::verdict::Status;
 use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
 use reqwest::Method;
@@ -134,9 +135,6 @@ pub struct Solution {
     pub expected: Vec<String>,
 }
 
-/// The languages that run in Docker.
-const NATIVE: [&str; 3] = ["c", "cpp", "python3"];
-
 /// Every example solution (`examples/solutions/PROBLEM/NAME/`: `main.*`,
 /// `expected`, optional `language`), the native ones only when `native`.
 pub fn example_solutions(native: bool) -> Vec<Solution> {
@@ -154,15 +152,13 @@ pub fn example_solutions(native: bool) -> Vec<Solution> {
                 .find(|p| p.file_stem().is_some_and(|s| s == "main"))
                 .unwrap_or_else(|| panic!("{}: no main.* source", dir.display()));
             let named = std::fs::read_to_string(dir.join("language")).ok();
-            let language = match (named.as_deref(), source.extension().and_then(|e| e.to_str())) {
-                (Some(language), _) => language.trim(),
-                (None, Some("js")) => "javascript",
-                (None, Some("py")) => "rustpython",
-                (None, Some("c")) => "c",
-                (None, Some("cpp")) => "cpp",
-                (None, other) => panic!("{}: no language for {other:?}", source.display()),
+            let file_name = source.file_name().unwrap().to_string_lossy();
+            let language = match named.as_deref() {
+                Some(language) => language.trim(),
+                None => language::guess(&file_name)
+                    .unwrap_or_else(|| panic!("{}: no language for its name", source.display())),
             };
-            if NATIVE.contains(&language) && !native {
+            if language::is_native(language) && !native {
                 continue;
             }
             out.push(Solution {
@@ -1100,7 +1096,7 @@ mod tests {
         let all = example_solutions(true);
         let wasm = example_solutions(false);
         assert!(wasm.len() < all.len(), "the native examples are left out without Docker");
-        assert!(wasm.iter().all(|s| !NATIVE.contains(&s.language.as_str())));
+        assert!(wasm.iter().all(|s| !language::is_native(&s.language)));
         for solution in &all {
             assert!(!solution.expected.is_empty(), "{solution:?}");
             for expected in &solution.expected {

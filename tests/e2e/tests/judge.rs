@@ -45,10 +45,12 @@ fn read_case(name: String, dir: &Path, problem: PathBuf) -> Case {
 }
 
 impl Case {
-    /// Whether the case runs in Docker (`c`, `cpp`, `python3`).
+    /// Whether the case runs in Docker (`c`, `cpp`, `python3`): its named
+    /// language, else the one `gavel judge` guesses from the source's name.
     fn is_native(&self) -> bool {
-        let ext = self.source.extension().and_then(|e| e.to_str());
-        self.language.as_deref() == Some("python3") || matches!(ext, Some("c" | "cpp"))
+        let name = self.source.file_name().unwrap().to_string_lossy();
+        let language = self.language.as_deref().or_else(|| judge_core::language::guess(&name));
+        language.is_some_and(judge_core::language::is_native)
     }
 }
 

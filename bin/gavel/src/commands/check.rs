@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use judge_core::{CheckVerdict, Checker};
-use plugin_host::Plugin;
 
 use super::{Env, read_input};
 use crate::BadInput;
@@ -34,18 +33,10 @@ pub struct Args {
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let catalog = env.catalog()?;
     let checker = if args.checker.ends_with(".wasm") {
-        let bytes = read_input(args.checker.as_ref(), "checker", 64 << 20)?;
-        match catalog.host.load(&bytes) {
-            Ok(Plugin::Checker(c)) => c,
-            Ok(Plugin::Language(_)) => {
-                return Err(BadInput(format!(
-                    "{}: a language plugin, not a checker",
-                    args.checker
-                ))
-                .into());
-            }
-            Err(e) => return Err(BadInput(format!("{}: {e}", args.checker)).into()),
-        }
+        let bytes =
+            read_input(args.checker.as_ref(), "checker", catalog::resolve::MAX_CHECKER_BYTES)?;
+        catalog::resolve::load_checker(&catalog.host, &bytes)
+            .map_err(|e| BadInput(format!("{}: {e:#}", args.checker)))?
     } else {
         catalog.checker(&args.checker).map_err(|e| BadInput(format!("{e:#}")))?
     };

@@ -1,23 +1,19 @@
-//! `gavel judge PROBLEM_DIR SOURCE`: judge a solution offline.
+//! `gavel judge PROBLEM_DIR SOURCE`: judge a solution offline, resolving
+//! the language and checker as a runner does (`catalog::resolve`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use judge_core::Executor;
+use catalog::resolve;
 use judge_core::judge::{Progress, judge};
-use judge_core::problem::{self, CheckerRef, DirPackage, PackageFiles};
-use plugin_host::{CheckerPlugin, Plugin};
+use judge_core::problem::{self, DirPackage};
 
 use super::{Env, read_input};
 use crate::BadInput;
 use crate::output;
-use catalog::Catalog;
 
 /// The largest source file accepted.
 const MAX_SOURCE_BYTES: u64 = 1 << 20;
-/// The largest checker component a package may carry.
-const MAX_CHECKER_BYTES: u64 = 64 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,29 +46,23 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let catalog = env.catalog()?;
     let language_id = match &args.language {
         Some(id) => id.clone(),
-        None => match args
-            .source
-            .extension()
-            .and_then(|e| native::language::for_extension(e.to_str()?))
-        {
-            Some(native) => native.id.to_string(),
-            None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
-        },
+        None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
     };
-    let checker = problem_checker(&catalog, &problem.checker.plugin, &package, &args.problem)?;
-    // A native language runs in Docker; anything else is a Wasm plugin.
-    let (docker, in_docker, plugin);
-    let language: &(dyn Executor + Sync) = if native::language::find(&language_id).is_some() {
-        docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
+    let checker = resolve::checker(&catalog, &problem.checker.plugin, &package)
+        .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
+    // Docker only for a native language.
+    let docker = if resolve::runs_in_docker(&language_id) {
+        let docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
         if let Err(e) = docker.remove_leftovers() {
             tracing::warn!("{e}");
         }
-        in_docker = docker.executor(&language_id).expect("a native language");
-        &in_docker
+        Some(docker)
     } else {
-        plugin = catalog.language(&language_id).map_err(|e| BadInput(format!("{e:#}")))?;
-        &plugin
+        None
     };
+    let language = resolve::language(&catalog, docker.as_ref(), &language_id)
+        .map_err(|e| BadInput(format!("{e:#}")))?;
+    let language = language.executor();
 
     let mut printer = output::CasePrinter::new(!args.json);
     printer.header(&problem.id, &language_id, &checker.info().id);
@@ -99,41 +89,4 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         printer.footer(&report);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The problem's checker: a builtin/folder id, or a component in the package.
-fn problem_checker(
-    catalog: &Catalog,
-    checker: &CheckerRef,
-    package: &DirPackage,
-    dir: &Path,
-) -> anyhow::Result<CheckerPlugin> {
-    match checker {
-        CheckerRef::Builtin(id) => catalog
-            .checker(id)
-            .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", dir.display())).into()),
-        CheckerRef::Package(path) => {
-            let bytes = package.read(path).with_context(|| {
-                format!("problem {}: reading the checker {path}", dir.display())
-            })?;
-            if bytes.len() as u64 > MAX_CHECKER_BYTES {
-                return Err(BadInput(format!(
-                    "problem {}: checker {path} is over 64 MiB",
-                    dir.display()
-                ))
-                .into());
-            }
-            match catalog.host.load(&bytes) {
-                Ok(Plugin::Checker(c)) => Ok(c),
-                Ok(Plugin::Language(_)) => Err(BadInput(format!(
-                    "problem {}: checker {path} is a language plugin, not a checker",
-                    dir.display()
-                ))
-                .into()),
-                Err(e) => {
-                    Err(BadInput(format!("problem {}: checker {path}: {e}", dir.display())).into())
-                }
-            }
-        }
-    }
 }

@@ -3,7 +3,8 @@
 //! stdout to stdout, its stderr to stderr, then one status line on stderr.
 //!
 //! The first file is the entry unless `--entry` names another; the language
-//! is guessed from the entry's extension unless `--language` says. The
+//! is guessed from the entry's extension (judge-core's `language` table, as
+//! `gavel judge` does: `.py` is `rustpython`) unless `--language` says. The
 //! stream (`GET /runs/{id}/events`, SSE) is followed until its `end` event;
 //! if the connection drops it is opened again and events already shown
 //! (by their sequence number) are skipped.
@@ -46,8 +47,8 @@ pub struct Args {
     /// The program's files; the first is the entry unless `--entry` says.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The language id [default: from the entry's extension: c, cpp, py → python3, js →
-    /// javascript].
+    /// The language id [default: from the entry's extension: c; cpp, cc, cxx → cpp; js →
+    /// javascript; py → rustpython (`--language python3` for CPython)].
     #[arg(long, short)]
     language: Option<String>,
     /// Which file is compiled or interpreted (a file name among FILES).
@@ -127,7 +128,7 @@ fn build_request(args: &Args) -> anyhow::Result<RunRequest> {
     };
     let language = match &args.language {
         Some(language) => language.clone(),
-        None => guess_language(&entry).ok_or_else(|| {
+        None => judge_core::language::guess(&entry).map(str::to_string).ok_or_else(|| {
             BadInput(format!("{entry}: cannot tell the language from its name; use --language"))
         })?,
     };
@@ -167,18 +168,6 @@ fn read_text(path: &Path, cap: u64) -> anyhow::Result<String> {
         return Err(bad(format!("larger than {cap} bytes")).into());
     }
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()).into())
-}
-
-/// The language of a file by its extension.
-fn guess_language(file: &str) -> Option<String> {
-    let language = match file.rsplit_once('.')?.1 {
-        "c" => "c",
-        "cpp" | "cc" | "cxx" => "cpp",
-        "py" => "python3",
-        "js" => "javascript",
-        _ => return None,
-    };
-    Some(language.to_string())
 }
 
 /// `POST path` with `request` under a fresh idempotency key, sent again
@@ -422,12 +411,35 @@ mod tests {
         assert!(is_transient(&refused));
     }
 
+    fn request(files: &[&str], language: Option<&str>) -> anyhow::Result<RunRequest> {
+        let dir = tempfile::tempdir()?;
+        let mut paths = Vec::new();
+        for name in files {
+            std::fs::write(dir.path().join(name), "")?;
+            paths.push(dir.path().join(name));
+        }
+        let mut args = vec!["gavel-run".to_string(), "--token".into(), "t".into()];
+        if let Some(language) = language {
+            args.extend(["--language".into(), language.into()]);
+        }
+        args.extend(paths.iter().map(|p| p.display().to_string()));
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: Args,
+        }
+        build_request(&<Cli as clap::Parser>::try_parse_from(args)?.args)
+    }
+
     #[test]
-    fn languages_are_guessed_from_extensions() {
-        assert_eq!(guess_language("main.py").as_deref(), Some("python3"));
-        assert_eq!(guess_language("a.cc").as_deref(), Some("cpp"));
-        assert_eq!(guess_language("x.js").as_deref(), Some("javascript"));
-        assert_eq!(guess_language("Makefile"), None);
+    fn the_language_is_guessed_from_the_entry_like_gavel_judge_does() {
+        let guessed = |files: &[&str]| request(files, None).map(|r| r.language);
+        assert_eq!(guessed(&["main.py"]).unwrap(), "rustpython");
+        assert_eq!(guessed(&["a.cc", "b.h"]).unwrap(), "cpp");
+        assert_eq!(guessed(&["x.js"]).unwrap(), "javascript");
+        assert_eq!(request(&["main.py"], Some("python3")).unwrap().language, "python3");
+        let unknown = guessed(&["Makefile"]).unwrap_err();
+        assert!(unknown.to_string().contains("--language"), "{unknown}");
     }
 
     #[test]
