@@ -26,19 +26,19 @@
 //!    layers: they may use any of them (the end-to-end tests judge with
 //!    `host/` crates against a `backend/` one), and no layered crate may
 //!    depend on them.
-//! 2b. **`owners`** — each engine has one crate that knows it: `wasmtime`
+//! 3. **`owners`** — each engine has one crate that knows it: `wasmtime`
 //!    (and `wasmtime-wasi`, `wasmtime-wizer`) only `host/plugin-host`,
 //!    `bollard` only `host/native`, `redis` only `backend/queue`, `axum`
 //!    only `backend/server`, among the normal and build dependencies of
 //!    `core/`, `backend/` and `host/` crates (the binary and the tooling
 //!    may use anything; dev-dependencies do not count). And `core/` is
 //!    pure: no `tokio`, `reqwest`, `hyper`, `hyper-util` or `cap-std`.
-//! 3. **`lua-loaded`** — every `backend/queue/lua/*.lua` is named in
+//! 4. **`lua-loaded`** — every `backend/queue/lua/*.lua` is named in
 //!    `backend/queue/src/scripts.rs`, in code (not a comment): a script
 //!    `X.lua` as `script!("X")`, or any file as a string ending in
 //!    `lua/X.lua` (how `lua/lib.lua` is prepended to every script, with
 //!    `include_str!`).
-//! 4. **`doc-paths`** — in every `.md` file and every `//!` doc comment
+//! 5. **`doc-paths`** — in every `.md` file and every `//!` doc comment
 //!    (fenced code blocks skipped), every relative Markdown link
 //!    `[text](path)` (or `[label]: path`) and every *repository path in
 //!    backticks* names a file or folder that exists. Markdown links resolve
@@ -63,16 +63,16 @@
 //!    `target` or `.patched` segment are build output, never checked. A
 //!    `*` is a glob within one segment (`**` spans folders) and must match
 //!    something.
-//! 5. **`outside-refs`** — no text file (`.md`, `.rs`, `.toml`, `.lua`,
+//! 6. **`outside-refs`** — no text file (`.md`, `.rs`, `.toml`, `.lua`,
 //!    `.wit`, `.html`, `.yml`, `.yaml`, `.sh`) refers to files outside the
 //!    repository: the product contract (`SPEC.md`, `SPEC §n`), the old
 //!    compatibility notes (`NORMAL-OJ-COMPAT.md`) or `../shared`. Point to
 //!    `docs/` instead. This module is exempt: it names them to forbid them.
-//! 6. **`file-length`** — no production source file (`src/**/*.rs` of the
+//! 7. **`file-length`** — no production source file (`src/**/*.rs` of the
 //!    crates above) is over 800 lines. Only `src/` counts: a crate's
 //!    `tests/`, `benches/` and `examples/` are not production code, nor are
 //!    the test crates (`tests/*`); long data-driven tests read better whole.
-//! 7. **`module-cycles`** — within each production crate, the files of
+//! 8. **`module-cycles`** — within each production crate, the files of
 //!    `src/` import each other without a circle. An edge a → b is a path in
 //!    a's code (`use` trees expanded) that resolves to b's module (the
 //!    longest prefix that is a module file): `crate::…`, `super::…`,
