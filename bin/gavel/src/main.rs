@@ -2,14 +2,17 @@
 //!
 //! Subcommands for problem setters work offline: `judge` a solution against a
 //! problem folder, `check` one checker on three files, `plugins list|check`.
-//! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs;
-//! `problem push` uploads a problem package to a backend; `run` runs a
-//! program on a backend, streaming its output.
+//! `backend` serves the HTTP API over Redis; `runner` pulls and judges jobs.
+//! Client commands talk to a backend over HTTP ([`client`]): `problem push`
+//! uploads a problem package; `submit` submits a solution and `watch`
+//! follows one, both printing its verdicts as `judge` does; `runners` lists
+//! the runners; `run` runs a program, streaming its output.
 //! Exit codes: 0 when the command did its job (a judged solution exits 0
 //! whatever its verdict), 2 for bad input (problem, source, plugin, usage),
 //! 1 for anything else; `run` exits with the program's own status when it
 //! ran to an exit.
 
+mod client;
 mod commands;
 mod output;
 
@@ -57,6 +60,12 @@ enum Command {
     Problem(commands::problem::Command),
     /// Run a program on a backend and stream its output here as it is produced.
     Run(commands::run::Args),
+    /// Submit a solution to a backend, follow its judging live, print the verdicts.
+    Submit(commands::submit::Args),
+    /// Follow a submission on a backend to its verdicts (`--rejudge`: judge it again first).
+    Watch(commands::watch::Args),
+    /// List a backend's runners: their languages and the jobs they hold.
+    Runners(commands::runners::Args),
 }
 
 /// Services log what they do; one-shot commands only warnings.
@@ -101,6 +110,9 @@ fn main() -> ExitCode {
         Command::Image(cmd) => commands::image::run(cmd),
         Command::Problem(cmd) => commands::problem::run(cmd),
         Command::Run(args) => commands::run::run(args),
+        Command::Submit(args) => commands::submit::run(args),
+        Command::Watch(args) => commands::watch::run(args),
+        Command::Runners(args) => commands::runners::run(args),
     };
     match result {
         Ok(code) => code,

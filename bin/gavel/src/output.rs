@@ -1,7 +1,9 @@
 //! Human-readable output: a verdict table printed case by case as judging
-//! goes, then the total.
+//! goes (`gavel judge`) or at once from a finished report (`gavel submit`,
+//! `gavel watch`), then the total; the same report as one JSON object
+//! ([`report_json`]); and a live progress line on stderr ([`LiveLine`]).
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use judge_core::judge::Progress;
 use judge_core::report::{CaseReport, JudgeReport};
@@ -40,6 +42,23 @@ impl CasePrinter {
         let _ = std::io::stdout().flush();
     }
 
+    /// The whole table of a finished report: what [`CasePrinter::header`],
+    /// [`CasePrinter::progress`] for each case and [`CasePrinter::footer`]
+    /// print while judging.
+    pub fn table(&mut self, problem: &str, language: &str, checker: &str, report: &JudgeReport) {
+        self.header(problem, language, checker);
+        // A compile error runs no case: the footer shows the compiler's words.
+        if report.status != judge_core::Status::CompileError {
+            self.progress(&Progress::Compiled { message: report.compile_message.clone() });
+            for (task, task_report) in report.tasks.iter().enumerate() {
+                for case in &task_report.cases {
+                    self.progress(&Progress::Case { task, case: case.clone() });
+                }
+            }
+        }
+        self.footer(report);
+    }
+
     pub fn footer(&self, report: &JudgeReport) {
         if !self.enabled {
             return;
@@ -56,6 +75,9 @@ impl CasePrinter {
                 fmt_score(task.max_score)
             );
         }
+        if !report.message.is_empty() {
+            println!("message: {}", first_lines(&report.message, 5));
+        }
         println!(
             "result: {} score {}/{} · max time {} ms · max memory {}",
             report.status,
@@ -64,6 +86,76 @@ impl CasePrinter {
             report.time_ms,
             fmt_memory(report.memory_kb)
         );
+    }
+}
+
+/// A report as `--json` prints it: what was judged, then the verdicts.
+pub fn report_json(
+    problem: &str,
+    language: &str,
+    checker: &str,
+    report: &JudgeReport,
+) -> serde_json::Value {
+    serde_json::json!({
+        "problem": problem,
+        "language": language,
+        "checker": checker,
+        "status": report.status,
+        "score": report.score,
+        "max_score": report.max_score,
+        "compile_message": report.compile_message,
+        "message": report.message,
+        "time_ms": report.time_ms,
+        "memory_kb": report.memory_kb,
+        "tasks": report.tasks,
+    })
+}
+
+/// Progress on stderr while something else works: on a terminal one line
+/// rewritten in place (and cleared by [`LiveLine::clear`]), otherwise one
+/// plain line per update, so logs and pipes read well.
+pub struct LiveLine {
+    in_place: bool,
+    showing: bool,
+}
+
+impl LiveLine {
+    pub fn new() -> Self {
+        LiveLine { in_place: std::io::stderr().is_terminal(), showing: false }
+    }
+
+    pub fn show(&mut self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = if self.in_place {
+            self.showing = true;
+            // Carriage return, then erase the line: the new text replaces the old.
+            write!(err, "\r\x1b[2K{}", first_lines(text, 1))
+        } else {
+            writeln!(err, "{text}")
+        };
+        let _ = err.flush();
+    }
+
+    /// Removes the line (on a terminal), so what follows starts clean.
+    pub fn clear(&mut self) {
+        if self.showing {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.showing = false;
+        }
+    }
+}
+
+impl Default for LiveLine {
+    fn default() -> Self {
+        LiveLine::new()
+    }
+}
+
+impl Drop for LiveLine {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 

@@ -33,12 +33,12 @@ pub async fn languages(State(state): State<AppState>) -> ApiResult<ApiJson<Vec<S
     Ok(ApiJson(state.queue.languages(std::time::Duration::from_secs(24 * 3600)).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<protocol::ops::RunnerInfo>), AdminErrors), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/v1/runners", tag = "operations", responses((status = 200, body = Vec<protocol::ops::RunnerStatus>), AdminErrors), security(("bearer" = [])))]
 pub async fn runners(
     State(state): State<AppState>,
     _: Admin,
-) -> ApiResult<ApiJson<Vec<protocol::ops::RunnerInfo>>> {
-    Ok(ApiJson(state.queue.runners().await?))
+) -> ApiResult<ApiJson<Vec<protocol::ops::RunnerStatus>>> {
+    Ok(ApiJson(state.queue.runner_board().await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/queue", tag = "operations", responses((status = 200, description = "`{pending, leased, runners_alive}`"), CallerErrors), security(("bearer" = [])))]

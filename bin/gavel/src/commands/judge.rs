@@ -72,18 +72,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         })
     });
     if args.json {
-        let json = serde_json::json!({
-            "problem": problem.id,
-            "language": language_id,
-            "checker": checker.info().id,
-            "status": report.status,
-            "score": report.score,
-            "max_score": report.max_score,
-            "compile_message": report.compile_message,
-            "time_ms": report.time_ms,
-            "memory_kb": report.memory_kb,
-            "tasks": report.tasks,
-        });
+        let json = output::report_json(&problem.id, &language_id, &checker.info().id, &report);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         printer.footer(&report);

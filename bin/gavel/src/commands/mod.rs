@@ -2,13 +2,17 @@
 
 pub mod backend;
 pub mod check;
+pub mod follow;
 pub mod image;
 pub mod judge;
 pub mod plugins;
 pub mod problem;
 pub mod run;
 pub mod runner;
+pub mod runners;
+pub mod submit;
 pub mod up;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

@@ -12,9 +12,10 @@
 //!
 //! The backend's answer decides the exit code: 200/201 → 0 (one line, or
 //! its `ProblemView` with `--json`), 4xx → 2 with its `detail` (the package,
-//! the id or the token is wrong), anything else → 1.
+//! the id or the token is wrong), anything else → 1 (the HTTP plumbing is
+//! [`crate::client`]'s).
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -22,19 +23,15 @@ use std::time::Duration;
 use anyhow::Context;
 use judge_core::problem::{self, DirPackage};
 use problem_package::ArchiveKind;
-use protocol::ErrorBody;
 use protocol::client::ProblemView;
 use reqwest::StatusCode;
 
 use crate::BadInput;
+use crate::client::{AdminTarget, read_json};
 
 /// The most bytes of files a folder may hold to be zipped in memory: the
 /// backend's default cap on an unpacked package.
 const MAX_FOLDER_BYTES: u64 = 512 << 20;
-/// The most bytes of the backend's answer we read.
-const MAX_ANSWER_BYTES: u64 = 1 << 20;
-/// How long connecting to the backend may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the whole upload may take (the backend hashes and stores every
 /// file before it answers).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
@@ -54,12 +51,8 @@ pub struct PushArgs {
     /// archive's file stem].
     #[arg(long)]
     id: Option<String>,
-    /// The backend's base URL.
-    #[arg(long, env = "GAVEL_BACKEND", default_value = "http://127.0.0.1:8080")]
-    backend: String,
-    /// The backend's admin token.
-    #[arg(long, env = "GAVEL_ADMIN_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    target: AdminTarget,
     /// Print the backend's answer (its `ProblemView` JSON) instead of one line.
     #[arg(long)]
     json: bool,
@@ -89,7 +82,7 @@ fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         let file = std::fs::File::open(&args.path).map_err(|e| bad(e.to_string()))?;
         (id, content_type(kind), reqwest::blocking::Body::from(file))
     };
-    let (status, answer) = upload(&args.backend, &args.token, &id, content_type, body)?;
+    let (status, answer) = upload(&args.target, &id, content_type, body)?;
     let view: ProblemView = serde_json::from_value(answer.clone())
         .with_context(|| format!("pushing {id}: the backend answered {status} with {answer}"))?;
     if args.json {
@@ -170,45 +163,23 @@ fn summary(view: &ProblemView, created: bool) -> String {
 /// `PUT /api/v1/problems/{id}`; the status and JSON of a 2xx answer. A 4xx
 /// is bad input (its `detail`), anything else an error.
 fn upload(
-    backend: &str,
-    token: &str,
+    target: &AdminTarget,
     id: &str,
     content_type: &str,
     body: reqwest::blocking::Body,
 ) -> anyhow::Result<(StatusCode, serde_json::Value)> {
-    let url = format!("{}{}/problems/{id}", backend.trim_end_matches('/'), protocol::API_BASE);
-    let http = reqwest::blocking::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .build()
-        .context("building the HTTP client")?;
-    let response = http
-        .put(&url)
-        .bearer_auth(token)
+    let api = target.api()?;
+    let request = api
+        .http
+        .put(api.url(&format!("/problems/{id}")))
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body)
-        .send()
-        .map_err(|e| anyhow::Error::new(e.without_url()))
-        .with_context(|| format!("pushing {id} to {url}"))?;
+        .timeout(REQUEST_TIMEOUT);
+    let response = api.call(request).with_context(|| format!("pushing {id}"))?;
     let status = response.status();
-    let mut text = Vec::new();
-    std::io::copy(&mut response.take(MAX_ANSWER_BYTES), &mut text)
+    let answer = read_json(response)
         .with_context(|| format!("pushing {id}: reading the backend's answer ({status})"))?;
-    if status.is_success() {
-        let answer = serde_json::from_slice(&text).with_context(|| {
-            format!("pushing {id}: the backend's answer ({status}) is not JSON")
-        })?;
-        return Ok((status, answer));
-    }
-    let detail = match serde_json::from_slice::<ErrorBody>(&text) {
-        Ok(body) => format!("{} ({status}, {})", body.detail, body.error),
-        Err(_) => format!("{status}: {}", String::from_utf8_lossy(&text).trim()),
-    };
-    if status.is_client_error() {
-        Err(BadInput(format!("pushing {id}: {detail}")).into())
-    } else {
-        Err(anyhow::anyhow!("pushing {id}: the backend failed: {detail}"))
-    }
+    Ok((status, answer))
 }
 
 /// A problem folder as a zip archive, in memory: every regular file under

@@ -13,6 +13,7 @@
 //! no answer (connection refused or reset, a timeout) or a `5xx` is sent
 //! again with the same key a few times, backing off, so a backend that
 //! stored the run but died before answering is not asked for a second one.
+//! (That plumbing, shared with `submit` and `watch`, is [`crate::client`].)
 //!
 //! Exit codes: the program's own when it ran to an exit (0 when it
 //! succeeded), 2 for bad input (files, flags, refused by the backend), 1 when
@@ -20,27 +21,19 @@
 //! failed. `--json` prints the final `RunView` instead of the output.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use protocol::ErrorBody;
 use protocol::runs::{RunCreated, RunLimitsRequest, RunRequest, RunStatus, RunView};
 
 use crate::BadInput;
+use crate::client::{Api, ClientTarget, REQUEST_TIMEOUT, SseEvent};
 
 /// The most bytes of all files (and of stdin) sent.
 const MAX_INPUT_BYTES: u64 = 8 << 20;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Ordinary requests (create, read, artifacts).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Sends of one create before giving up on a backend that fails to answer,
-/// and the first pause between two (doubling): about 3.5 s in all, enough
-/// for a restarted backend or Redis to come back.
-const CREATE_ATTEMPTS: u32 = 4;
-const CREATE_BACKOFF: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,12 +71,8 @@ pub struct Args {
     /// How long to wait for the run to end, in seconds (queueing included).
     #[arg(long, default_value_t = 600)]
     wait_s: u64,
-    /// The backend's base URL.
-    #[arg(long, env = "GAVEL_BACKEND", default_value = "http://127.0.0.1:8080")]
-    backend: String,
-    /// A client token (or the admin token).
-    #[arg(long, env = "GAVEL_TOKEN", hide_env_values = true)]
-    token: String,
+    #[command(flatten)]
+    target: ClientTarget,
     /// Print the final `RunView` as JSON instead of streaming the output.
     #[arg(long)]
     json: bool,
@@ -91,10 +80,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let request = build_request(&args)?;
-    let api = Api::new(&args.backend, &args.token)?;
-    let created: RunCreated = create(&api, "/runs", &request)?;
+    let api = args.target.api()?;
+    let created: RunCreated = api.create("/runs", &request).context("creating the run")?;
     let deadline = Instant::now() + Duration::from_secs(args.wait_s);
-    let view = follow(&api, &created.run_id, deadline, !args.json)?;
+    let view = follow(&api, &created.run_id, deadline, !args.json)
+        .with_context(|| format!("run {}", created.run_id))?;
     if let Some(dir) = &args.artifacts {
         download_artifacts(&api, &view, dir)?;
     }
@@ -170,169 +160,15 @@ fn read_text(path: &Path, cap: u64) -> anyhow::Result<String> {
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()).into())
 }
 
-/// `POST path` with `request` under a fresh idempotency key, sent again
-/// with the same key while the backend fails to answer (transport errors,
-/// `5xx`), at most [`CREATE_ATTEMPTS`] times: one create, however many sends.
-fn create<T: serde::de::DeserializeOwned>(
-    api: &Api,
-    path: &str,
-    request: &impl serde::Serialize,
-) -> anyhow::Result<T> {
-    let key = server::auth::new_token("gavel-");
-    let (mut attempt, mut pause) = (1, CREATE_BACKOFF);
-    loop {
-        let post = api.http.post(api.url(path)).header("Idempotency-Key", &key).json(request);
-        match api.send(post) {
-            Err(e) if attempt < CREATE_ATTEMPTS && is_transient(&e) => {
-                tracing::warn!(error = %format!("{e:#}"), attempt, "create failed; sending it again");
-                std::thread::sleep(pause);
-                (attempt, pause) = (attempt + 1, pause * 2);
-            }
-            answer => return answer,
-        }
-    }
-}
-
-/// Whether a failed call may succeed when sent again: no answer at all
-/// (refused, reset, timed out) or the backend's own failure (`5xx`).
-fn is_transient(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<reqwest::Error>().is_some()
-        || error.downcast_ref::<ServerFailed>().is_some()
-}
-
-/// A `5xx` answer.
-#[derive(Debug)]
-struct ServerFailed {
-    status: reqwest::StatusCode,
-    detail: String,
-}
-
-impl std::fmt::Display for ServerFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the backend failed ({}): {}", self.status, self.detail)
-    }
-}
-
-impl std::error::Error for ServerFailed {}
-
-/// A backend's API with a token.
-struct Api {
-    http: reqwest::blocking::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(backend: &str, token: &str) -> anyhow::Result<Api> {
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE)
-            .build()
-            .context("building the HTTP client")?;
-        let base = format!("{}{}", backend.trim_end_matches('/'), protocol::API_BASE);
-        Ok(Api { http, base, token: token.to_string() })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// Sends a request; a 2xx answer's JSON, a 4xx as bad input with the
-    /// backend's `detail`, anything else as an error.
-    fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        request: reqwest::blocking::RequestBuilder,
-    ) -> anyhow::Result<T> {
-        let response = self.call(request.timeout(REQUEST_TIMEOUT))?;
-        response.json().context("reading the backend's answer")
-    }
-
-    /// Sends a request; the response when it is 2xx.
-    fn call(
-        &self,
-        request: reqwest::blocking::RequestBuilder,
-    ) -> anyhow::Result<reqwest::blocking::Response> {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .map_err(|e| anyhow::Error::new(e.without_url()))
-            .with_context(|| format!("reaching the backend at {}", self.base))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let detail = match response.json::<ErrorBody>() {
-            Ok(body) => format!("{}: {}", body.error, body.detail),
-            Err(_) => status.to_string(),
-        };
-        if status.is_client_error() {
-            Err(BadInput(format!("the backend refused the run: {detail}")).into())
-        } else {
-            Err(ServerFailed { status, detail }.into())
-        }
-    }
-}
-
-/// Follows the run's events until `end` (printing output when `print`),
-/// reconnecting when the stream drops; the final view.
+/// Follows the run's events until `end` (printing output when `print`);
+/// the final view.
 fn follow(api: &Api, run_id: &str, deadline: Instant, print: bool) -> anyhow::Result<RunView> {
-    let mut last_seq = 0u64;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            anyhow::bail!("run {run_id} did not end within --wait-s; it goes on without us");
-        }
-        let url = api.url(&format!("/runs/{run_id}/events"));
-        let response = api.call(api.http.get(url).timeout(left))?;
-        match read_events(response, &mut last_seq, print) {
-            Ok(Some(view)) => return Ok(view),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "the event stream broke; reconnecting"),
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// Reads one SSE connection; `Some(view)` once `end` arrives.
-fn read_events(
-    body: impl Read,
-    last_seq: &mut u64,
-    print: bool,
-) -> anyhow::Result<Option<RunView>> {
-    let mut reader = BufReader::new(body);
-    let (mut name, mut id, mut data) = (String::new(), 0u64, String::new());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        let line = line.trim_end_matches(['\n', '\r']);
-        if let Some(value) = line.strip_prefix("event:") {
-            name = value.trim_start().to_string();
-        } else if let Some(value) = line.strip_prefix("id:") {
-            id = value.trim().parse().unwrap_or(0);
-        } else if let Some(value) = line.strip_prefix("data:") {
-            if !data.is_empty() {
-                data.push('\n');
-            }
-            data.push_str(value.strip_prefix(' ').unwrap_or(value));
-        } else if line.is_empty() && !data.is_empty() {
-            let (event, body) = (std::mem::take(&mut name), std::mem::take(&mut data));
-            if id != 0 && id <= *last_seq {
-                continue; // already shown before a reconnect
-            }
-            *last_seq = id.max(*last_seq);
-            match event.as_str() {
-                "stdout" | "stderr" if print => show(&event, &body)?,
-                "end" => {
-                    let view = serde_json::from_str(&body).context("reading the end event")?;
-                    return Ok(Some(view));
-                }
-                _ => {}
-            }
-        }
-    }
+    let mut on = |event: &SseEvent| match event.name.as_str() {
+        "stdout" | "stderr" if print => show(&event.name, &event.data).map(|()| None),
+        "end" => serde_json::from_str(&event.data).map(Some).context("reading the end event"),
+        _ => Ok(None),
+    };
+    api.follow(&format!("/runs/{run_id}/events"), deadline, &mut on, &mut || Ok(None))
 }
 
 /// Writes one output chunk to our stdout or stderr, at once.
@@ -401,16 +237,6 @@ fn exit_code(view: &RunView) -> ExitCode {
 mod tests {
     use super::*;
 
-    #[test]
-    fn only_failures_to_answer_are_sent_again() {
-        let failed = ServerFailed { status: reqwest::StatusCode::BAD_GATEWAY, detail: "x".into() };
-        assert!(is_transient(&anyhow::Error::new(failed).context("creating")));
-        assert!(!is_transient(&BadInput("refused".into()).into()));
-        let refused = reqwest::blocking::Client::new().get("http://127.0.0.1:1/").send();
-        let refused = anyhow::Error::new(refused.unwrap_err()).context("reaching the backend");
-        assert!(is_transient(&refused));
-    }
-
     fn request(files: &[&str], language: Option<&str>) -> anyhow::Result<RunRequest> {
         let dir = tempfile::tempdir()?;
         let mut paths = Vec::new();
@@ -440,19 +266,5 @@ mod tests {
         assert_eq!(request(&["main.py"], Some("python3")).unwrap().language, "python3");
         let unknown = guessed(&["Makefile"]).unwrap_err();
         assert!(unknown.to_string().contains("--language"), "{unknown}");
-    }
-
-    #[test]
-    fn sse_events_are_parsed_and_repeats_skipped() {
-        let stream = "event: queued\nid: 1\ndata: {}\n\n\
-                      event: end\nid: 3\ndata: {\"run_id\":\"ru_1\",\"language\":\"c\",\
-                      \"status\":\"OK\",\"exit_code\":0,\"time_ms\":1,\"memory_kb\":2,\"message\":\"\",\
-                      \"job_id\":\"jb_1\",\"attempt\":1,\"created_at_ms\":0,\"finished_at_ms\":5,\
-                      \"artifacts\":[],\"artifacts_dropped\":[]}\n\n";
-        let mut last = 0;
-        let view = read_events(stream.as_bytes(), &mut last, false).unwrap().unwrap();
-        assert_eq!((view.status, last), (RunStatus::Ok, 3));
-        let mut seen_all = 5;
-        assert!(read_events(stream.as_bytes(), &mut seen_all, false).unwrap().is_none());
     }
 }
