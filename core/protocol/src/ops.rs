@@ -1,10 +1,11 @@
-//! What operators read about the runner fleet: the registered runners as
-//! `GET /runners` lists them ([`RunnerInfo`]), and as the dashboard's live
-//! stream shows them ([`RunnerStatus`], with the jobs each holds).
+//! What operators read about the runner fleet: a registered runner
+//! ([`RunnerInfo`]) and, as `GET /runners`, `gavel runners` and the
+//! dashboard's live stream show it, with whether it is alive and the jobs it
+//! holds ([`RunnerStatus`]).
 
 use serde::{Deserialize, Serialize};
 
-/// A registered runner, for `GET /runners`.
+/// A registered runner, as it registered and last called.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunnerInfo {
     pub runner_id: String,
@@ -16,7 +17,7 @@ pub struct RunnerInfo {
     pub last_seen_ms: u64,
 }
 
-/// A registered runner as the dashboard shows it.
+/// A registered runner as `GET /runners` and the dashboard show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunnerStatus {
     #[serde(flatten)]
