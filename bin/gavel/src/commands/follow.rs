@@ -24,13 +24,17 @@ use protocol::client::{EventKind, ProblemView, SubmissionEvent, SubmissionView};
 use crate::client::{Api, SseEvent};
 use crate::output::{self, CasePrinter, LiveLine};
 
-/// How a followed submission is shown.
-#[derive(Debug, Clone, Copy)]
+/// How a followed submission is shown: the flags `submit` and `watch`
+/// share.
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Show {
-    /// One JSON object instead of the table.
+    /// How long to wait for the verdict, in seconds (queueing included).
+    #[arg(long = "wait-s", value_name = "SECONDS", default_value_t = 600)]
+    pub wait_s: u64,
+    /// Print one JSON object (as `gavel judge --json` does, plus
+    /// `submission_id`) instead of the table.
+    #[arg(long)]
     pub json: bool,
-    /// How long to wait for the verdict, queueing included.
-    pub wait: Duration,
 }
 
 /// Follows submission `view` (as just read, created or rejudged) until it
@@ -46,7 +50,7 @@ pub fn follow(api: &Api, view: SubmissionView, show: Show) -> anyhow::Result<Exi
     let view = if ended(view.status) {
         view
     } else {
-        let deadline = Instant::now() + show.wait;
+        let deadline = Instant::now() + Duration::from_secs(show.wait_s);
         let mut progress = Progress::new(&view, problem.as_ref());
         let mut live = LiveLine::new();
         live.show(&progress.line_for_start(view.status));

@@ -20,7 +20,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
@@ -45,13 +44,8 @@ pub struct Args {
     language: Option<String>,
     #[command(flatten)]
     target: ClientTarget,
-    /// How long to wait for the verdict, in seconds (queueing included).
-    #[arg(long, default_value_t = 600)]
-    wait_s: u64,
-    /// Print one JSON object (as `gavel judge --json` does, plus `submission_id`) instead of
-    /// the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    show: Show,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -77,5 +71,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("submitting {} to {}", args.file.display(), args.problem))?;
     eprintln!("gavel: submitted {}", created.submission_id);
     let view: SubmissionView = api.get(&format!("/submissions/{}", created.submission_id))?;
-    follow::follow(&api, view, Show { json: args.json, wait: Duration::from_secs(args.wait_s) })
+    follow::follow(&api, view, args.show)
 }

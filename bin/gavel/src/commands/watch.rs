@@ -8,7 +8,6 @@
 //! else's) is bad input, 2.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use protocol::client::SubmissionView;
@@ -25,13 +24,8 @@ pub struct Args {
     rejudge: bool,
     #[command(flatten)]
     target: ClientTarget,
-    /// How long to wait for the verdict, in seconds (queueing included).
-    #[arg(long, default_value_t = 600)]
-    wait_s: u64,
-    /// Print one JSON object (as `gavel judge --json` does, plus `submission_id`) instead of
-    /// the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    show: Show,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -43,5 +37,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         api.get(&format!("/submissions/{}", args.id))
             .with_context(|| format!("reading submission {}", args.id))?
     };
-    follow::follow(&api, view, Show { json: args.json, wait: Duration::from_secs(args.wait_s) })
+    follow::follow(&api, view, args.show)
 }
