@@ -148,7 +148,8 @@ fn a_create_stalled_past_the_timeout_is_503_and_its_keyed_retry_makes_one_record
     let error = reply.expect_error(503);
     assert_eq!(error.error, "unavailable", "{}", error.detail);
     assert!(error.detail.contains("did not answer in time"), "{}", error.detail);
-    assert!(waited >= timeout && waited < timeout * 3, "answered after {waited:?}");
+    // Well before the pause ends (a 503 after it would not show the setting).
+    assert!(waited >= timeout && waited < timeout * 4, "answered after {waited:?}");
     // Its retry with the same key: a fresh 201, or the record Redis stored
     // when it went on, replayed. One record either way.
     let (id, replayed) = created(submit_keyed(&client, "stalled-1"));
@@ -181,5 +182,5 @@ fn a_create_stalled_past_the_timeout_is_503_and_its_keyed_retry_makes_one_record
     assert_eq!(redis.connections_received(), connections, "the backend connected again");
     let asked = Instant::now();
     client.get(&format!("/submissions/{held}")).expect(200);
-    assert!(asked.elapsed() < timeout, "took {:?}", asked.elapsed());
+    assert!(asked.elapsed() < timeout * 2, "took {:?}", asked.elapsed());
 }
