@@ -1,4 +1,4 @@
-//! The build script of every builtin checker (`build = "../checker-stack.rs"`):
+//! The build script of every builtin checker (each checker's manifest points `build` here):
 //! a 16 KiB shadow stack instead of Rust's default 1 MiB. The stack is part of
 //! the linear memory every call's fresh instance resets, so a small one halves
 //! the cost of a checker call (docs/BENCHMARKS.md). The checkers do not

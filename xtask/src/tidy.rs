@@ -63,11 +63,16 @@
 //!    `target` or `.patched` segment are build output, never checked. A
 //!    `*` is a glob within one segment (`**` spans folders) and must match
 //!    something.
-//! 6. **`outside-refs`** — no text file (`.md`, `.rs`, `.toml`, `.lua`,
-//!    `.wit`, `.html`, `.yml`, `.yaml`, `.sh`) refers to files outside the
-//!    repository: the product contract (`SPEC.md`, `SPEC §n`), the old
-//!    compatibility notes (`NORMAL-OJ-COMPAT.md`) or `../shared`. Point to
-//!    `docs/` instead. This module is exempt: it names them to forbid them.
+//! 6. **`outside-refs`** — the prose of every text file (`.md`, `.rs`,
+//!    `.toml`, `.lua`, `.wit`, `.html`, `.yml`, `.yaml`, `.sh`) refers to
+//!    nothing outside the repository. Prose is every line of a Markdown
+//!    file and the comment lines of the others (starting `//`, `#`, `--` or
+//!    `<!--`), so a test's string data is not read. Three shapes are caught,
+//!    with no list of forbidden names: a Markdown file name in capitals that
+//!    no file of the repository has; a relative path whose `../` steps
+//!    climb above the root; and a section sign after a bare capitalised
+//!    word — a document cited by its name instead of by a file here. Write
+//!    what the code relies on into `docs/` and point there.
 //! 7. **`file-length`** — no production source file (`src/**/*.rs` of the
 //!    crates above) is over 800 lines. Only `src/` counts: a crate's
 //!    `tests/`, `benches/` and `examples/` are not production code, nor are

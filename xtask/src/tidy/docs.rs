@@ -3,6 +3,7 @@
 //! `outside-refs` (nothing points outside the repository). What counts as a
 //! path is defined in the parent module's doc.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::files::{glob, slash};
@@ -14,12 +15,6 @@ const TOP_LEVEL: &[&str] = &[
     "core", "backend", "host", "bin", "tests", "docs", "examples", "plugins", "wit", "xtask",
     "fuzz", ".ci", ".cargo",
 ];
-
-/// Texts naming files outside the repository.
-const OUTSIDE: &[&str] = &["SPEC.md", "SPEC §", "NORMAL-OJ-COMPAT.md", "../shared"];
-
-/// The files that name [`OUTSIDE`] to forbid it.
-const OUTSIDE_EXEMPT: &[&str] = &["xtask/src/tidy.rs", "xtask/src/tidy/"];
 
 /// The file types `outside-refs` reads.
 const TEXT_EXTENSIONS: &[&str] = &["md", "rs", "toml", "lua", "wit", "html", "yml", "yaml", "sh"];
@@ -69,30 +64,117 @@ pub(super) fn doc_paths(root: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<Vi
 
 /// Rule `outside-refs` over `files` (relative to `root`).
 pub(super) fn outside_refs(root: &Path, files: &[PathBuf]) -> anyhow::Result<Vec<Violation>> {
+    let documents: BTreeSet<&str> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "md"))
+        .filter_map(|f| f.file_name()?.to_str())
+        .collect();
     let mut violations = Vec::new();
     for file in files {
-        let text_file =
-            file.extension().and_then(|e| e.to_str()).is_some_and(|e| TEXT_EXTENSIONS.contains(&e));
-        let shown = slash(file);
-        if !text_file || OUTSIDE_EXEMPT.iter().any(|e| shown.starts_with(e)) {
+        let Some(extension) = file.extension().and_then(|e| e.to_str()) else { continue };
+        if !TEXT_EXTENSIONS.contains(&extension) {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(root.join(file)) else { continue };
-        for (i, line) in text.lines().enumerate() {
-            if let Some(named) = OUTSIDE.iter().find(|o| line.contains(*o)) {
+        let dir = file.parent().unwrap_or(Path::new(""));
+        let depth = dir.components().count();
+        let exists = |path: &str| root.join(dir).join(path).exists();
+        let prose = |line: &str| {
+            let line = line.trim_start();
+            extension == "md" || ["//", "#", "--", "<!--"].iter().any(|c| line.starts_with(c))
+        };
+        for (i, line) in text.lines().enumerate().filter(|(_, line)| prose(line)) {
+            let doc_paths_reads = extension == "md" || line.trim_start().starts_with("//!");
+            let place = Place { depth, exists: &exists };
+            if let Some(what) = outside_reference(line, &place, &documents, doc_paths_reads) {
                 violations.push(Violation::new(
                     file,
                     Some(i + 1),
                     "outside-refs",
                     format!(
-                        "refers to `{}`, outside the repository: say it here or point to a file under docs/ (docs/contract.md for the contract, docs/normal-oj.md for Normal-OJ's dialect)",
-                        named.trim()
+                        "{what}: say it here or point to a file under docs/ (docs/contract.md for the contract, docs/normal-oj.md for Normal-OJ's dialect)"
                     ),
                 ));
             }
         }
     }
     Ok(violations)
+}
+
+/// Where a line of prose is written: how many folders below the root, and
+/// whether a relative path exists from there.
+struct Place<'a> {
+    depth: usize,
+    exists: &'a dyn Fn(&str) -> bool,
+}
+
+/// What in a line of prose written at `place` refers outside the
+/// repository (whose Markdown files are named `documents`), if anything. In
+/// a line `doc-paths` reads, its links and backticked paths are left to
+/// that rule, but for paths starting `../`, which it does not read.
+fn outside_reference(
+    line: &str,
+    place: &Place,
+    documents: &BTreeSet<&str>,
+    doc_paths_reads: bool,
+) -> Option<String> {
+    let (spans, rest) = if doc_paths_reads {
+        let (spans, rest) = code_spans(line);
+        (spans, without_link_targets(&rest))
+    } else {
+        (Vec::new(), line.to_string())
+    };
+    // A path up from here: it must stay inside and name something.
+    let upward = |token: &str| {
+        let climbs = token.split('/').take_while(|s| *s == "..").count();
+        if climbs > place.depth {
+            Some(format!("`{token}` leads outside the repository"))
+        } else if climbs > 0 && !(place.exists)(token) {
+            Some(format!("`{token}` names nothing in this repository"))
+        } else {
+            None
+        }
+    };
+    for token in words(&rest) {
+        let name = token.rsplit('/').next().unwrap_or(token);
+        if upper_case_markdown(name) && !documents.contains(name) {
+            return Some(format!("names `{token}`, a document this repository does not have"));
+        }
+        if let Some(what) = upward(token) {
+            return Some(what);
+        }
+    }
+    if let Some(what) = spans.iter().flat_map(|span| words(span)).find_map(upward) {
+        return Some(what);
+    }
+    rest.match_indices('§').find_map(|(at, _)| {
+        let word = rest[..at].trim_end().rsplit(|c: char| c.is_whitespace() || c == '(').next()?;
+        let bare = word.len() >= 2
+            && word.chars().any(|c| c.is_ascii_uppercase())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_".contains(c));
+        bare.then(|| format!("cites `{word} §…`, a document named instead of a file here"))
+    })
+}
+
+/// The words of a text, without the punctuation around them.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || "`()[]\"',;<>".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', '!', '?']))
+        .filter(|w| !w.is_empty())
+}
+
+/// A line with its Markdown link targets (`](…)`) removed.
+fn without_link_targets(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find("](") {
+        out.push_str(&rest[..=at]);
+        rest = rest[at + 2..].split_once(')').map_or("", |(_, after)| after);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The folders a file's relative paths may start from.
@@ -151,7 +233,6 @@ impl Places {
         let target = target.split(['#', '?']).next().unwrap_or_default();
         let skipped = target.is_empty()
             || target.contains(':')
-            || OUTSIDE.iter().any(|o| target.contains(o))
             || generated(target)
             || (self.kind == Kind::ModuleDoc && !target.contains('/') && !target.contains('.'));
         if skipped {
@@ -182,7 +263,7 @@ impl Places {
             && !span.starts_with(['/', '.', '-'])
             && !span.contains("..")
             && !span.contains("//");
-        if !plain || OUTSIDE.iter().any(|o| span.contains(o)) || generated(span) {
+        if !plain || generated(span) {
             return None;
         }
         if span.contains('/') {

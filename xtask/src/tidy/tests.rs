@@ -296,10 +296,14 @@ fn references_outside_the_repository_are_caught() {
     write(
         root,
         "core/judge/src/lib.rs",
-        "//! The rules (SPEC §6).\n/// As in SPEC.md.\nfn f() {}\n",
+        "//! The rules (PLAN §6).\n/// As in PLAN.md.\nconst DATA: &str = \"PLAN.md, ../../../x\";\n",
     );
-    write(root, "docs/guide.md", "# Start\n\nSee `../shared/NOTES.md` and NORMAL-OJ-COMPAT.md.\n");
-    write(root, "core/judge/Cargo.toml", &package("judge", "# per SPEC §4\n"));
+    write(
+        root,
+        "docs/guide.md",
+        "# Start\n\nSee `../../elsewhere/notes.md`; [Back](../README.md).\nAnd `../gone/notes.md`.\n",
+    );
+    write(root, "core/judge/Cargo.toml", &package("judge", "# per PLAN §4\n"));
     let (places, messages) = found(root);
     assert_eq!(
         places,
@@ -308,9 +312,18 @@ fn references_outside_the_repository_are_caught() {
             "core/judge/src/lib.rs:1 outside-refs",
             "core/judge/src/lib.rs:2 outside-refs",
             "docs/guide.md:3 outside-refs",
+            "docs/guide.md:4 outside-refs",
         ],
         "{messages}"
     );
+    for what in [
+        "`../gone/notes.md` names nothing in this repository",
+        "cites `PLAN §…`",
+        "names `PLAN.md`, a document this repository does not have",
+        "`../../elsewhere/notes.md` leads outside the repository",
+    ] {
+        assert!(messages.contains(what), "{what} in\n{messages}");
+    }
 }
 
 #[test]
