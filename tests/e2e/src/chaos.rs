@@ -50,7 +50,7 @@ use protocol::client::{SubmissionView, SubmitRequest, SubmitResponse};
 use reqwest::Method;
 
 use crate::api::{Client, Http};
-use crate::fleet::{ListedRunner, RunnerOptions, RunnerProcess};
+use crate::fleet::{RunnerOptions, RunnerProcess};
 use crate::package::{self, Entry, ZIP};
 use crate::stack::{ADMIN_TOKEN, Stack};
 
@@ -799,7 +799,7 @@ impl World<'_> {
     }
 
     /// The runners as listed (either instance), or none.
-    fn listed(&self) -> Vec<ListedRunner> {
+    fn listed(&self) -> Vec<protocol::ops::RunnerInfo> {
         self.backends
             .iter()
             .find_map(|http| {

@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use protocol::ops::RunnerInfo;
+
 use crate::api::Client;
 use crate::stack::REGISTRATION_TOKEN;
 use crate::{cache_dir, gavel_bin};
@@ -57,19 +59,10 @@ impl RunnerOptions {
     }
 }
 
-/// A runner as `GET /runners` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ListedRunner {
-    pub runner_id: String,
-    pub name: String,
-    pub slots: u32,
-    pub languages: Vec<String>,
-    pub active_jobs: u64,
-}
-
-/// `GET /runners` (admin).
+/// `GET /runners` (admin): each runner as it registered and last called
+/// (the answer's `alive` and `jobs` are not read here).
 #[track_caller]
-pub fn listed_runners(admin: &Client) -> Vec<ListedRunner> {
+pub fn listed_runners(admin: &Client) -> Vec<RunnerInfo> {
     admin.get("/runners").expect(200).json()
 }
 
@@ -222,7 +215,7 @@ impl RunnerProcess {
 
     /// Waits until the backend lists a runner with this name; returns it.
     #[track_caller]
-    pub fn wait_listed(&self, admin: &Client, limit: Duration) -> ListedRunner {
+    pub fn wait_listed(&self, admin: &Client, limit: Duration) -> RunnerInfo {
         self.wait_until_listed(admin, limit, |_| true)
     }
 
@@ -233,8 +226,8 @@ impl RunnerProcess {
         &self,
         admin: &Client,
         limit: Duration,
-        accept: impl Fn(&ListedRunner) -> bool,
-    ) -> ListedRunner {
+        accept: impl Fn(&RunnerInfo) -> bool,
+    ) -> RunnerInfo {
         let deadline = Instant::now() + limit;
         loop {
             let listed = listed_runners(admin);
