@@ -31,6 +31,10 @@ impl Language for FixtureLanguage {
             name: "Fixture language for tests".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             source_file: "main.fix".into(),
+            // Not calibrated against anything: a round figure tests rely on
+            // (a time limit of 1 ms is 5 M fuel).
+            fuel_per_ms: 5_000_000,
+            fuel_per_cpu_ms: 5_000_000,
         }
     }
 

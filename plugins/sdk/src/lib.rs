@@ -169,6 +169,12 @@ pub mod language {
         pub version: String,
         /// The file name submissions are stored under, e.g. `main.js`.
         pub source_file: String,
+        /// Fuel that counts as one millisecond of reported time (calibrated
+        /// against the language's native reference; see `wit/plugin.wit`).
+        pub fuel_per_ms: u64,
+        /// Fuel the implementation burns per millisecond of real CPU time:
+        /// sizes the host's wall-clock backstop.
+        pub fuel_per_cpu_ms: u64,
     }
 
     /// Implement this and call [`export_language!`](crate::export_language).
@@ -191,8 +197,8 @@ pub mod language {
 
     impl<T: Language> bindings::Guest for Adapter<T> {
         fn info() -> wit::LanguageInfo {
-            let Info { id, name, version, source_file } = T::info();
-            wit::LanguageInfo { id, name, version, source_file }
+            let Info { id, name, version, source_file, fuel_per_ms, fuel_per_cpu_ms } = T::info();
+            wit::LanguageInfo { id, name, version, source_file, fuel_per_ms, fuel_per_cpu_ms }
         }
 
         fn compile(source: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -206,8 +212,15 @@ pub mod language {
 
     impl<T: Language> preinit_bindings::Guest for Adapter<T> {
         fn info() -> preinit_bindings::gavel::plugin::types::LanguageInfo {
-            let Info { id, name, version, source_file } = T::info();
-            preinit_bindings::gavel::plugin::types::LanguageInfo { id, name, version, source_file }
+            let Info { id, name, version, source_file, fuel_per_ms, fuel_per_cpu_ms } = T::info();
+            preinit_bindings::gavel::plugin::types::LanguageInfo {
+                id,
+                name,
+                version,
+                source_file,
+                fuel_per_ms,
+                fuel_per_cpu_ms,
+            }
         }
 
         fn compile(source: Vec<u8>) -> Result<Vec<u8>, String> {
