@@ -13,7 +13,9 @@
 //! - `plugins` — build the Wasm plugins and the example custom checker.
 //! - `images` — build the native languages' Docker image (from Debian
 //!   packages with debootstrap; `setup` and `test` do it where Docker runs).
-//! - `bench`  — run the benchmarks (`docs/BENCHMARKS.md` records them).
+//! - `bench`  — run the benchmarks (`docs/BENCHMARKS.md` records them);
+//!   `bench languages` runs the Wasm languages against node and CPython
+//!   (see `bench_languages.rs`).
 //! - `chaos --minutes N [--release] [--seed N] [--native auto|yes|no]` —
 //!   build `gavel`, then run the chaos harness (`tests/e2e/src/chaos.rs`)
 //!   for N minutes of faults; it ends with one line `chaos: accepted=…
@@ -38,6 +40,7 @@ use anyhow::{Context, bail};
 
 use plugin_build::TARGET as WASM_TARGET;
 
+mod bench_languages;
 mod tidy;
 
 fn main() -> anyhow::Result<()> {
@@ -48,14 +51,18 @@ fn main() -> anyhow::Result<()> {
         Some("test") => test(&root, args.iter().any(|a| a == "--no-lint")),
         Some("tidy") => tidy::run(&root),
         Some("plugins") => plugins(&root),
-        Some("bench") => bench(&root),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            None => bench(&root),
+            Some("languages") => bench_languages(&root),
+            Some(other) => bail!("unknown bench `{other}`: `cargo xtask bench [languages]`"),
+        },
         Some("chaos") => harness(&root, "chaos", &args[1..]),
         Some("burst") => harness(&root, "burst", &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
         Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
-                "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
+                "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench [languages]|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
             );
             Ok(())
         }
@@ -473,6 +480,16 @@ fn bench(root: &Path) -> anyhow::Result<()> {
         rss.trim()
     );
     Ok(())
+}
+
+/// The Wasm languages against node and CPython (see `bench_languages`).
+fn bench_languages(root: &Path) -> anyhow::Result<()> {
+    plugins(root)?;
+    install_package("node", "nodejs")?;
+    step("building gavel (release)");
+    run(cargo().current_dir(root).args(["build", "--release", "--package", "gavel"]))?;
+    step("the Wasm languages against node and CPython (real wall times)");
+    bench_languages::run(root, &target_dir(root).join("release/gavel"))
 }
 
 /// Builds `gavel` and the e2e crate's harness binaries (the dev profile,

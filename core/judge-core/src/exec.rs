@@ -51,6 +51,10 @@ pub struct RunOutcome {
     pub memory_kb: u64,
     /// Wasm instructions' fuel consumed, when metered.
     pub fuel: Option<u64>,
+    /// The real wall time of the run, when the executor measured it: a
+    /// diagnostic (benchmarks compare it with native tools), never what a
+    /// limit applies to.
+    pub wall_ms: Option<u64>,
 }
 
 /// The result of compiling a submission.

@@ -91,6 +91,7 @@ fn judge_case(
         time_ms: outcome.time_ms,
         memory_kb: outcome.memory_kb,
         fuel: outcome.fuel,
+        wall_ms: outcome.wall_ms,
         message: String::new(),
     };
     let (status, message) = match &outcome.end {
@@ -166,6 +167,7 @@ mod tests {
                 time_ms: 5,
                 memory_kb: 10,
                 fuel: Some(7),
+                wall_ms: Some(9),
             }
         }
     }

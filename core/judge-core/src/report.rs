@@ -20,6 +20,10 @@ pub struct CaseReport {
     pub memory_kb: u64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fuel: Option<u64>,
+    /// The real wall time of the run as the runner measured it (a
+    /// diagnostic: limits apply to `time_ms`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub wall_ms: Option<u64>,
     /// Why, for anything but a plain AC (checker message, limit, exit code).
     pub message: String,
 }
@@ -64,6 +68,7 @@ impl CaseReport {
             time_ms: 0,
             memory_kb: 0,
             fuel: None,
+            wall_ms: None,
             message: message.into(),
         }
     }
@@ -171,6 +176,7 @@ mod tests {
             time_ms: 1,
             memory_kb: 2,
             fuel: None,
+            wall_ms: None,
             message: String::new(),
         }
     }

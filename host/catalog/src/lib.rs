@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub mod resolve;
 
@@ -32,8 +32,10 @@ pub struct Catalog {
     folder: PluginSet,
     pub skipped: Vec<Skipped>,
     /// Builtins loaded so far, by id and kind: loading hashes and looks up
-    /// megabytes of Wasm, which a runner must not pay per job.
-    loaded: Mutex<HashMap<(&'static str, Kind), Plugin>>,
+    /// megabytes of Wasm, which a runner must not pay per job. One slot per
+    /// builtin, so a first compile (seconds, for an interpreter) blocks only
+    /// the callers that need that plugin.
+    loaded: Mutex<HashMap<(&'static str, Kind), Arc<Mutex<Option<Plugin>>>>>,
 }
 
 impl Catalog {
@@ -90,14 +92,49 @@ impl Catalog {
         let Some(b) = BUILTINS.iter().find(|b| b.id == id && b.kind == kind) else {
             return Ok(None);
         };
-        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(plugin) = loaded.get(&(b.id, kind)) {
+        let slot = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+            loaded.entry((b.id, kind)).or_default().clone()
+        };
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plugin) = &*slot {
             return Ok(Some(plugin.clone()));
         }
         let plugin =
             self.host.load(b.wasm).with_context(|| format!("loading the builtin plugin `{id}`"))?;
-        loaded.insert((b.id, kind), plugin.clone());
+        *slot = Some(plugin.clone());
         Ok(Some(plugin))
+    }
+
+    /// Whether the builtin `id` of this kind is compiled for this machine
+    /// already (loaded, or in the on-disk cache), so loading it is quick.
+    /// A first compile takes seconds for an interpreter: callers that make
+    /// someone wait say so.
+    pub fn is_compiled(&self, id: &str, kind: Kind) -> bool {
+        let Some(b) = BUILTINS.iter().find(|b| b.id == id && b.kind == kind) else {
+            return true;
+        };
+        let loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        let in_memory = loaded
+            .get(&(b.id, kind))
+            .is_some_and(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).is_some());
+        in_memory || self.host.is_cached(b.wasm)
+    }
+
+    /// Loads every builtin language, compiling what the cache lacks: a runner
+    /// calls it in the background at start so its first job does not wait.
+    pub fn warm_up(&self) {
+        for b in BUILTINS.iter().filter(|b| b.kind == Kind::Language) {
+            let started = std::time::Instant::now();
+            match self.builtin(b.id, b.kind) {
+                Ok(_) => tracing::info!(
+                    language = b.id,
+                    ms = started.elapsed().as_millis() as u64,
+                    "builtin language ready"
+                ),
+                Err(e) => tracing::error!(language = b.id, error = %format!("{e:#}"), "builtin language failed to load"),
+            }
+        }
     }
 
     /// The checker with this id.

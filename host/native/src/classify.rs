@@ -58,6 +58,7 @@ pub fn run_outcome(report: RunReport, limits: &RunLimits, wall_ms: u64) -> RunOu
         time_ms,
         memory_kb: report.peak_rss_kb,
         fuel: None,
+        wall_ms: Some(report.wall_us / 1000),
     }
 }
 

@@ -422,6 +422,7 @@ impl Program for NativeProgram<'_> {
                 time_ms: 0,
                 memory_kb: 0,
                 fuel: None,
+                wall_ms: None,
             },
         }
     }

@@ -35,7 +35,7 @@ pub struct Call {
 
 impl Call {
     /// A fresh store: no preopened directory, no environment variable, no
-    /// network, `stdin` as the only input, capped in-memory output.
+    /// reachable network, `stdin` as the only input, capped in-memory output.
     pub fn new(engine: &Engine, limits: CallLimits, stdin: Bytes, args: &[String]) -> Call {
         Self::with_io(engine, limits, CallIo { stdin, args, env: &[], tap: None })
     }
@@ -51,9 +51,12 @@ impl Call {
             .arg("main")
             .args(io.args)
             .envs(io.env)
+            // `wasi:sockets` is linked, with nothing it can reach: no TCP, no
+            // UDP, no name lookup, and every address refused.
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
         let state = CallState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -189,7 +192,7 @@ fn classify(
         Some(Trap::Interrupt) => {
             Failure::Time(format!("wall-clock limit of {} ms exceeded", limits.wall_ms))
         }
-        Some(Trap::StackOverflow) => Failure::Crash("stack overflow".into()),
+        Some(Trap::StackOverflow) => Failure::Crash("recursion too deep (stack overflow)".into()),
         Some(trap) => Failure::Crash(format!("trap: {trap}")),
         None => Failure::Crash(format!("{error:#}")),
     }

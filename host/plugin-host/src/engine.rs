@@ -100,6 +100,15 @@ impl ComponentCache {
         ComponentCache { dir }
     }
 
+    /// Whether a compiled component is cached under `key` for this engine.
+    pub fn contains(&self, engine: &Engine, key: &str) -> bool {
+        self.dir.as_ref().is_some_and(|dir| self.path(dir, engine, key).is_file())
+    }
+
+    fn path(&self, dir: &Path, engine: &Engine, key: &str) -> PathBuf {
+        dir.join(format!("{key}-{}.cwasm", engine_key(engine)))
+    }
+
     /// Loads the component cached under `key` for this engine's settings,
     /// or compiles the bytes `wasm` produces and caches the result. `key`
     /// must name those bytes (e.g. their digest).
@@ -115,7 +124,7 @@ impl ComponentCache {
         let Some(dir) = &self.dir else {
             return load_compiled(engine, &engine.precompile_component(&wasm()?)?);
         };
-        let path = dir.join(format!("{key}-{}.cwasm", engine_key(engine)));
+        let path = self.path(dir, engine, key);
         if path.is_file() {
             // SAFETY: the file was written by `Engine::precompile_component` of
             // an engine with the same settings (its name carries both the

@@ -15,14 +15,58 @@ mod bindings {
     wasmtime::component::bindgen!({ path: "../../wit", world: "language" });
 }
 
-/// Budgets for language plugins beyond what a problem's limits say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LanguageLimits {
-    /// Fuel per millisecond of time limit: the deterministic CPU budget.
-    /// A run ends as TLE when its fuel (`time_ms × fuel_per_ms`) is spent.
+/// How a language's fuel maps to time, as its `info` declares it (see
+/// `fuel-per-ms` and `fuel-per-cpu-ms` in `wit/plugin.wit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FuelCalibration {
+    /// Fuel counted as one millisecond of reported time: calibrated against
+    /// the language's native reference implementation.
     pub fuel_per_ms: u64,
-    /// Budgets of the `compile` call.
-    pub compile: CallLimits,
+    /// Fuel the implementation burns per millisecond of real CPU time.
+    pub fuel_per_cpu_ms: u64,
+}
+
+/// How much slower than on an idle reference machine a run may go before the
+/// wall-clock backstop stops it: room for a loaded host (every core busy
+/// with other runs) and a slower CPU.
+pub const WALL_SLACK: u64 = 3;
+
+impl FuelCalibration {
+    /// The values a plugin may declare for either figure.
+    pub const RANGE: std::ops::RangeInclusive<u64> = 100_000..=1_000_000_000;
+
+    fn new(fuel_per_ms: u64, fuel_per_cpu_ms: u64) -> Result<Self, PluginError> {
+        for (name, value) in [("fuel-per-ms", fuel_per_ms), ("fuel-per-cpu-ms", fuel_per_cpu_ms)] {
+            if !Self::RANGE.contains(&value) {
+                return Err(PluginError::Invalid(format!(
+                    "{name} {value} is outside {}..={}",
+                    Self::RANGE.start(),
+                    Self::RANGE.end()
+                )));
+            }
+        }
+        Ok(FuelCalibration { fuel_per_ms, fuel_per_cpu_ms })
+    }
+
+    /// The fuel budget of a run with this time limit.
+    pub fn fuel_for(&self, time_ms: u64) -> u64 {
+        time_ms.saturating_mul(self.fuel_per_ms)
+    }
+
+    /// The time a run reports for the fuel it burnt: deterministic, and in
+    /// the unit of the limit, so it always agrees with the TLE decision.
+    pub fn time_for(&self, fuel: u64) -> u64 {
+        fuel.div_ceil(self.fuel_per_ms)
+    }
+
+    /// The wall-clock backstop of a run: fuel is the CPU budget; the wall
+    /// deadline only stops what fuel cannot (a guest blocked in the host). It
+    /// follows the engine's real speed, not the calibrated time: the real time
+    /// the whole budget takes, times [`WALL_SLACK`], plus a second.
+    pub fn wall_backstop_ms(&self, time_ms: u64) -> u64 {
+        let cpu_ms = self.fuel_for(time_ms).div_ceil(self.fuel_per_cpu_ms);
+        cpu_ms.saturating_mul(WALL_SLACK).saturating_add(1000)
+    }
 }
 
 /// A loaded language toolchain.
@@ -32,7 +76,8 @@ pub struct LanguagePlugin {
     pre: bindings::LanguagePre<crate::call::CallState>,
     info: PluginInfo,
     source_file: String,
-    limits: LanguageLimits,
+    calibration: FuelCalibration,
+    compile_limits: CallLimits,
 }
 
 impl std::fmt::Debug for LanguagePlugin {
@@ -46,7 +91,7 @@ impl LanguagePlugin {
         engine: &Engine,
         pre: wasmtime::component::InstancePre<crate::call::CallState>,
         digest: String,
-        limits: LanguageLimits,
+        compile_limits: CallLimits,
     ) -> Result<Self, PluginError> {
         let pre = bindings::LanguagePre::new(pre).map_err(|e| PluginError::wrong_world(&e))?;
         let mut call = Call::new(engine, crate::INFO_LIMITS, Bytes::new(), &[]);
@@ -66,9 +111,10 @@ impl LanguagePlugin {
                 "source file name {source_file:?} is not a plain file name"
             )));
         }
+        let calibration = FuelCalibration::new(info.fuel_per_ms, info.fuel_per_cpu_ms)?;
         let info =
             PluginInfo::new(info.id, info.name, info.version, digest, crate::PluginKind::Language)?;
-        Ok(LanguagePlugin { engine: engine.clone(), pre, info, source_file, limits })
+        Ok(LanguagePlugin { engine: engine.clone(), pre, info, source_file, calibration, compile_limits })
     }
 
     /// What the language says about itself.
@@ -81,6 +127,11 @@ impl LanguagePlugin {
         &self.source_file
     }
 
+    /// How the language's fuel maps to time.
+    pub fn calibration(&self) -> FuelCalibration {
+        self.calibration
+    }
+
     /// The extension of [`Self::source_file`], e.g. `js`.
     pub fn extension(&self) -> Option<&str> {
         self.source_file.rsplit_once('.').map(|(_, ext)| ext)
@@ -89,7 +140,7 @@ impl LanguagePlugin {
     /// Compiles `source` into the program `run` takes, or the message for
     /// the contestant (CE).
     fn compile_program(&self, source: &[u8]) -> Result<Vec<u8>, String> {
-        let mut call = Call::new(&self.engine, self.limits.compile, Bytes::new(), &[]);
+        let mut call = Call::new(&self.engine, self.compile_limits, Bytes::new(), &[]);
         let result = self
             .pre
             .instantiate(&mut call.store)
@@ -117,8 +168,8 @@ impl LanguagePlugin {
 
     fn run_here(&self, program: &[u8], limits: &RunLimits, io: CallIo<'_>) -> RunOutcome {
         let call_limits = CallLimits {
-            wall_ms: wall_backstop_ms(limits.time_ms),
-            fuel: limits.time_ms.saturating_mul(self.limits.fuel_per_ms),
+            wall_ms: self.calibration.wall_backstop_ms(limits.time_ms),
+            fuel: self.calibration.fuel_for(limits.time_ms),
             memory_bytes: limits.memory_mb.saturating_mul(1 << 20),
             output_bytes: limits.output_bytes,
         };
@@ -149,22 +200,14 @@ impl LanguagePlugin {
         };
         RunOutcome {
             end,
-            // Deterministic CPU time: the fuel burnt, in the same unit as the
-            // limit, so the time shown always agrees with the TLE decision.
-            time_ms: report.fuel_used.div_ceil(self.limits.fuel_per_ms.max(1)),
+            time_ms: self.calibration.time_for(report.fuel_used),
             memory_kb: report.peak_memory.div_ceil(1024),
             fuel: Some(report.fuel_used),
+            wall_ms: Some(report.elapsed.as_millis() as u64),
             stdout: report.stdout,
             stderr: report.stderr,
         }
     }
-}
-
-/// The wall-clock backstop of a run: fuel is the CPU budget, the wall deadline
-/// only stops what fuel cannot (a guest blocked in the host), at the limit
-/// plus up to one second.
-pub fn wall_backstop_ms(time_ms: u64) -> u64 {
-    time_ms + time_ms.min(1000)
 }
 
 fn append_stderr(message: &mut String, stderr: &[u8]) {
@@ -238,5 +281,28 @@ impl CodeRunner for LanguagePlugin {
         };
         let outcome = on_big_stack(|| self.run_here(&program, &run.limits, io));
         Ok(CodeRunOutcome::Ran { outcome, artifacts: Vec::new(), artifacts_dropped: Vec::new() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_turns_limits_into_fuel_and_fuel_into_time() {
+        let c = FuelCalibration::new(16_000_000, 8_000_000).unwrap();
+        assert_eq!(c.fuel_for(1000), 16_000_000_000);
+        assert_eq!(c.time_for(16_000_000_000), 1000);
+        assert_eq!(c.time_for(16_000_001), 2, "a started millisecond counts");
+        // 1 s of limit is 2 s of this engine's CPU: 3 × 2 s + 1 s of wall.
+        assert_eq!(c.wall_backstop_ms(1000), 7000);
+    }
+
+    #[test]
+    fn calibration_out_of_range_is_refused_with_the_field_name() {
+        let e = FuelCalibration::new(0, 8_000_000).unwrap_err().to_string();
+        assert!(e.contains("fuel-per-ms 0 is outside"), "{e}");
+        let e = FuelCalibration::new(8_000_000, u64::MAX).unwrap_err().to_string();
+        assert!(e.contains("fuel-per-cpu-ms"), "{e}");
     }
 }

@@ -36,7 +36,7 @@ use wasmtime::component::{Component, Linker};
 
 pub use cancel::{CancelToken, with_cancel};
 pub use checker::CheckerPlugin;
-pub use language::{LanguageLimits, LanguagePlugin, wall_backstop_ms};
+pub use language::{FuelCalibration, LanguagePlugin, WALL_SLACK};
 pub use limits::CallLimits;
 pub use registry::{PluginSet, Skipped};
 
@@ -147,8 +147,9 @@ pub struct HostConfig {
     pub concurrency: u32,
     /// Budgets of each checker call.
     pub checker_limits: CallLimits,
-    /// Budgets of language plugins.
-    pub language_limits: LanguageLimits,
+    /// Budgets of a language plugin's `compile` call. (A run's budgets come
+    /// from the problem's limits and the language's [`FuelCalibration`].)
+    pub compile_limits: CallLimits,
     /// Budgets of the `init` call of a `preinit-language` plugin, made once
     /// when it is loaded (booting an interpreter, not running a program).
     pub init_limits: CallLimits,
@@ -165,16 +166,11 @@ impl Default for HostConfig {
                 memory_bytes: 1 << 30,
                 output_bytes: 64 << 10,
             },
-            language_limits: LanguageLimits {
-                // Calibrated on the reference machine (docs/BENCHMARKS.md):
-                // boa and RustPython burn 4.5–5.5 G fuel per second of CPU.
-                fuel_per_ms: 5_000_000,
-                compile: CallLimits {
-                    wall_ms: 20_000,
-                    fuel: 40_000_000_000,
-                    memory_bytes: 1 << 30,
-                    output_bytes: 1 << 20,
-                },
+            compile_limits: CallLimits {
+                wall_ms: 20_000,
+                fuel: 40_000_000_000,
+                memory_bytes: 1 << 30,
+                output_bytes: 1 << 20,
             },
             init_limits: CallLimits {
                 wall_ms: 60_000,
@@ -216,6 +212,13 @@ impl PluginHost {
         &self.config
     }
 
+    /// Whether `bytes` are compiled in the on-disk cache already, so that
+    /// [`Self::load`] will not compile them (which takes seconds for an
+    /// interpreter's component).
+    pub fn is_cached(&self, bytes: &[u8]) -> bool {
+        self.cache.contains(&self.engine, &engine::digest(bytes))
+    }
+
     /// Validates, compiles (or loads from the cache) and describes a plugin.
     pub fn load(&self, bytes: &[u8]) -> Result<Plugin, PluginError> {
         if !bytes.starts_with(b"\0asm") {
@@ -236,6 +239,7 @@ impl PluginHost {
                 PluginError::NotAComponent(format!("{e:#}"))
             }
         })?;
+        check_wit_version(imports_of(&self.engine, &component))?;
         if exports_of(&self.engine, &component).any(|e| e == preinit::INIT_EXPORT) {
             component = self
                 .cache
@@ -245,14 +249,8 @@ impl PluginHost {
                 })
                 .map_err(|e| PluginError::Invalid(format!("pre-initialising: {e:#}")))?;
         }
-        // Every call's WASI context allows no TCP, UDP or name lookup, but a
-        // plugin that asks for the network is refused outright.
-        if let Some(import) = imports_of(&self.engine, &component).find(|i| i.starts_with(NETWORK))
-        {
-            return Err(PluginError::Invalid(format!(
-                "imports `{import}`: plugins may not use the network"
-            )));
-        }
+        // `wasi:sockets` is linked (an interpreter's standard library imports
+        // it), but every call's WASI context denies every address and lookup.
         let pre = self.linker.instantiate_pre(&component).map_err(|e| {
             PluginError::Invalid(format!("imports something Gavel does not provide: {e:#}"))
         })?;
@@ -261,7 +259,7 @@ impl PluginHost {
             CheckerPlugin::new(&self.engine, pre, digest, self.config.checker_limits)
                 .map(Plugin::Checker)
         } else if exports.iter().any(|e| e == "run") {
-            LanguagePlugin::new(&self.engine, pre, digest, self.config.language_limits)
+            LanguagePlugin::new(&self.engine, pre, digest, self.config.compile_limits)
                 .map(Plugin::Language)
         } else {
             Err(PluginError::WrongWorld(format!(
@@ -272,8 +270,26 @@ impl PluginHost {
     }
 }
 
-/// The WASI interfaces that reach the network (`wasi:sockets/…`).
-const NETWORK: &str = "wasi:sockets/";
+/// The version of `gavel:plugin` (the package in `wit/plugin.wit`) this host
+/// speaks; a test keeps it equal to the file's.
+pub const WIT_VERSION: &str = "0.2.0";
+
+/// Refuses a component built against another version of `gavel:plugin`: its
+/// imports name the package's interfaces with the version it was built for
+/// (`gavel:plugin/types@0.1.0`).
+fn check_wit_version(mut imports: impl Iterator<Item = String>) -> Result<(), PluginError> {
+    let Some(import) = imports.find(|i| i.starts_with("gavel:plugin/")) else {
+        return Ok(());
+    };
+    let built_for = import.split_once('@').map_or("no version", |(_, v)| v);
+    if built_for == WIT_VERSION {
+        return Ok(());
+    }
+    Err(PluginError::Invalid(format!(
+        "built for gavel:plugin@{built_for} (it imports `{import}`), but this Gavel speaks \
+         gavel:plugin@{WIT_VERSION}: rebuild the plugin against this release's wit/plugin.wit"
+    )))
+}
 
 /// The names a component imports.
 fn imports_of(engine: &Engine, component: &Component) -> impl Iterator<Item = String> {
@@ -326,4 +342,33 @@ pub fn on_big_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wit_version_is_the_one_in_wit_plugin_wit() {
+        let wit = include_str!("../../../wit/plugin.wit");
+        let package = wit.lines().find(|l| l.starts_with("package ")).expect("a package line");
+        assert_eq!(package, format!("package gavel:plugin@{WIT_VERSION};"));
+    }
+
+    #[test]
+    fn components_built_for_another_wit_version_are_refused_with_both_versions() {
+        let imports = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let this = imports(&["wasi:cli/stdout@0.2.6", "gavel:plugin/types@0.2.0"]);
+        assert!(check_wit_version(this.into_iter()).is_ok());
+        let none = imports(&["wasi:cli/stdout@0.2.6"]);
+        assert!(check_wit_version(none.into_iter()).is_ok());
+
+        let old = imports(&["gavel:plugin/types@0.1.0"]);
+        let message = check_wit_version(old.into_iter()).unwrap_err().to_string();
+        assert!(message.contains("built for gavel:plugin@0.1.0"), "{message}");
+        assert!(message.contains(&format!("speaks gavel:plugin@{WIT_VERSION}")), "{message}");
+        let unversioned = imports(&["gavel:plugin/types"]);
+        let message = check_wit_version(unversioned.into_iter()).unwrap_err().to_string();
+        assert!(message.contains("built for gavel:plugin@no version"), "{message}");
+    }
 }

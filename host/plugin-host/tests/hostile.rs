@@ -124,7 +124,8 @@ macro_rules! language {
             r#")
   (core instance $i (instantiate $m))
   (type $language-info' (record (field "id" string) (field "name" string)
-    (field "version" string) (field "source-file" string)))
+    (field "version" string) (field "source-file" string)
+    (field "fuel-per-ms" u64) (field "fuel-per-cpu-ms" u64)))
   (export $language-info "language-info" (type $language-info'))
   (func (export "info") (result $language-info)
     (canon lift (core func $i "info") (memory $i "memory") (realloc (func $i "realloc"))))
@@ -137,15 +138,17 @@ macro_rules! language {
     };
 }
 
-/// The core of a language whose `info` says `hostile` / `main.hostile`,
-/// whose `compile` returns an empty program and whose `run` exits 0; the
-/// argument is its `init`.
+/// The core of a language whose `info` says `hostile` / `main.hostile` and
+/// 5 M fuel per ms (both figures), whose `compile` returns an empty program
+/// and whose `run` exits 0; the argument is its `init` (data segments given
+/// there overwrite the ones above).
 macro_rules! language_core {
     ($init:expr) => {
         concat!(
             r#"(memory (export "memory") 1)
   (data (i32.const 0) "\40\00\00\00\07\00\00\00\40\00\00\00\07\00\00\00")
   (data (i32.const 16) "\40\00\00\00\07\00\00\00\47\00\00\00\0c\00\00\00")
+  (data (i32.const 32) "\40\4b\4c\00\00\00\00\00\40\4b\4c\00\00\00\00\00")
   (data (i32.const 64) "hostilemain.hostile")
   (global $bump (mut i32) (i32.const 1024))
   (func (export "realloc") (param i32 i32 i32 i32) (result i32)
@@ -333,8 +336,8 @@ const CASES: &[Case] = &[
         ),
     },
     Case {
-        // Linked (wasmtime-wasi adds all of WASI 0.2) but refused by name,
-        // beside every call's WASI context allowing no TCP, UDP or lookup.
+        // Linked (an interpreter's standard library imports it), with every
+        // call's WASI context allowing no TCP, UDP, lookup or address.
         name: "an import of WASI's sockets",
         wasm: Wasm::Wat(checker!(
             r#"(import "wasi:sockets/network@0.2.0" (instance $net (export "network" (type (sub resource)))))
@@ -345,10 +348,26 @@ const CASES: &[Case] = &[
     (export "instance-network" (func (result (own $n))))))"#,
             checker_core!(accept!())
         )),
+        expect: CheckFails(""),
+    },
+    Case {
+        name: "a checker built for another version of gavel:plugin",
+        wasm: Wasm::Wat(checker!(
+            r#"(import "gavel:plugin/types@0.1.0" (instance))"#,
+            checker_core!(accept!())
+        )),
         expect: Refused(
             Invalid,
-            "imports `wasi:sockets/network@0.2.0`: plugins may not use the network",
+            "built for gavel:plugin@0.1.0 (it imports `gavel:plugin/types@0.1.0`), but this Gavel speaks gavel:plugin@0.2.0",
         ),
+    },
+    Case {
+        name: "a language that declares no fuel calibration",
+        wasm: Wasm::Wat(language!(language_core!(
+            r#"(data (i32.const 32) "\00\00\00\00\00\00\00\00\40\4b\4c\00\00\00\00\00")
+  (func (export "init"))"#
+        ))),
+        expect: Refused(Invalid, "fuel-per-ms 0 is outside 100000..=1000000000"),
     },
     Case {
         name: "a pre-initialised language that works (the control)",

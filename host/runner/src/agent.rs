@@ -119,6 +119,10 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
         client,
         config,
     });
+    // Compile the builtin languages now (seconds for an interpreter on a
+    // machine whose cache lacks them), not when the first job needs one.
+    let warming = agent.context.catalog.clone();
+    tokio::task::spawn_blocking(move || warming.read().unwrap_or_else(|e| e.into_inner()).warm_up());
     if agent.identity().is_none() {
         agent.register(&mut shutdown).await;
     }

@@ -218,6 +218,7 @@ mod tests {
                 time_ms: 12,
                 memory_kb: 345,
                 fuel: None,
+                wall_ms: None,
             },
             artifacts: vec![Artifact { name: "out.txt".into(), data: b"hi".to_vec() }],
             artifacts_dropped: vec!["big.bin".into()],

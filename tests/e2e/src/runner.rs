@@ -222,6 +222,7 @@ pub fn report(problem: &ProblemView, status: Status) -> JudgeReport {
                     time_ms: 3,
                     memory_kb: 1024,
                     fuel: None,
+                    wall_ms: None,
                     message: String::new(),
                 })
                 .collect();

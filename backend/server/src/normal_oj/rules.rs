@@ -171,6 +171,7 @@ fn case_report(name: String, case: &CaseResult) -> CaseReport {
         time_ms: u64::try_from(case.exec_time).unwrap_or(0),
         memory_kb: u64::try_from(case.memory_usage).unwrap_or(0),
         fuel: None,
+        wall_ms: None,
         message,
     }
 }

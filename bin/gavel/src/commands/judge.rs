@@ -60,6 +60,11 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if !catalog.is_compiled(&language_id, catalog::Kind::Language) {
+        eprintln!(
+            "compiling the `{language_id}` plugin for this machine (once: it is cached for later runs)…"
+        );
+    }
     let language = resolve::language(&catalog, docker.as_ref(), &language_id)
         .map_err(|e| BadInput(format!("{e:#}")))?;
     let language = language.executor();
