@@ -23,6 +23,9 @@ impl Language for JavaScript {
             name: format!("JavaScript (boa {BOA_VERSION})"),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             source_file: engine::SCRIPT_NAME.to_owned(),
+            // The one calibration all Wasm languages shared before 0.2.0.
+            fuel_per_ms: 5_000_000,
+            fuel_per_cpu_ms: 5_000_000,
         }
     }
 
