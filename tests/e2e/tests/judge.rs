@@ -13,7 +13,7 @@
 //!   Docker, including hostile programs (whose AC means "contained").
 //!
 //! An optional file `language` gives `--language` (e.g. `python3`, since
-//! `.py` alone means the Wasm `rustpython`).
+//! `.py` alone means the Wasm `python`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -69,7 +69,7 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 /// and the table's last line must give the same status and score.
 fn judge_all(cases: Vec<Case>, extra: &[&str], also_as_table: bool) {
     assert!(!cases.is_empty(), "no cases found");
-    // Compiles the builtins once (RustPython takes minutes on a cold cache),
+    // Compiles the builtins once (the python component takes seconds to compile),
     // not in every concurrent `gavel judge` at once.
     e2e::fleet::warm_plugin_cache();
     let queue = Mutex::new(cases);
