@@ -442,13 +442,7 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     step("plugin unit tests (native)");
     run(cargo()
         .current_dir(root.join("plugins"))
-        .args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "javascript",
-            "--target",
-        ])
+        .args(["test", "--workspace", "--exclude", "javascript", "--target"])
         .arg(host_triple()?)
         .arg("--target-dir")
         .arg(target_dir(root).join("plugins-native")))?;

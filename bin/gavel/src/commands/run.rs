@@ -127,7 +127,8 @@ fn build_request(args: &Args) -> anyhow::Result<RunRequest> {
             Some("python") if args.files.len() > 1 => "python3".to_string(),
             Some(language) => language.to_string(),
             None => {
-                let why = format!("{entry}: cannot tell the language from its name; use --language");
+                let why =
+                    format!("{entry}: cannot tell the language from its name; use --language");
                 return Err(BadInput(why).into());
             }
         },
