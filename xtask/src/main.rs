@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
         Some("chaos") => harness(&root, "chaos", &args[1..]),
         Some("burst") => harness(&root, "burst", &args[1..]),
         Some("fuzz") => fuzz(&root, &args[1..]),
-        Some("images") => install_prerequisites().and_then(|()| images(&root, "debug")),
+        Some("images") => install_prerequisites(&root).and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
                 "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench [languages]|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
@@ -103,8 +103,10 @@ fn cargo() -> Command {
 const SUPERVISOR_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// Installs what a fresh machine lacks: the Wasm and musl targets,
-/// `redis-server`, and `debootstrap` where a Docker engine runs.
-fn install_prerequisites() -> anyhow::Result<()> {
+/// `redis-server`, the pinned componentize-py (from PyPI, into a virtual
+/// environment under the plugins' target dir, where `plugin-build` looks for
+/// it), and `debootstrap` where a Docker engine runs.
+fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
     step("checking prerequisites");
     install_package("redis-server", "redis-server")?;
     if docker_engine() {
@@ -120,6 +122,23 @@ fn install_prerequisites() -> anyhow::Result<()> {
             step(&format!("installing the {target} target"));
             run(Command::new("rustup").args(["target", "add", target]))?;
         }
+    }
+    install_package("python3", "python3")?;
+    let venv_works = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !venv_works {
+        apt_install("python3-venv")?;
+    }
+    let plugin_target = target_dir(root).join("plugins");
+    let tool = plugin_build::componentize_py(&plugin_target);
+    if plugin_build::install_componentize_py(&plugin_target).map_err(anyhow::Error::msg)? {
+        step(&format!(
+            "installed componentize-py {} at {}",
+            plugin_build::COMPONENTIZE_PY_VERSION,
+            tool.display()
+        ));
     }
     Ok(())
 }
@@ -141,9 +160,12 @@ fn install_package(command: &str, package: &str) -> anyhow::Result<()> {
             .chain(["/usr/sbin".into(), "/sbin".into()])
             .any(|dir| dir.join(command).is_file())
     });
-    if on_path {
-        return Ok(());
-    }
+    if on_path { Ok(()) } else { apt_install(package) }
+}
+
+/// Installs a distribution package with apt-get (refreshing the package
+/// lists when the first try fails).
+fn apt_install(package: &str) -> anyhow::Result<()> {
     step(&format!("installing {package} (apt-get)"));
     let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.trim_ascii() == b"0");
     let apt = |args: &[&str]| {
@@ -182,8 +204,16 @@ fn images(root: &Path, profile: &str) -> anyhow::Result<()> {
 /// Builds the plugins workspace and the example checker, and puts the example
 /// checker where its example problem expects it.
 fn plugins(root: &Path) -> anyhow::Result<()> {
-    install_prerequisites()?;
+    install_prerequisites(root)?;
     step("building the Wasm plugins");
+    install_package("python3", "python3")?;
+    let venv_works = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !venv_works {
+        apt_install("python3-venv")?;
+    }
     let plugin_target = target_dir(root).join("plugins");
     plugin_build::build_all(root, &plugin_target).map_err(anyhow::Error::msg)?;
     let built = plugin_build::output_dir(&plugin_target).join("custom_checker.wasm");
@@ -412,15 +442,7 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     step("plugin unit tests (native)");
     run(cargo()
         .current_dir(root.join("plugins"))
-        .args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "rustpython",
-            "--exclude",
-            "javascript",
-            "--target",
-        ])
+        .args(["test", "--workspace", "--exclude", "javascript", "--target"])
         .arg(host_triple()?)
         .arg("--target-dir")
         .arg(target_dir(root).join("plugins-native")))?;
@@ -497,7 +519,7 @@ fn bench_languages(root: &Path) -> anyhow::Result<()> {
 /// unless `--release`), then runs the harness `bin` (`chaos`, `burst`) with
 /// the other arguments.
 fn harness(root: &Path, bin: &str, args: &[String]) -> anyhow::Result<()> {
-    install_prerequisites()?;
+    install_prerequisites(root)?;
     let release = args.iter().any(|a| a == "--release");
     let passed: Vec<&String> = args.iter().filter(|a| *a != "--release").collect();
     step(&format!("building gavel and the {bin} harness"));

@@ -8,8 +8,8 @@
 //! globs expanded, `exclude` removed) and, for the source rules, of the
 //! plugins workspace (`plugins/Cargo.toml`). Which files: everything under
 //! the root except build output and generated or local folders (any
-//! `target/`, hidden folders other than `.ci/`, `.cargo/` and `.github/` —
-//! so `plugins/.patched/` —, and `fuzz/{corpus,artifacts,coverage}/`).
+//! `target/`, hidden folders other than `.ci/`, `.cargo/` and `.github/`,
+//! and `fuzz/{corpus,artifacts,coverage}/`).
 //!
 //! 1. **`heavy-deps`** — no crate but the binary (crates under `bin/`)
 //!    depends directly on more than one of `redis`, `bollard`, `wasmtime`,
@@ -60,7 +60,7 @@
 //!
 //!    Text with a placeholder (`<name>`, `{id}`, `…`), spaces, `:` or `=`
 //!    is not a path (so URLs and `KEY=value` are skipped). Paths with a
-//!    `target` or `.patched` segment are build output, never checked. A
+//!    `target` segment are build output, never checked. A
 //!    `*` is a glob within one segment (`**` spans folders) and must match
 //!    something.
 //! 6. **`outside-refs`** — the prose of every text file (`.md`, `.rs`,

@@ -228,8 +228,8 @@ async fn a_job_goes_from_submit_to_claim_to_verdict_with_every_event() {
 async fn claims_match_language_and_labels_and_keep_fifo_order() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &[], 4).await;
-    runner(&f.queue, "rn_gpu", &["javascript", "rustpython"], &["gpu"], 4).await;
-    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    runner(&f.queue, "rn_gpu", &["javascript", "python"], &["gpu"], 4).await;
+    submit(&f.queue, "sb_py", "python", &[]).await;
     submit(&f.queue, "sb_gpu", "javascript", &["gpu"]).await;
     submit(&f.queue, "sb_js1", "javascript", &[]).await;
     submit(&f.queue, "sb_js2", "javascript", &[]).await;
@@ -248,12 +248,12 @@ async fn a_claim_looks_past_jobs_the_runner_cannot_run_as_far_as_the_scan_window
     let config = QueueConfig { scan_window: 40, ..QueueConfig::default() };
     let queue = Queue::connect(&f.redis.url(), config).await.unwrap();
     runner(&queue, "rn_js", &["javascript"], &[], 4).await;
-    runner(&queue, "rn_py", &["rustpython"], &[], 64).await;
+    runner(&queue, "rn_py", &["python"], &[], 64).await;
     for n in 0..50 {
         if n == 30 {
             submit(&queue, "sb_js_a", "javascript", &[]).await;
         }
-        submit(&queue, &format!("sb_py_{n}"), "rustpython", &[]).await;
+        submit(&queue, &format!("sb_py_{n}"), "python", &[]).await;
     }
     submit(&queue, "sb_js_b", "javascript", &[]).await;
 
@@ -274,8 +274,8 @@ async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_c
     let f = fixture(30_000, 3).await;
     // One slot: the next job fits because the result frees it first.
     runner(&f.queue, "rn_js", &["javascript"], &[], 1).await;
-    runner(&f.queue, "rn_py", &["rustpython"], &[], 1).await;
-    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    runner(&f.queue, "rn_py", &["python"], &[], 1).await;
+    submit(&f.queue, "sb_py", "python", &[]).await;
     submit(&f.queue, "sb_a", "javascript", &[]).await;
     submit(&f.queue, "sb_b", "javascript", &[]).await;
     let first = claim(&f.queue, "rn_js").await.unwrap();
@@ -333,8 +333,8 @@ async fn a_completion_takes_the_next_job_the_runner_can_run_only_if_its_result_c
 async fn a_claim_that_finds_nothing_says_what_the_runner_offers_and_which_wakes_still_wait() {
     let f = fixture(30_000, 3).await;
     runner(&f.queue, "rn_js", &["javascript"], &["gpu"], 4).await;
-    runner(&f.queue, "rn_py", &["rustpython"], &[], 4).await;
-    submit(&f.queue, "sb_py", "rustpython", &[]).await;
+    runner(&f.queue, "rn_py", &["python"], &[], 4).await;
+    submit(&f.queue, "sb_py", "python", &[]).await;
     submit(&f.queue, "sb_js", "javascript", &[]).await;
     let woken_for = ["jb_sb_py", "jb_sb_js", "jb_gone"].map(str::to_string);
     match f.queue.claim("rn_js", "l1", &woken_for).await.unwrap() {
@@ -362,7 +362,7 @@ async fn a_queued_job_wakes_one_parked_long_poll_whose_runner_can_run_it() {
     let f = fixture(300, 3).await;
     runner(&f.queue, "rn_js1", &["javascript"], &[], 4).await;
     runner(&f.queue, "rn_js2", &["javascript"], &[], 4).await;
-    runner(&f.queue, "rn_py", &["rustpython"], &[], 4).await;
+    runner(&f.queue, "rn_py", &["python"], &[], 4).await;
     let listener = f.queue.listen();
     let mut polls: Vec<(&str, Waiter)> =
         ["rn_js1", "rn_js2", "rn_py"].into_iter().map(|rid| (rid, listener.park())).collect();

@@ -111,12 +111,30 @@ fn judge_case(
     CaseReport { status, message, ..base }
 }
 
-/// `reason: first line(s) of stderr`, when the program said something.
+/// `reason: first line(s) of stderr`, when the program said something; for
+/// a Python traceback, the exception it ends with (see [`stderr_excerpt`]).
 fn with_stderr(reason: String, outcome: &RunOutcome) -> String {
-    let stderr =
-        String::from_utf8_lossy(&outcome.stderr[..outcome.stderr.len().min(STDERR_EXCERPT)]);
-    let stderr = stderr.trim();
+    let stderr = stderr_excerpt(&outcome.stderr);
     if stderr.is_empty() { reason } else { format!("{reason}: {stderr}") }
+}
+
+/// What of a program's stderr explains its failure: the start of it, except
+/// after a Python traceback (`Traceback (most recent call last):`, both
+/// Pythons print one for an uncaught exception), whose first line says
+/// nothing: then the line naming the exception, the last unindented one
+/// (`ZeroDivisionError: division by zero`).
+fn stderr_excerpt(stderr: &[u8]) -> String {
+    const TRACEBACK: &[u8] = b"Traceback (most recent call last):";
+    let start = stderr.windows(TRACEBACK.len()).rposition(|w| w == TRACEBACK);
+    let exception = start.and_then(|start| {
+        stderr[start..]
+            .split(|&b| b == b'\n')
+            .skip(1)
+            .filter(|line| line.first().is_some_and(|b| !b.is_ascii_whitespace()))
+            .last()
+    });
+    let excerpt = exception.unwrap_or(stderr);
+    String::from_utf8_lossy(&excerpt[..excerpt.len().min(STDERR_EXCERPT)]).trim().to_string()
 }
 
 #[cfg(test)]
@@ -190,6 +208,18 @@ mod tests {
                 _ => CheckVerdict::WrongAnswer { message: "differs".into() },
             }
         }
+    }
+
+    #[test]
+    fn a_python_traceback_is_summed_up_by_its_exception() {
+        let traceback = b"debug\nTraceback (most recent call last):\n  File \"main.py\", line 1, \
+            in <module>\n    1 / 0\n    ~~^~~\nZeroDivisionError: division by zero\n";
+        assert_eq!(stderr_excerpt(traceback), "ZeroDivisionError: division by zero");
+        assert_eq!(stderr_excerpt(b"  oops\nmore\n"), "oops\nmore");
+        assert_eq!(stderr_excerpt(&[b'x'; 500]).len(), STDERR_EXCERPT);
+        // A traceback cut short names no exception: the start is kept.
+        let cut = b"Traceback (most recent call last):\n  File \"main.py\"";
+        assert_eq!(stderr_excerpt(cut), String::from_utf8_lossy(cut));
     }
 
     fn problem() -> (Problem, MemPackage) {

@@ -2,8 +2,9 @@
 //! runs in Docker, and the one rule for guessing a source file's language
 //! from its extension.
 //!
-//! The rule: `.js` is `javascript`; `.py` is `rustpython` (the Wasm Python,
-//! which needs no Docker; CPython, `python3`, only when asked for by name);
+//! The rule: `.js` is `javascript`; `.py` is `python` (CPython in a Wasm
+//! component, which needs no Docker; the Docker CPython, `python3`, only when
+//! asked for by name);
 //! `.c` is `c`; `.cpp`, `.cc` and `.cxx` are `cpp`. `gavel judge`, `gavel
 //! run`, xtask and the test harnesses all guess with [`guess`], so a file
 //! means the same language everywhere. (A plugins folder may add languages
@@ -13,6 +14,13 @@
 //! Who runs each language is the host's business (`catalog` resolves an id
 //! to a Wasm plugin or a Docker executor); [`Shipped::native`] only tells
 //! tools which ids need Docker, and `native`'s own tests keep it true.
+//!
+//! Ids of languages Gavel no longer ships live on as [`ALIASES`]: a
+//! submission stored or queued as `rustpython` is judged (and rejudged) as
+//! `python`. [`canonical`] is the one place that maps them; whatever
+//! resolves a language id goes through it, and a runner advertises the
+//! aliases of the languages it offers so the queue still hands it jobs
+//! queued under an old id.
 
 /// A language Gavel ships.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +38,26 @@ pub struct Shipped {
 /// twice (a test checks).
 pub const SHIPPED: &[Shipped] = &[
     Shipped { id: "javascript", extensions: &["js"], native: false },
-    Shipped { id: "rustpython", extensions: &["py"], native: false },
+    Shipped { id: "python", extensions: &["py"], native: false },
     Shipped { id: "c", extensions: &["c"], native: true },
     Shipped { id: "cpp", extensions: &["cpp", "cc", "cxx"], native: true },
-    // `.py` is rustpython's: CPython is only ever named.
+    // `.py` is the Wasm `python`'s: the Docker CPython is only ever named.
     Shipped { id: "python3", extensions: &[], native: true },
 ];
+
+/// Retired language ids and the shipped language that judges them now.
+pub const ALIASES: &[(&str, &str)] = &[("rustpython", "python")];
+
+/// The id a language is judged as: the shipped language an alias stands
+/// for, any other id itself.
+pub fn canonical(id: &str) -> &str {
+    ALIASES.iter().find(|(alias, _)| *alias == id).map_or(id, |(_, target)| target)
+}
+
+/// The aliases that stand for `id` (e.g. `rustpython` for `python`).
+pub fn aliases_of(id: &str) -> impl Iterator<Item = &'static str> + '_ {
+    ALIASES.iter().filter(move |(_, target)| *target == id).map(|(alias, _)| *alias)
+}
 
 /// The language of a file by the extension of its name (`main.py`,
 /// `dir/a.cc`), if the table knows the extension.
@@ -53,8 +75,10 @@ pub fn for_extension(ext: &str) -> Option<&'static str> {
     SHIPPED.iter().find(|l| l.extensions.contains(&ext)).map(|l| l.id)
 }
 
-/// Whether `id` is a shipped language that runs in Docker.
+/// Whether `id` (or what it is an alias of) is a shipped language that
+/// runs in Docker.
 pub fn is_native(id: &str) -> bool {
+    let id = canonical(id);
     SHIPPED.iter().any(|l| l.id == id && l.native)
 }
 
@@ -66,12 +90,12 @@ mod tests {
     fn each_extension_means_one_language() {
         let cases = [
             ("main.js", Some("javascript")),
-            ("main.py", Some("rustpython")),
+            ("main.py", Some("python")),
             ("main.c", Some("c")),
             ("main.cpp", Some("cpp")),
             ("a.cc", Some("cpp")),
             ("b.cxx", Some("cpp")),
-            ("dir.v2/prog.py", Some("rustpython")),
+            ("dir.v2/prog.py", Some("python")),
             ("Makefile", None),
             (".py", None),
             ("main.PY", None),
@@ -96,6 +120,20 @@ mod tests {
     fn the_native_languages_are_c_cpp_and_python3() {
         let native: Vec<&str> = SHIPPED.iter().filter(|l| l.native).map(|l| l.id).collect();
         assert_eq!(native, ["c", "cpp", "python3"]);
-        assert!(is_native("python3") && !is_native("rustpython") && !is_native("cobol"));
+        assert!(is_native("python3") && !is_native("python") && !is_native("cobol"));
+        assert!(!is_native("rustpython"));
+    }
+
+    #[test]
+    fn a_retired_id_is_judged_as_its_successor() {
+        assert_eq!(canonical("rustpython"), "python");
+        assert_eq!(canonical("python"), "python");
+        assert_eq!(canonical("python3"), "python3");
+        assert_eq!(aliases_of("python").collect::<Vec<_>>(), ["rustpython"]);
+        assert_eq!(aliases_of("python3").count(), 0);
+        for (alias, target) in ALIASES {
+            assert!(SHIPPED.iter().any(|l| l.id == *target), "{alias} → {target} is not shipped");
+            assert!(!SHIPPED.iter().any(|l| l.id == *alias), "{alias} is still shipped");
+        }
     }
 }

@@ -48,7 +48,7 @@ pub static BUILTINS: &[Builtin] = &[
     builtin!("float", "float", Checker, None),
     builtin!("unordered", "unordered", Checker, None),
     builtin!("javascript", "javascript", Language, Some("js")),
-    builtin!("rustpython", "rustpython", Language, Some("py")),
+    builtin!("python", "python", Language, Some("py")),
 ];
 
 /// The builtin with this id.

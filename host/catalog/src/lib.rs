@@ -178,7 +178,7 @@ impl Catalog {
     }
 
     /// The language of a source file, from its extension: judge-core's
-    /// table of the shipped languages (`.py` is `rustpython`), else the
+    /// table of the shipped languages (`.py` is `python`), else the
     /// folder plugin that claims an extension the table does not know.
     pub fn guess_language(&self, source: &Path) -> anyhow::Result<String> {
         let name = source.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -291,7 +291,7 @@ mod tests {
         std::fs::copy(&fixture, dir.path().join("fixture_language.wasm")).unwrap();
         let catalog = Catalog::new(HostConfig::default(), Some(dir.path())).unwrap();
         let guess = |name: &str| catalog.guess_language(Path::new(name));
-        assert_eq!(guess("sol/main.py").unwrap(), "rustpython");
+        assert_eq!(guess("sol/main.py").unwrap(), "python");
         assert_eq!(guess("a.cc").unwrap(), "cpp");
         assert_eq!(guess("main.fix").unwrap(), "fixture-language");
         let unknown = guess("main.cob").unwrap_err().to_string();

@@ -49,13 +49,15 @@ impl std::fmt::Debug for Language<'_> {
     }
 }
 
-/// The language `id`: a native one through `native` (an error if Docker is
-/// not offered), anything else a Wasm plugin of `catalog`.
+/// The language `id` (a retired id as its successor, judge-core's
+/// `language::canonical`): a native one through `native` (an error if
+/// Docker is not offered), anything else a Wasm plugin of `catalog`.
 pub fn language<'a>(
     catalog: &Catalog,
     native: Option<&'a Native>,
     id: &str,
 ) -> anyhow::Result<Language<'a>> {
+    let id = judge_core::language::canonical(id);
     if !runs_in_docker(id) {
         return Ok(Language::Wasm(Box::new(catalog.language(id)?)));
     }
@@ -141,7 +143,7 @@ mod tests {
         for id in ["c", "cpp", "python3"] {
             assert!(runs_in_docker(id), "{id}");
         }
-        for id in ["javascript", "rustpython", "fixture-language", "cobol"] {
+        for id in ["javascript", "python", "rustpython", "fixture-language", "cobol"] {
             assert!(!runs_in_docker(id), "{id}");
         }
     }

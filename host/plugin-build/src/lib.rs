@@ -1,12 +1,14 @@
 //! Builds Gavel's Wasm plugins: the `plugins/` workspace and the example
-//! custom checker, for `wasm32-wasip2`, with a nested `cargo build --release`.
+//! custom checker, for `wasm32-wasip2`, with a nested `cargo build --release`,
+//! and the `python` language (`plugins/python/`, a Python program) with
+//! PyPI's componentize-py.
 //!
 //! One place for what both `host/builtin-plugins/build.rs` (which embeds the
-//! result) and `cargo xtask` need: the target check, the patched crates, and
-//! the environment a nested cargo must not inherit. No dependencies, so a
-//! build script can use it.
+//! result) and `cargo xtask` need: the target check, the environment a
+//! nested cargo must not inherit, where componentize-py is installed (`python`
+//! module). No dependencies, so a build script can use it.
 
-mod patches;
+mod python;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,24 +21,24 @@ pub fn output_dir(target_dir: &Path) -> PathBuf {
     target_dir.join(TARGET).join("release")
 }
 
-/// The folders (relative to the repository root) whose changes require a
-/// rebuild.
-pub const INPUTS: &[&str] =
-    &["plugins", "wit", "examples/custom-checker/src", "examples/custom-checker/Cargo.toml"];
+pub use python::{COMPONENTIZE_PY_VERSION, componentize_py, install_componentize_py};
+
+/// The folders and files (relative to the repository root) whose changes
+/// require a rebuild; `plugins` holds `plugins/python/` too.
+pub const INPUTS: &[&str] = &[
+    "plugins",
+    "wit",
+    "examples/custom-checker/src",
+    "examples/custom-checker/Cargo.toml",
+    python::PYTHON_INPUTS,
+];
 
 /// Builds everything into `target_dir`. `root` is the repository root.
 pub fn build_all(root: &Path, target_dir: &Path) -> Result<(), String> {
     check_target_installed(TARGET)?;
-    patches::prepare(&root.join("plugins"))?;
     cargo_build(&root.join("plugins"), target_dir, &["--workspace"])?;
-    cargo_build(&root.join("examples/custom-checker"), target_dir, &[])
-}
-
-/// Makes sure the patched crates `plugins/Cargo.toml` points at exist (they
-/// are generated, not committed). Run it before any cargo command in
-/// `plugins/`.
-pub fn prepare_patches(root: &Path) -> Result<(), String> {
-    patches::prepare(&root.join("plugins"))
+    cargo_build(&root.join("examples/custom-checker"), target_dir, &[])?;
+    python::build(root, target_dir)
 }
 
 /// Fails with the fix when a Rust target (e.g. the Wasm one) is missing.

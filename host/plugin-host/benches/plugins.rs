@@ -72,7 +72,7 @@ fn main() {
 
         let limits = RunLimits { time_ms: 10_000, memory_mb: 256, output_bytes: 1 << 20 };
         for (id, source, runs) in
-            [("javascript", "console.log('hi')", 200), ("rustpython", "print('hi')", 30)]
+            [("javascript", "console.log('hi')", 200), ("python", "print('hi')", 30)]
         {
             let Plugin::Language(lang) = load(&host, id) else { unreachable!() };
             let Ok(Compiled::Program(program)) = lang.compile(source.as_bytes()) else {

@@ -45,7 +45,7 @@ pub fn build_engine(concurrency: u32) -> wasmtime::Result<Engine> {
         // decommitting it: a checker copying megabytes of output in then
         // does not fault every page in again (2.7× the throughput), while a
         // language's larger snapshot is not memset whole on every run (16 MiB
-        // cost RustPython 3 ms a run; docs/BENCHMARKS.md). Costs up to this
+        // cost an earlier Python plugin 3 ms a run; docs/BENCHMARKS.md). Costs up to this
         // much resident memory per warm slot.
         .linear_memory_keep_resident(4 << 20);
 

@@ -241,6 +241,14 @@ impl Agent {
         if self.context.native.is_some() {
             languages.extend(native::LANGUAGES.iter().map(|l| l.id.to_string()));
         }
+        // Jobs queued under a retired id (`rustpython`) are ours too: they
+        // resolve to its successor (judge-core's `language::canonical`).
+        let aliases: Vec<String> = languages
+            .iter()
+            .flat_map(|id| judge_core::language::aliases_of(id))
+            .map(str::to_string)
+            .collect();
+        languages.extend(aliases);
         (languages, plugins)
     }
 

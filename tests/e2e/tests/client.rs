@@ -207,7 +207,7 @@ fn runners_lists_the_runner_its_languages_and_held_jobs() {
         .find(|l| l.contains(setup.runner.name()))
         .unwrap_or_else(|| panic!("the runner is not listed:\n{table}"));
     assert!(line.starts_with("rn_") && line.contains("alive"), "{line}");
-    for language in ["javascript", "rustpython"] {
+    for language in ["javascript", "python"] {
         assert!(line.contains(language), "{language} missing: {line}");
     }
 

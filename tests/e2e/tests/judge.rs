@@ -13,7 +13,7 @@
 //!   Docker, including hostile programs (whose AC means "contained").
 //!
 //! An optional file `language` gives `--language` (e.g. `python3`, since
-//! `.py` alone means the Wasm `rustpython`).
+//! `.py` alone means the Wasm `python`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -69,7 +69,7 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 /// and the table's last line must give the same status and score.
 fn judge_all(cases: Vec<Case>, extra: &[&str], also_as_table: bool) {
     assert!(!cases.is_empty(), "no cases found");
-    // Compiles the builtins once (RustPython takes minutes on a cold cache),
+    // Compiles the builtins once (the python component takes seconds to compile),
     // not in every concurrent `gavel judge` at once.
     e2e::fleet::warm_plugin_cache();
     let queue = Mutex::new(cases);
@@ -204,4 +204,23 @@ fn native_programs_get_their_verdicts_and_hostile_ones_are_contained() {
     judge_all(cases_in(&root, "tests/e2e/native-cases"), &[], false);
     let leftovers = e2e::docker::orphaned_containers();
     assert!(leftovers.is_empty(), "containers left behind: {leftovers:?}");
+}
+
+#[test]
+fn a_256_kib_python_source_compiles_and_runs() {
+    let root = root();
+    e2e::fleet::warm_plugin_cache();
+    let dir = tempfile::tempdir().unwrap();
+    // A table of 2^15 entries, then the usual a + b: 256 KiB and more.
+    let mut source = String::from("TABLE = [\n");
+    for n in 0..(1 << 15) {
+        source.push_str(&format!("    {n:>5},\n"));
+    }
+    source.push_str("]\na, b = map(int, input().split())\nprint(a + b + TABLE[-1] - 32767)\n");
+    assert!(source.len() >= 256 << 10, "{} bytes", source.len());
+    let main = dir.path().join("main.py");
+    std::fs::write(&main, source).unwrap();
+    let problem = root.join("tests/e2e/cases/_problems/plain");
+    let report = judge_json(&problem, &main, &[]).unwrap();
+    assert_eq!(status_and_score(&report), "AC 100", "{report:#}");
 }

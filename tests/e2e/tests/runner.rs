@@ -32,7 +32,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 const JS: &str = "javascript";
-const PY: &str = "rustpython";
+const PY: &str = "python";
 
 /// Sources for the problems below (`a b` in, `a + b` out), by verdict.
 const AC_JS: &str = "const [a, b] = readline().split(' ').map(Number);\nprint(a + b);\n";
@@ -249,6 +249,22 @@ fn two_runners_judge_200_mixed_submissions_each_exactly_once() {
     for runner in [&runner_1, &runner_2] {
         wait_until("the outbox empties", SOON, || runner.outbox().is_empty());
     }
+}
+
+#[test]
+fn a_submission_under_the_retired_rustpython_id_is_claimed_and_judged_as_python() {
+    let _serial = serial();
+    let stack = Stack::start();
+    let admin = stack.admin();
+    sum_problem(&admin, "old-id", 2000, 64);
+    let (_runner, _) = start_runner(&stack, RunnerOptions::new("aliases"));
+    let client = admin.create_client("old");
+    // The runner advertises `rustpython` beside `python`, so the backend
+    // accepts it and the queue hands the job over; the runner resolves it
+    // to the `python` plugin.
+    let id = client.submit_ok("old-id", "rustpython", AC_PY);
+    let view = wait_final(&client, &id, Duration::from_secs(60));
+    assert_eq!(view.status, Status::Accepted, "{view:?}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Free code runs end to end (`POST /api/v1/runs`, docs/API.md): a real
 //! `redis-server`, the real `gavel backend`, a real `gavel runner` running
-//! Wasm languages (RustPython, JavaScript) and, where Docker and the image
+//! Wasm languages (Python, JavaScript) and, where Docker and the image
 //! are here, the native ones in containers; and `gavel run` in a terminal's
 //! place.
 //!
@@ -105,11 +105,11 @@ fn wasm_runs_stream_their_output_and_end_with_the_right_status() {
     let _serial = serial();
     let Setup { stack, _runner, client } = setup("runs-wasm");
 
-    // RustPython: two lines 1.5 s apart reach the client as they are printed.
+    // Python: two lines 1.5 s apart reach the client as they are printed.
     let id = start_run(
         &client,
         json!({
-            "language": "rustpython",
+            "language": "python",
             "files": {"main.py": "import sys, time\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second', flush=True)\nprint('oops', file=sys.stderr)\n"},
         }),
     );
@@ -178,26 +178,26 @@ fn wasm_runs_stream_their_output_and_end_with_the_right_status() {
 fn bad_run_requests_are_refused_with_what_is_wrong() {
     let _serial = serial();
     let Setup { stack: _stack, _runner, client } = setup("runs-bad");
-    let py = |files: Value| json!({"language": "rustpython", "files": files});
+    let py = |files: Value| json!({"language": "python", "files": files});
     let cases: Vec<(Value, u16, &str)> = vec![
         (py(json!({})), 400, "at least one file"),
         (py(json!({"a.py": "", "b.py": ""})), 400, "entry: required"),
         (py(json!({"../a.py": ""})), 400, "not a plain file name"),
-        (json!({"language": "rustpython", "files": {"a.py": ""}, "entry": "b.py"}), 400, "entry"),
-        (json!({"language": "rustpython", "files": {"a.py": ""}, "env": {"1X": "y"}}), 400, "env"),
+        (json!({"language": "python", "files": {"a.py": ""}, "entry": "b.py"}), 400, "entry"),
+        (json!({"language": "python", "files": {"a.py": ""}, "env": {"1X": "y"}}), 400, "env"),
         (
-            json!({"language": "rustpython", "files": {"a.py": ""}, "limits": {"time_ms": 0}}),
+            json!({"language": "python", "files": {"a.py": ""}, "limits": {"time_ms": 0}}),
             400,
             "limits.time_ms",
         ),
         (
-            json!({"language": "rustpython", "files": {"a.py": ""}, "limits": {"memory_mb": 99999}}),
+            json!({"language": "python", "files": {"a.py": ""}, "limits": {"memory_mb": 99999}}),
             400,
             "limits.memory_mb",
         ),
         (json!({"language": "cobol", "files": {"a.cob": ""}}), 422, "not offered"),
-        (json!({"language": "rustpython", "files": {"a.py": ""}, "extra": 1}), 422, "extra"),
-        (json!({"language": "rustpython", "files": {"a.py": "x".repeat(300 << 10)}}), 413, "files"),
+        (json!({"language": "python", "files": {"a.py": ""}, "extra": 1}), 422, "extra"),
+        (json!({"language": "python", "files": {"a.py": "x".repeat(300 << 10)}}), 413, "files"),
     ];
     for (body, status, needle) in cases {
         let error = client.post("/runs", &body).expect_error(status);
@@ -300,7 +300,7 @@ fn gavel_run_streams_output_and_exits_with_the_programs_status() {
     std::fs::write(&program, "import time\nprint('now', flush=True)\ntime.sleep(1.5)\nprint('later')\nraise SystemExit(4)\n").unwrap();
     let started = Instant::now();
     let mut child = Command::new(e2e::gavel_bin())
-        .args(["run", "--language", "rustpython", "--backend", &stack.url()])
+        .args(["run", "--language", "python", "--backend", &stack.url()])
         .arg(&program)
         .env("GAVEL_TOKEN", &client.token)
         .stdout(Stdio::piped())

@@ -294,7 +294,7 @@ impl Places {
 
 /// Whether a path leads into build output or generated files.
 fn generated(path: &str) -> bool {
-    path.split('/').any(|s| s == "target" || s == ".patched")
+    path.split('/').any(|s| s == "target")
 }
 
 /// `ARCHITECTURE.md`, `BENCHMARKS.md`: a Markdown name in capitals.

@@ -21,8 +21,8 @@ pub struct Args {
     problem: PathBuf,
     /// The solution's source file.
     source: PathBuf,
-    /// Language id (e.g. `javascript`, `rustpython`, `c`, `cpp`, `python3`); guessed from the
-    /// extension when omitted (`.py` is `rustpython`: pass `--language python3` for CPython).
+    /// Language id (e.g. `javascript`, `python`, `c`, `cpp`, `python3`); guessed from the
+    /// extension when omitted (`.py` is `python`, CPython in Wasm: pass `--language python3` for CPython in Docker).
     #[arg(short, long)]
     language: Option<String>,
     /// Print one JSON object instead of a table.

@@ -4,7 +4,10 @@
 //!
 //! The first file is the entry unless `--entry` names another; the language
 //! is guessed from the entry's extension (judge-core's `language` table, as
-//! `gavel judge` does: `.py` is `rustpython`) unless `--language` says. The
+//! `gavel judge` does: `.py` is `python`, the Wasm CPython) unless
+//! `--language` says, except that a `.py` entry among several files runs as
+//! `python3` (the Docker CPython): a Wasm plugin sees no files but its
+//! source, so `import helper` could not work there. The
 //! stream (`GET /runs/{id}/events`, SSE) is followed until its `end` event;
 //! if the connection drops it is opened again and events already shown
 //! (by their sequence number) are skipped.
@@ -41,7 +44,8 @@ pub struct Args {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The language id [default: from the entry's extension: c; cpp, cc, cxx → cpp; js →
-    /// javascript; py → rustpython (`--language python3` for CPython)].
+    /// javascript; py → python (CPython in Wasm, one file) or, with more than one file,
+    /// python3 (CPython in Docker, which sees every file)].
     #[arg(long, short)]
     language: Option<String>,
     /// Which file is compiled or interpreted (a file name among FILES).
@@ -118,9 +122,16 @@ fn build_request(args: &Args) -> anyhow::Result<RunRequest> {
     };
     let language = match &args.language {
         Some(language) => language.clone(),
-        None => judge_core::language::guess(&entry).map(str::to_string).ok_or_else(|| {
-            BadInput(format!("{entry}: cannot tell the language from its name; use --language"))
-        })?,
+        None => match judge_core::language::guess(&entry) {
+            // A Wasm plugin sees only its source: other files need Docker.
+            Some("python") if args.files.len() > 1 => "python3".to_string(),
+            Some(language) => language.to_string(),
+            None => {
+                let why =
+                    format!("{entry}: cannot tell the language from its name; use --language");
+                return Err(BadInput(why).into());
+            }
+        },
     };
     let mut env = BTreeMap::new();
     for pair in &args.env {
@@ -260,7 +271,8 @@ mod tests {
     #[test]
     fn the_language_is_guessed_from_the_entry_like_gavel_judge_does() {
         let guessed = |files: &[&str]| request(files, None).map(|r| r.language);
-        assert_eq!(guessed(&["main.py"]).unwrap(), "rustpython");
+        assert_eq!(guessed(&["main.py"]).unwrap(), "python");
+        assert_eq!(guessed(&["main.py", "helper.py"]).unwrap(), "python3");
         assert_eq!(guessed(&["a.cc", "b.h"]).unwrap(), "cpp");
         assert_eq!(guessed(&["x.js"]).unwrap(), "javascript");
         assert_eq!(request(&["main.py"], Some("python3")).unwrap().language, "python3");

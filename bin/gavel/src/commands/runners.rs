@@ -81,7 +81,7 @@ mod tests {
                 name: name.into(),
                 labels: Vec::new(),
                 slots: 2,
-                languages: vec!["javascript".into(), "rustpython".into()],
+                languages: vec!["javascript".into(), "python".into()],
                 active_jobs: jobs.len() as u64,
                 last_seen_ms: 0,
             },
@@ -94,9 +94,9 @@ mod tests {
         assert_eq!(
             text,
             "runner  name  state   slots  jobs  languages\n\
-             rn_a    east  alive       2     1  javascript rustpython\n\
+             rn_a    east  alive       2     1  javascript python\n\
              \x20 holds jb_1 judging su_1\n\
-             rn_b    w     silent      2     0  javascript rustpython\n"
+             rn_b    w     silent      2     0  javascript python\n"
         );
         assert_eq!(table(&[]), "no runners registered\n");
     }

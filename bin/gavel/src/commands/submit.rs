@@ -4,7 +4,7 @@
 //!
 //! The language is guessed from the file's extension unless `--language`
 //! says, by judge-core's one table (`judge_core::language`, as `gavel judge`
-//! and `gavel run` guess: `.js` → `javascript`, `.py` → `rustpython`, `.c`
+//! and `gavel run` guess: `.js` → `javascript`, `.py` → `python`, `.c`
 //! → `c`, `.cpp` → `cpp`); a local plugins folder is not asked, since the
 //! backend's runners have their own.
 //!
@@ -38,8 +38,8 @@ pub struct Args {
     problem: String,
     /// The solution's source file.
     file: PathBuf,
-    /// Language id (e.g. `javascript`, `rustpython`, `c`, `cpp`, `python3`); guessed from the
-    /// extension when omitted (`.py` is `rustpython`: pass `--language python3` for CPython).
+    /// Language id (e.g. `javascript`, `python`, `c`, `cpp`, `python3`); guessed from the
+    /// extension when omitted (`.py` is `python`, CPython in Wasm: pass `--language python3` for CPython in Docker).
     #[arg(short, long)]
     language: Option<String>,
     #[command(flatten)]

@@ -1,5 +1,5 @@
-# Big lists of one shared object (RustPython on wasm32 once aborted past
-# 32 767 references to one object), then sys.stdin.readline.
+# Big lists of one shared object (an earlier Wasm Python aborted past 32 767
+# references to one object), then sys.stdin.readline.
 import sys
 zeros = [0] * 200_000
 table = [[None] * 100 for _ in range(1000)]
