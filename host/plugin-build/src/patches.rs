@@ -16,7 +16,12 @@
 //! multiplying by an odd number keeps them, so the keys 0..1000 share a
 //! handful of buckets: a frequency count over small integers took 4 s
 //! instead of 25 ms. The edit folds all 64 bits into the low ones (shift,
-//! xor, multiply by a large odd constant) before the table masks them.
+//! xor, multiply by a large odd constant) before the table masks them. Two
+//! more edits keep QuickJS's stack limit on WASI, where it is switched off
+//! (and measured with clang's frame address, which on Wasm does not follow
+//! the stack in linear memory): without them deep recursion runs into the
+//! end of the Wasm stack, a trap, instead of a `RangeError` the program can
+//! report.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,16 +53,33 @@ const PATCHES: &[Patch] = &[
         krate: "rquickjs-sys",
         version: "0.14.0",
         file: "quickjs/quickjs.c",
-        edits: &[(
-            "        h = (u.u32[0] ^ u.u32[1]) * 3163;",
-            "        /* Gavel: mix all 64 bits into the low ones (the bucket is\n\
+        edits: &[
+            (
+                "        h = (u.u32[0] ^ u.u32[1]) * 3163;",
+                "        /* Gavel: mix all 64 bits into the low ones (the bucket is\n\
              \x20          h's low bits); small integers differ only in the high\n\
              \x20          bits of the high word. */\n\
              \x20       u.u64 ^= u.u64 >> 33;\n\
              \x20       u.u64 *= 0xff51afd7ed558ccdull;\n\
              \x20       u.u64 ^= u.u64 >> 33;\n\
              \x20       h = (uint32_t)u.u64;",
-        )],
+            ),
+            (
+                "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
+             #if defined(__clang__) || defined(__GNUC__)",
+                "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
+             /* Gavel: on Wasm, clang's frame address does not follow the stack\n\
+             \x20  in linear memory; the address of a local does. */\n\
+             #if (defined(__clang__) || defined(__GNUC__)) && !defined(__wasm__)",
+            ),
+            (
+                "static void update_stack_limit(JSRuntime *rt)\n{\n#if defined(__wasi__)",
+                "static void update_stack_limit(JSRuntime *rt)\n{\n\
+             /* Gavel: keep the limit on WASI too, so deep recursion is a\n\
+             \x20  RangeError rather than the end of the Wasm stack. */\n\
+             #if 0",
+            ),
+        ],
     },
 ];
 

@@ -27,9 +27,12 @@ use crate::io::{Io, into_string, split_whitespace};
 /// The name programs see for themselves in stack traces and `process.argv`.
 pub const SCRIPT_NAME: &str = "main.js";
 
-/// Bytes of the (shadow) C stack QuickJS may use before a `RangeError`; the
-/// plugin links an 8 MiB stack (build.rs), natively the test thread has more.
-pub const STACK_LIMIT: usize = 7 << 20;
+/// Bytes of the C stack (on Wasm: the shadow stack in linear memory, 2 MiB
+/// from build.rs) QuickJS may use before a `RangeError`. The binding limit
+/// is the host's Wasm stack (4 MiB of native frames), which every level of
+/// JavaScript uses about four times as much of: 1 MiB here is ~3 800 levels
+/// of a simple function and ends before it with room to spare.
+pub const STACK_LIMIT: usize = 1 << 20;
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -195,7 +198,10 @@ impl Engine {
             }
             if let Some(first) = self.rejections.borrow_mut().drain(..).next() {
                 return Err(self.context.with(|ctx| {
-                    let reason = first.reason.restore(&ctx).unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
+                    let reason = first
+                        .reason
+                        .restore(&ctx)
+                        .unwrap_or_else(|_| Value::new_undefined(ctx.clone()));
                     let text = self.describe(&ctx, CaughtError::Value(reason));
                     // Node's wording: the first line says where it was thrown.
                     match text.split_once('\n') {
@@ -251,7 +257,11 @@ fn eval_options(file: &str) -> EvalOptions {
 }
 
 /// Puts `args` after the script name in `process.argv`.
-fn process_argv<'js>(ctx: &Ctx<'js>, _hooks: &Object<'js>, args: &[String]) -> rquickjs::Result<()> {
+fn process_argv<'js>(
+    ctx: &Ctx<'js>,
+    _hooks: &Object<'js>,
+    args: &[String],
+) -> rquickjs::Result<()> {
     let process: Object = ctx.globals().get("process")?;
     let argv: Array = process.get("argv")?;
     for (i, arg) in args.iter().enumerate() {

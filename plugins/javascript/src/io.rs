@@ -8,6 +8,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 pub const STDOUT_CHUNK: usize = 64 * 1024;
 /// Stderr is handed over sooner.
 pub const STDERR_CHUNK: usize = 4 * 1024;
+/// The most of stdin one read of all of it takes.
+const MAX_STDIN: u64 = 1 << 30;
 
 /// The streams of one run; empty until [`Io::attach`] (a pre-initialised
 /// runtime is built before any run has streams).
@@ -51,8 +53,10 @@ impl Io {
     pub fn read_bytes(&mut self) -> Vec<u8> {
         let mut all = Vec::new();
         if let Some(stdin) = self.stdin.as_mut() {
-            // A read error ends the input like its end does.
-            let _ = stdin.read_to_end(&mut all);
+            // A read error ends the input like its end does. The host sizes
+            // stdin (and memory caps what a run can hold); the cap only
+            // keeps the read bounded.
+            let _ = std::io::copy(&mut stdin.by_ref().take(MAX_STDIN), &mut all);
         }
         all
     }
@@ -142,19 +146,13 @@ pub fn split_whitespace(text: &str, spaces_only: bool) -> Vec<&str> {
 pub fn is_js_whitespace(c: char) -> bool {
     matches!(
         c,
-        '\t' | '\n'
-            | '\u{b}'
-            | '\u{c}'
-            | '\r'
-            | ' '
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-            | '\u{feff}'
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
     )
 }

@@ -58,13 +58,14 @@ impl Language for JavaScript {
     }
 
     fn run(program: Vec<u8>, args: Vec<String>) -> u8 {
-        let engine = match READY.with(|r| r.borrow_mut().take()).map_or_else(engine::Engine::new, Ok) {
-            Ok(engine) => engine,
-            Err(e) => {
-                eprintln!("internal error: {e}");
-                return 1;
-            }
-        };
+        let engine =
+            match READY.with(|r| r.borrow_mut().take()).map_or_else(engine::Engine::new, Ok) {
+                Ok(engine) => engine,
+                Err(e) => {
+                    eprintln!("internal error: {e}");
+                    return 1;
+                }
+            };
         engine.run(
             &program,
             &args,

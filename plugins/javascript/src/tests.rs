@@ -78,7 +78,11 @@ fn every_way_of_reading_stdin() {
         "const t = require('fs').readFileSync('/dev/stdin', {encoding: 'utf-8'}).trim().split(/ +|\\n/).map(Number);",
     ];
     for case in cases {
-        assert_eq!(ok(&format!("{case} console.log(t[1] + t[2] + t[3]);"), input), "60\n", "{case}");
+        assert_eq!(
+            ok(&format!("{case} console.log(t[1] + t[2] + t[3]);"), input),
+            "60\n",
+            "{case}"
+        );
     }
     let events = "const rl = require('readline').createInterface({ input: process.stdin });
         const ls = []; rl.on('line', (l) => ls.push(l)); rl.on('close', () => console.log(ls[1]));";
@@ -109,7 +113,10 @@ fn whitespace_split_fast_path_matches_the_regex() {
             assert!(!expected.is_empty());
         }
     }
-    assert_eq!(ok("print('a1b22c'.split(/\\d+/).join(), 'a b'.split(/\\s+/, 1).length)", ""), "a,b,c 1\n");
+    assert_eq!(
+        ok("print('a1b22c'.split(/\\d+/).join(), 'a b'.split(/\\s+/, 1).length)", ""),
+        "a,b,c 1\n"
+    );
 }
 
 #[test]
@@ -133,7 +140,8 @@ fn console_formats_like_node() {
 
 #[test]
 fn stderr_is_separate_and_stdout_is_written_once_at_exit() {
-    let ran = run("console.error('e1'); console.warn('e2'); process.stdout.write('o'); print(1)", "");
+    let ran =
+        run("console.error('e1'); console.warn('e2'); process.stdout.write('o'); print(1)", "");
     assert_eq!((ran.status, ran.stdout.as_str(), ran.stderr.as_str()), (0, "o1\n", "e1\ne2\n"));
 }
 
@@ -151,7 +159,11 @@ fn argv_exit_and_exit_code() {
 fn uncaught_errors_say_name_and_message_first() {
     let ran = run("function f() { throw new TypeError('bad ' + 42); }\nf();", "");
     assert_eq!(ran.status, 1);
-    assert!(ran.stderr.starts_with("Uncaught TypeError: bad 42\n    at f (main.js:1"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.starts_with("Uncaught TypeError: bad 42\n    at f (main.js:1"),
+        "{}",
+        ran.stderr
+    );
     let ran = run("Promise.resolve().then(() => { throw new RangeError('later'); });", "");
     assert!(ran.stderr.starts_with("Uncaught RangeError: later (in promise)\n"), "{}", ran.stderr);
     let ran = run("setTimeout(() => null.x, 5)", "");

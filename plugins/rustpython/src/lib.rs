@@ -87,6 +87,9 @@ impl Language for Python {
             name: "Python 3 (RustPython 0.5.0)".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             source_file: SCRIPT_NAME.into(),
+            // The host's figure from before languages carried their own.
+            fuel_per_ms: 5_000_000,
+            fuel_per_cpu_ms: 5_000_000,
         }
     }
 
