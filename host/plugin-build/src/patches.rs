@@ -21,7 +21,9 @@
 //! (and measured with clang's frame address, which on Wasm does not follow
 //! the stack in linear memory): without them deep recursion runs into the
 //! end of the Wasm stack, a trap, instead of a `RangeError` the program can
-//! report.
+//! report. The last computes `%` of whole numbers above 2^31 (as in
+//! `(a * b) % 1000000007`) by integer division instead of wasi-libc's
+//! `fmod`, which is a slow bit-by-bit loop.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +80,17 @@ const PATCHES: &[Patch] = &[
              /* Gavel: keep the limit on WASI too, so deep recursion is a\n\
              \x20  RangeError rather than the end of the Wasm stack. */\n\
              #if 0",
+            ),
+            (
+                "            dr = fmod(d1, d2);\n",
+                "            /* Gavel: whole numbers below 2^53 (`x % MOD` in contest\n\
+                 \x20             code) by integer division; wasi-libc's fmod takes a\n\
+                 \x20             bit-by-bit loop. */\n\
+                 \x20           if (d1 >= 0 && d2 > 0 && d1 < 0x1p53 && d2 < 0x1p53 &&\n\
+                 \x20               d1 == (double)(int64_t)d1 && d2 == (double)(int64_t)d2)\n\
+                 \x20               dr = (double)((int64_t)d1 % (int64_t)d2);\n\
+                 \x20           else\n\
+                 \x20               dr = fmod(d1, d2);\n",
             ),
         ],
     },

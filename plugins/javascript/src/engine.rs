@@ -22,7 +22,7 @@ use rquickjs::{
     Runtime, TypedArray, Value, context::EvalOptions, function::Opt, qjs,
 };
 
-use crate::io::{Io, into_string, split_whitespace};
+use crate::io::{Io, into_string, split_whitespace, text};
 
 /// The name programs see for themselves in stack traces and `process.argv`.
 pub const SCRIPT_NAME: &str = "main.js";
@@ -274,14 +274,28 @@ fn process_argv<'js>(
 fn natives<'js>(ctx: &Ctx<'js>, io: &Rc<RefCell<Io>>) -> rquickjs::Result<Object<'js>> {
     let n = Object::new(ctx.clone())?;
     let i = io.clone();
-    n.set("readLine", Function::new(ctx.clone(), move || i.borrow_mut().read_line())?)?;
+    n.set(
+        "readLine",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            let mut io = i.borrow_mut();
+            match io.read_line() {
+                Some(line) => rquickjs::String::from_str(ctx.clone(), &text(line)).map(Value::from),
+                None => Ok(Value::new_undefined(ctx)),
+            }
+        })?,
+    )?;
     let i = io.clone();
-    n.set("readAll", Function::new(ctx.clone(), move || i.borrow_mut().read_all())?)?;
+    n.set(
+        "readAll",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
+            rquickjs::String::from_str(ctx, &text(i.borrow_mut().read_bytes()))
+        })?,
+    )?;
     let i = io.clone();
     n.set(
         "readBytes",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>| {
-            TypedArray::<u8>::new(ctx, i.borrow_mut().read_bytes())
+            TypedArray::<u8>::new_copy(ctx, i.borrow_mut().read_bytes())
         })?,
     )?;
     n.set(

@@ -1,21 +1,25 @@
-//! A run's standard streams: stdin read line by line or whole, stdout and
-//! stderr buffered (stdout in large chunks, stderr in small ones so a
-//! diagnostic survives a later trap) and flushed at exit.
+//! A run's standard streams: stdin read whole on first use and handed out
+//! line by line or at once, stdout and stderr buffered (stdout in large
+//! chunks, stderr in small ones so a diagnostic survives a later trap) and
+//! flushed at exit.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 
 /// Stdout is handed to the host in chunks of this size.
 pub const STDOUT_CHUNK: usize = 64 * 1024;
 /// Stderr is handed over sooner.
 pub const STDERR_CHUNK: usize = 4 * 1024;
-/// The most of stdin one read of all of it takes.
+/// The most of stdin a run reads.
 const MAX_STDIN: u64 = 1 << 30;
 
 /// The streams of one run; empty until [`Io::attach`] (a pre-initialised
 /// runtime is built before any run has streams).
 #[derive(Default)]
 pub struct Io {
-    stdin: Option<BufReader<Box<dyn Read>>>,
+    stdin: Option<Box<dyn Read>>,
+    /// All of stdin once read, and how much of it the program has taken.
+    input: Vec<u8>,
+    pos: usize,
     stdout: Option<Output>,
     stderr: Option<Output>,
     /// Set by `process.exit`: the status the run ends with.
@@ -25,45 +29,45 @@ pub struct Io {
 impl Io {
     /// Gives the run its streams.
     pub fn attach(&mut self, stdin: Box<dyn Read>, stdout: Box<dyn Write>, stderr: Box<dyn Write>) {
-        self.stdin = Some(BufReader::with_capacity(64 * 1024, stdin));
+        self.stdin = Some(stdin);
         self.stdout = Some(Output::new(stdout, STDOUT_CHUNK));
         self.stderr = Some(Output::new(stderr, STDERR_CHUNK));
     }
 
-    /// The next line without its `\n` (or `\r\n`), `None` at the end of
-    /// input. Invalid UTF-8 becomes U+FFFD.
-    pub fn read_line(&mut self) -> Option<String> {
-        let stdin = self.stdin.as_mut()?;
-        let mut line = Vec::new();
-        match stdin.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => {
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                    if line.last() == Some(&b'\r') {
-                        line.pop();
-                    }
-                }
-                Some(into_string(line))
-            }
+    /// Reads all of stdin the first time it is wanted. A read error ends
+    /// the input as its end does; the host sizes stdin and the memory cap
+    /// bounds what a run holds, [`MAX_STDIN`] only keeps the read bounded.
+    fn load(&mut self) {
+        if let Some(stdin) = self.stdin.take() {
+            let _ = std::io::copy(&mut stdin.take(MAX_STDIN), &mut self.input);
         }
+    }
+
+    /// The next line without its `\n` (or `\r\n`), `None` at the end of
+    /// input.
+    pub fn read_line(&mut self) -> Option<&[u8]> {
+        self.load();
+        let rest = &self.input[self.pos..];
+        if rest.is_empty() {
+            return None;
+        }
+        let (mut line, taken) = match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        if let [head @ .., b'\r'] = line {
+            line = head;
+        }
+        self.pos += taken;
+        Some(line)
     }
 
     /// The rest of stdin as bytes.
-    pub fn read_bytes(&mut self) -> Vec<u8> {
-        let mut all = Vec::new();
-        if let Some(stdin) = self.stdin.as_mut() {
-            // A read error ends the input like its end does. The host sizes
-            // stdin (and memory caps what a run can hold); the cap only
-            // keeps the read bounded.
-            let _ = std::io::copy(&mut stdin.by_ref().take(MAX_STDIN), &mut all);
-        }
-        all
-    }
-
-    /// The rest of stdin as text.
-    pub fn read_all(&mut self) -> String {
-        into_string(self.read_bytes())
+    pub fn read_bytes(&mut self) -> &[u8] {
+        self.load();
+        let rest = &self.input[self.pos..];
+        self.pos = self.input.len();
+        rest
     }
 
     /// Writes `text` to stdout (`fd` 1) or stderr (anything else).
@@ -80,6 +84,12 @@ impl Io {
             out.flush();
         }
     }
+}
+
+/// Text for JavaScript: the bytes themselves when they are UTF-8 (the usual
+/// case, no copy), else with U+FFFD for what is not.
+pub fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 /// Lossy UTF-8 without a copy when the bytes are valid.

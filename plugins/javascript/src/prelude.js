@@ -191,7 +191,7 @@
   hidden(G, 'print', (...args) => N.write(1, args.map(String).join(' ') + '\n'));
   hidden(G, 'printErr', (...args) => N.write(2, args.map(String).join(' ') + '\n'));
   hidden(G, 'write', (...args) => N.write(1, args.join('')));
-  hidden(G, 'readline', () => N.readLine());
+  hidden(G, 'readline', N.readLine);
   hidden(G, 'read', () => N.readAll());
   hidden(G, 'quit', (code = 0) => N.exit(code));
   hidden(G, 'global', G);
