@@ -329,6 +329,12 @@ fn natives<'js>(ctx: &Ctx<'js>, io: &Rc<RefCell<Io>>) -> rquickjs::Result<Object
         })?,
     )?;
     n.set(
+        "sortNumbers",
+        Function::new(ctx.clone(), |array: Array<'js>, descending: bool| {
+            sort_numbers(&array, descending)
+        })?,
+    )?;
+    n.set(
         "splitWs",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, text: rquickjs::String<'js>, spaces: bool| {
             let text = text.to_string()?;
@@ -340,4 +346,30 @@ fn natives<'js>(ctx: &Ctx<'js>, io: &Rc<RefCell<Io>>) -> rquickjs::Result<Object
         })?,
     )?;
     Ok(n)
+}
+
+/// Sorts `array` in place by numeric value, as `(a, b) => a - b` (or
+/// `b - a`) would, stably; `false` (nothing changed) when an element is not
+/// a number or is NaN, for the caller to fall back on the generic sort.
+fn sort_numbers<'js>(array: &Array<'js>, descending: bool) -> rquickjs::Result<bool> {
+    let mut keyed = Vec::with_capacity(array.len());
+    for i in 0..array.len() {
+        let value: Value = array.get(i)?;
+        match value.as_number() {
+            Some(n) if !n.is_nan() => keyed.push((n, value)),
+            _ => return Ok(false),
+        }
+    }
+    // Never NaN, so partial_cmp always answers; -0 and 0 compare equal, as
+    // their difference is 0.
+    let order = |a: &f64, b: &f64| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
+    if descending {
+        keyed.sort_by(|(a, _), (b, _)| order(b, a));
+    } else {
+        keyed.sort_by(|(a, _), (b, _)| order(a, b));
+    }
+    for (i, (_, value)) in keyed.into_iter().enumerate() {
+        array.set(i, value)?;
+    }
+    Ok(true)
 }

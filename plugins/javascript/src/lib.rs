@@ -77,9 +77,9 @@ impl Language for JavaScript {
 }
 
 /// Fuel that counts as one millisecond: fuel ÷ node's CPU time on the input
-/// parsing and sorting workloads (10.0–21 M; the middle of six), so a time
+/// parsing and sorting workloads (9.2–15.2 M; the middle of six), so a time
 /// limit set for node means about the same here (docs/BENCHMARKS.md).
-pub const FUEL_PER_MS: u64 = 12_400_000;
+pub const FUEL_PER_MS: u64 = 11_700_000;
 /// Fuel QuickJS-NG burns per millisecond of real CPU (a 10⁷-step loop:
 /// 15.2 G fuel in 1.06 s): sizes the host's wall-clock backstop.
 pub const FUEL_PER_CPU_MS: u64 = 14_000_000;

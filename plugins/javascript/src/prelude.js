@@ -224,6 +224,38 @@
   });
   Object.defineProperty(String.prototype.split, 'name', { value: 'split' });
 
+  // ---- Array.prototype.sort: numeric comparators sort natively --------------
+  // `(a, b) => a - b` (or `b - a`, or the same as a function expression) on an
+  // array of numbers sorts in Rust, stably, with the comparator's exact
+  // result; anything else (or an element that is not a number) takes
+  // QuickJS's sort. What a comparator is gets decided once per function.
+  const sort = Array.prototype.sort;
+  const fnText = Function.prototype.toString;
+  const kinds = new WeakMap();
+  const ID = '([\\w$]+)';
+  const BODY = '(?:\\(?' + ID + '-' + ID + '\\)?|\\{return' + ID + '-' + ID + ';?\\})';
+  const ARROW = new RegExp('^\\(' + ID + ',' + ID + '\\)=>' + BODY + ';?$');
+  const FUNC = new RegExp('^function[\\w$]*\\(' + ID + ',' + ID + '\\)\\{return' + ID + '-' + ID + ';?\\}$');
+  function kind(cmp) {
+    let k = kinds.get(cmp);
+    if (k === undefined) {
+      const text = fnText.call(cmp).replace(/\s+/g, '');
+      const m = ARROW.exec(text) || FUNC.exec(text);
+      const [x, y] = m ? [m[3] || m[5], m[4] || m[6]] : [];
+      k = !m || m[1] === m[2] ? 0 : x === m[1] && y === m[2] ? 1 : x === m[2] && y === m[1] ? -1 : 0;
+      kinds.set(cmp, k);
+    }
+    return k;
+  }
+  hidden(Array.prototype, 'sort', function sort_(cmp) {
+    if (typeof cmp === 'function' && this.length > 8 && Array.isArray(this) && Object.getPrototypeOf(this) === Array.prototype) {
+      const k = kind(cmp);
+      if (k !== 0 && N.sortNumbers(this, k < 0)) return this;
+    }
+    return sort.call(this, cmp);
+  });
+  Object.defineProperty(Array.prototype.sort, 'name', { value: 'sort' });
+
   // ---- events, readline, process.stdin ---------------------------------------
   class EventEmitter {
     constructor() {

@@ -201,6 +201,25 @@ fn modern_javascript_works() {
 }
 
 #[test]
+fn numeric_sort_fast_path_matches_the_generic_sort() {
+    // Each comparator on numbers (with -0, 0, Infinity, duplicates), then on
+    // arrays the fast path must leave to QuickJS (NaN, a string, a hole);
+    // `Object.is` tells -0 from 0, so stability is checked too.
+    let src = "const base = [5, -0, 3, 0, Infinity, 1.5, -Infinity, 3, 2e9, -7, 0, 42, 5];
+        const cmps = [(a, b) => a - b, (x,y)=>y-x, function (a, b) { return a - b; },
+            (a, b) => { return b - a; }, (a, b) => a - b + 0, (a, b) => b - b];
+        // A wrapper the fast path does not recognise: QuickJS's own sort.
+        const generic = (a, c) => a.slice().sort((p, q) => c(p, q));
+        const same = (a, b) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+        const inputs = [base, base.concat([NaN]), base.concat(['4']), [9, 8, , 7, 6, 5, 4, 3, 2, 1]];
+        let ok = true;
+        for (const input of inputs) for (const c of cmps)
+            if (!same(input.slice().sort(c), generic(input, c))) { ok = false; print(input, String(c)); }
+        print(ok);";
+    assert_eq!(ok(src, ""), "true\n");
+}
+
+#[test]
 fn remainder_of_large_whole_numbers_is_exact() {
     // The patched integer path and fmod's (negative, fractional, huge).
     let src = "print((123456789 * 987654321) % 1000000007, 2 ** 60 % 1000, -(2 ** 40) % 3,
