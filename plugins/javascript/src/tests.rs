@@ -233,3 +233,13 @@ fn syntax_errors_are_compile_errors_with_a_place() {
     assert!(e.starts_with("main.js: SyntaxError: ") && e.contains("main.js:2"), "{e}");
     assert!(compile(b"print('\xff')").unwrap_err().contains("invalid UTF-8 on line 1"));
 }
+
+#[test]
+fn info_names_the_engine_and_its_version() {
+    let version = crate::quickjs_version();
+    assert!(version.starts_with("0.") && version.split('.').count() == 3, "{version}");
+    assert_eq!(
+        ok("print(typeof console.log, typeof require, typeof BigInt)", ""),
+        "function function function\n"
+    );
+}
