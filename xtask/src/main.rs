@@ -418,13 +418,7 @@ fn test(root: &Path, no_lint: bool) -> anyhow::Result<()> {
     step("plugin unit tests (native)");
     run(cargo()
         .current_dir(root.join("plugins"))
-        .args([
-            "test",
-            "--workspace",
-            "--exclude",
-            "rustpython",
-            "--target",
-        ])
+        .args(["test", "--workspace", "--exclude", "rustpython", "--target"])
         .arg(host_triple()?)
         .arg("--target-dir")
         .arg(target_dir(root).join("plugins-native")))?;
