@@ -4,10 +4,11 @@
 //! PyPI's componentize-py.
 //!
 //! One place for what both `host/builtin-plugins/build.rs` (which embeds the
-//! result) and `cargo xtask` need: the target check, the environment a
-//! nested cargo must not inherit, where componentize-py is installed (`python`
-//! module). No dependencies, so a build script can use it.
+//! result) and `cargo xtask` need: the target check, the patched crates, the
+//! environment a nested cargo must not inherit, where componentize-py is
+//! installed (`python` module). No dependencies, so a build script can use it.
 
+mod patches;
 mod python;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ pub const INPUTS: &[&str] = &[
 /// Builds everything into `target_dir`. `root` is the repository root.
 pub fn build_all(root: &Path, target_dir: &Path) -> Result<(), String> {
     check_target_installed(TARGET)?;
+    patches::prepare(&root.join("plugins"))?;
     cargo_build(&root.join("plugins"), target_dir, &["--workspace"])?;
     cargo_build(&root.join("examples/custom-checker"), target_dir, &[])?;
     python::build(root, target_dir)

@@ -1,9 +1,7 @@
-//! Runs a JavaScript file natively, like the plugin would: stdin in, stdout
-//! and stderr out, exit status out; the elapsed time goes to stderr.
+//! Runs a JavaScript file natively, as the plugin would: stdin in, stdout
+//! and stderr out, the exit status out.
 //!
 //! Run: `cargo run --release -p javascript --example run --target x86_64-unknown-linux-gnu -- main.js < input`
-
-use std::time::Instant;
 
 fn main() {
     let Some(path) = std::env::args().nth(1) else {
@@ -15,23 +13,22 @@ fn main() {
         eprintln!("{path}: {e}");
         std::process::exit(2);
     });
-    let start = Instant::now();
     if let Err(e) = javascript::engine::compile(&source) {
         eprintln!("compile error: {e}");
         std::process::exit(2);
     }
-    let compiled = start.elapsed();
-    let status = javascript::engine::run(
-        &source,
-        &args,
-        Box::new(std::io::stdin()),
-        Box::new(std::io::stdout()),
-        Box::new(std::io::stderr()),
-    );
-    eprintln!(
-        "[status {status}; compile {:.3} ms, run {:.3} ms]",
-        compiled.as_secs_f64() * 1e3,
-        (start.elapsed() - compiled).as_secs_f64() * 1e3
-    );
-    std::process::exit(i32::from(status));
+    let status = match javascript::engine::Engine::new() {
+        Ok(engine) => engine.run(
+            &source,
+            &args,
+            Box::new(std::io::stdin()),
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        ),
+        Err(e) => {
+            eprintln!("{e}");
+            2
+        }
+    };
+    std::process::exit(status.into());
 }

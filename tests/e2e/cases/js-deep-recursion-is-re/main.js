@@ -1,4 +1,4 @@
-// Unbounded recursion: boa must end it as an error, not crash the host.
+// Unbounded recursion: the engine must end it as an error, not crash the host.
 function down(n) {
   return down(n + 1) + 1;
 }

@@ -1,5 +1,5 @@
-// Recursion that passes through a native builtin on every level: boa's own
-// recursion limit does not see it, so the plugin's shadow stack runs out
-// (a trap in the guest, RE); the host must not notice.
+// Recursion that passes through a native builtin on every level (a C frame
+// of the engine between two JavaScript ones): RE, and the host must not
+// notice.
 const down = () => [0].forEach(down);
 down();
