@@ -35,8 +35,11 @@ pub struct Catalog {
     /// megabytes of Wasm, which a runner must not pay per job. One slot per
     /// builtin, so a first compile (seconds, for an interpreter) blocks only
     /// the callers that need that plugin.
-    loaded: Mutex<HashMap<(&'static str, Kind), Arc<Mutex<Option<Plugin>>>>>,
+    loaded: Mutex<HashMap<(&'static str, Kind), Slot>>,
 }
+
+/// One builtin, once loaded.
+type Slot = Arc<Mutex<Option<Plugin>>>;
 
 impl Catalog {
     /// A catalog with the builtins and, when given, the plugins in `dir`.
