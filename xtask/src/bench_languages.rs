@@ -190,7 +190,13 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
     let cache = dir.join("compiled");
     let node = which("node").context("node is needed for the JavaScript reference")?;
     let python = which("python3").context("python3 is needed for the Python reference")?;
-    println!("references: {} ({}), {} ({})", version(&node)?, node.display(), version(&python)?, python.display());
+    println!(
+        "references: {} ({}), {} ({})",
+        version(&node)?,
+        node.display(),
+        version(&python)?,
+        python.display()
+    );
 
     // Plugin load, on its own line: the first judge compiles into the
     // cache, the second loads from it.
@@ -199,7 +205,11 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
             name: "hello world",
             language,
             input: Input::None,
-            source: if language == "python" { "print('hello')\n" } else { "console.log('hello')\n" },
+            source: if language == "python" {
+                "print('hello')\n"
+            } else {
+                "console.log('hello')\n"
+            },
         };
         let problem = prepare(&dir, &hello, "hello\n".as_bytes())?;
         let started = Instant::now();
@@ -232,7 +242,10 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
         std::fs::write(&input, make_input(w.input))?;
         let (file, native): (&str, Vec<String>) = match w.language {
             "python" => ("main.py", vec![python.display().to_string(), "main.py".into()]),
-            _ => ("main.js", vec![node.display().to_string(), "--stack-size=65500".into(), "main.js".into()]),
+            _ => (
+                "main.js",
+                vec![node.display().to_string(), "--stack-size=65500".into(), "main.js".into()],
+            ),
         };
         std::fs::write(case_dir.join(file), w.source)?;
         let output = case_dir.join("native.out");
@@ -246,7 +259,12 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
         let (native_wall, native_cpu) = match parse_timer(&timed.stdout) {
             Some(t) if timed.status.success() => t,
             _ => {
-                println!("{} ({}): the native run failed: {}", w.name, w.language, String::from_utf8_lossy(&timed.stderr).trim());
+                println!(
+                    "{} ({}): the native run failed: {}",
+                    w.name,
+                    w.language,
+                    String::from_utf8_lossy(&timed.stderr).trim()
+                );
                 continue;
             }
         };
@@ -328,7 +346,8 @@ fn judge(gavel: &Path, cache: &Path, problem: &Path, language: &str) -> anyhow::
 fn make_input(input: Input) -> Vec<u8> {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state =
+            state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (state >> 33) % 1_000_000
     };
     let (n, separator) = match input {

@@ -135,7 +135,9 @@ impl Catalog {
                     ms = started.elapsed().as_millis() as u64,
                     "builtin language ready"
                 ),
-                Err(e) => tracing::error!(language = b.id, error = %format!("{e:#}"), "builtin language failed to load"),
+                Err(e) => {
+                    tracing::error!(language = b.id, error = %format!("{e:#}"), "builtin language failed to load")
+                }
             }
         }
     }

@@ -67,8 +67,7 @@ fn run(language: &dyn Executor, source: &str, time_ms: u64) -> RunOutcome {
 fn a_run_within_its_fuel_reports_the_same_time_and_is_never_cut_short_under_load() {
     let cache = std::env::temp_dir().join("gavel-test-cache");
     let catalog =
-        Catalog::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }, None)
-            .unwrap();
+        Catalog::new(HostConfig { cache_dir: Some(cache), ..HostConfig::default() }, None).unwrap();
     for id in catalog.known(Kind::Language) {
         let language = catalog.language(&id).unwrap();
         let source = busy_program(&id);
@@ -80,7 +79,10 @@ fn a_run_within_its_fuel_reports_the_same_time_and_is_never_cut_short_under_load
         // A limit the program uses 95 % of, with every core busy.
         let calibration = language.calibration();
         let limit_ms = (fuel as f64 / 0.95 / calibration.fuel_per_ms as f64).ceil() as u64;
-        assert!(fuel * 100 >= calibration.fuel_for(limit_ms) * 94, "{id}: the program must use ~95 %");
+        assert!(
+            fuel * 100 >= calibration.fuel_for(limit_ms) * 94,
+            "{id}: the program must use ~95 %"
+        );
         let load = Load::start();
         let loaded = [run(&language, source, limit_ms), run(&language, source, limit_ms)];
         drop(load);

@@ -30,40 +30,39 @@ struct Patch {
     edits: &'static [(&'static str, &'static str)],
 }
 
-const PATCHES: &[Patch] = &[
-    Patch {
-        krate: "rquickjs-sys",
-        version: "0.14.0",
-        file: "quickjs/quickjs.c",
-        edits: &[
-            (
-                "        h = (u.u32[0] ^ u.u32[1]) * 3163;",
-                "        /* Gavel: mix all 64 bits into the low ones (the bucket is\n\
+const PATCHES: &[Patch] = &[Patch {
+    krate: "rquickjs-sys",
+    version: "0.14.0",
+    file: "quickjs/quickjs.c",
+    edits: &[
+        (
+            "        h = (u.u32[0] ^ u.u32[1]) * 3163;",
+            "        /* Gavel: mix all 64 bits into the low ones (the bucket is\n\
              \x20          h's low bits); small integers differ only in the high\n\
              \x20          bits of the high word. */\n\
              \x20       u.u64 ^= u.u64 >> 33;\n\
              \x20       u.u64 *= 0xff51afd7ed558ccdull;\n\
              \x20       u.u64 ^= u.u64 >> 33;\n\
              \x20       h = (uint32_t)u.u64;",
-            ),
-            (
-                "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
+        ),
+        (
+            "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
              #if defined(__clang__) || defined(__GNUC__)",
-                "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
+            "static inline uintptr_t js_get_stack_pointer(void)\n{\n\
              /* Gavel: on Wasm, clang's frame address does not follow the stack\n\
              \x20  in linear memory; the address of a local does. */\n\
              #if (defined(__clang__) || defined(__GNUC__)) && !defined(__wasm__)",
-            ),
-            (
-                "static void update_stack_limit(JSRuntime *rt)\n{\n#if defined(__wasi__)",
-                "static void update_stack_limit(JSRuntime *rt)\n{\n\
+        ),
+        (
+            "static void update_stack_limit(JSRuntime *rt)\n{\n#if defined(__wasi__)",
+            "static void update_stack_limit(JSRuntime *rt)\n{\n\
              /* Gavel: keep the limit on WASI too, so deep recursion is a\n\
              \x20  RangeError rather than the end of the Wasm stack. */\n\
              #if 0",
-            ),
-            (
-                "            dr = fmod(d1, d2);\n",
-                "            /* Gavel: whole numbers below 2^53 (`x % MOD` in contest\n\
+        ),
+        (
+            "            dr = fmod(d1, d2);\n",
+            "            /* Gavel: whole numbers below 2^53 (`x % MOD` in contest\n\
                  \x20             code) by integer division; wasi-libc's fmod takes a\n\
                  \x20             bit-by-bit loop. */\n\
                  \x20           if (d1 >= 0 && d2 > 0 && d1 < 0x1p53 && d2 < 0x1p53 &&\n\
@@ -71,10 +70,9 @@ const PATCHES: &[Patch] = &[
                  \x20               dr = (double)((int64_t)d1 % (int64_t)d2);\n\
                  \x20           else\n\
                  \x20               dr = fmod(d1, d2);\n",
-            ),
-        ],
-    },
-];
+        ),
+    ],
+}];
 
 /// Generates every patched crate that is missing or stale.
 pub fn prepare(plugins: &Path) -> Result<(), String> {

@@ -114,7 +114,14 @@ impl LanguagePlugin {
         let calibration = FuelCalibration::new(info.fuel_per_ms, info.fuel_per_cpu_ms)?;
         let info =
             PluginInfo::new(info.id, info.name, info.version, digest, crate::PluginKind::Language)?;
-        Ok(LanguagePlugin { engine: engine.clone(), pre, info, source_file, calibration, compile_limits })
+        Ok(LanguagePlugin {
+            engine: engine.clone(),
+            pre,
+            info,
+            source_file,
+            calibration,
+            compile_limits,
+        })
     }
 
     /// What the language says about itself.

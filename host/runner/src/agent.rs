@@ -122,7 +122,9 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
     // Compile the builtin languages now (seconds for an interpreter on a
     // machine whose cache lacks them), not when the first job needs one.
     let warming = agent.context.catalog.clone();
-    tokio::task::spawn_blocking(move || warming.read().unwrap_or_else(|e| e.into_inner()).warm_up());
+    tokio::task::spawn_blocking(move || {
+        warming.read().unwrap_or_else(|e| e.into_inner()).warm_up()
+    });
     if agent.identity().is_none() {
         agent.register(&mut shutdown).await;
     }

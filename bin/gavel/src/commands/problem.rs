@@ -175,7 +175,27 @@ fn upload(
         .header(reqwest::header::CONTENT_TYPE, content_type)
         .body(body)
         .timeout(REQUEST_TIMEOUT);
-    let response = api.call(request).with_context(|| format!("pushing {id}"))?;
+    let response = match api.call(request) {
+        Ok(response) => response,
+        Err(e) if e.downcast_ref::<BadInput>().is_none() => {
+            // The backend checks the token before it reads a body, and may
+            // close the connection while the archive is still being sent, so
+            // the refusal never arrives: ask again without a body, and tell
+            // a refused token as such.
+            let probe = api.call(api.http.get(api.url(&format!("/problems/{id}"))));
+            let token_refused = |e: &anyhow::Error| {
+                e.downcast_ref::<BadInput>().is_some_and(|b| {
+                    b.0.ends_with("[401 Unauthorized]") || b.0.ends_with("[403 Forbidden]")
+                })
+            };
+            let cause = match probe {
+                Err(refused) if token_refused(&refused) => refused,
+                _ => e,
+            };
+            return Err(cause.context(format!("pushing {id}")));
+        }
+        Err(e) => return Err(e.context(format!("pushing {id}"))),
+    };
     let status = response.status();
     let answer = read_json(response)
         .with_context(|| format!("pushing {id}: reading the backend's answer ({status})"))?;
