@@ -189,7 +189,18 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let cache = dir.join("compiled");
     let node = which("node").context("node is needed for the JavaScript reference")?;
+    // The interpreter itself, not a wrapper script (pyenv's shims cost
+    // ~100 ms a start).
     let python = which("python3").context("python3 is needed for the Python reference")?;
+    let python = PathBuf::from(
+        String::from_utf8(
+            Command::new(&python)
+                .args(["-c", "import sys; print(sys.executable)"])
+                .output()?
+                .stdout,
+        )?
+        .trim(),
+    );
     println!(
         "references: {} ({}), {} ({})",
         version(&node)?,
@@ -242,9 +253,18 @@ pub fn run(root: &Path, gavel: &Path) -> anyhow::Result<()> {
         std::fs::write(&input, make_input(w.input))?;
         let (file, native): (&str, Vec<String>) = match w.language {
             "python" => ("main.py", vec![python.display().to_string(), "main.py".into()]),
+            // A stack as deep as the recursion workload needs (node's
+            // default stops at ~10,000 levels).
             _ => (
                 "main.js",
-                vec![node.display().to_string(), "--stack-size=65500".into(), "main.js".into()],
+                vec![
+                    "sh".into(),
+                    "-c".into(),
+                    format!(
+                        "ulimit -s unlimited && exec {} --stack-size=200000 main.js",
+                        node.display()
+                    ),
+                ],
             ),
         };
         std::fs::write(case_dir.join(file), w.source)?;
