@@ -124,20 +124,28 @@ impl Catalog {
         in_memory || self.host.is_cached(b.wasm)
     }
 
-    /// Loads every builtin language, compiling what the cache lacks: a runner
-    /// calls it in the background at start so its first job does not wait.
+    /// Compiles every builtin language the on-disk cache lacks, without
+    /// keeping it loaded: a runner calls it in the background at start so its
+    /// first job does not wait seconds for a compile, while an idle runner
+    /// does not hold an interpreter's tens of megabytes resident (a job loads
+    /// a cached one in milliseconds).
     pub fn warm_up(&self) {
         for b in BUILTINS.iter().filter(|b| b.kind == Kind::Language) {
+            if self.host.is_cached(b.wasm) {
+                continue;
+            }
             let started = std::time::Instant::now();
-            match self.builtin(b.id, b.kind) {
+            match self.host.load(b.wasm) {
                 Ok(_) => tracing::info!(
                     language = b.id,
                     ms = started.elapsed().as_millis() as u64,
-                    "builtin language ready"
+                    "builtin language compiled into the cache"
                 ),
-                Err(e) => {
-                    tracing::error!(language = b.id, error = %format!("{e:#}"), "builtin language failed to load")
-                }
+                Err(e) => tracing::error!(
+                    language = b.id,
+                    error = %format!("{e:#}"),
+                    "builtin language failed to load"
+                ),
             }
         }
     }
