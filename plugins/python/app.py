@@ -116,6 +116,22 @@ def _install_streams() -> None:
     sys.stdin = sys.__stdin__ = text(0, "r", "strict")
     sys.stdout = sys.__stdout__ = text(1, "w", "strict")
     sys.stderr = sys.__stderr__ = text(2, "w", "backslashreplace")
+    builtins.input = _input
+
+
+def _input(prompt: object = "") -> str:
+    """`input()` as CPython's reads a pipe: the prompt to stdout, stdout
+    flushed, one line of stdin without its newline, `EOFError` at the end.
+    CPython's own also asks both streams for their file descriptor and
+    whether it is a terminal on every call: two WASI calls a line, which made
+    reading input line by line 2.9× slower than native."""
+    if prompt != "":
+        sys.stdout.write(str(prompt))
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError("EOF when reading a line")
+    return line[:-1] if line[-1] == "\n" else line
 
 
 def _flush() -> None:
