@@ -212,14 +212,6 @@ fn images(root: &Path, profile: &str) -> anyhow::Result<()> {
 fn plugins(root: &Path) -> anyhow::Result<()> {
     install_prerequisites(root)?;
     step("building the Wasm plugins");
-    install_package("python3", "python3")?;
-    let venv_works = Command::new("python3")
-        .args(["-c", "import ensurepip, venv"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !venv_works {
-        apt_install("python3-venv")?;
-    }
     let plugin_target = target_dir(root).join("plugins");
     plugin_build::build_all(root, &plugin_target).map_err(anyhow::Error::msg)?;
     let built = plugin_build::output_dir(&plugin_target).join("custom_checker.wasm");

@@ -1,7 +1,8 @@
 //! Where Gavel (`gavel judge`, runner hosts) finds what judges a
 //! submission: the plugins — the builtins embedded in the binary, then a
 //! plugins folder (`--plugins`), whose plugins win over builtins of the same
-//! id; builtins are compiled only when first used (and cached on disk), and
+//! id; builtins are compiled when first used or by a runner's start-up
+//! warm-up (and cached on disk), and
 //! a runner rescans the folder when it changes — and, in [`resolve`], the
 //! one mapping from a language id to its executor (a Wasm plugin, or a
 //! native language in Docker) and from a problem's checker reference to its
