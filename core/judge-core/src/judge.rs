@@ -235,6 +235,7 @@ mod tests {
             score,
             limits: Limits { time_ms, ..limits },
             cases: cases.iter().map(|c| c.to_string()).collect(),
+            depends_on: vec![],
         };
         let problem = Problem {
             id: "p".into(),
@@ -246,6 +247,8 @@ mod tests {
                 task(30.0, &["a", "d"], 2000),
                 task(50.0, &["a", "c", "e"], 3000),
             ],
+            case_paths: None,
+            origins: Default::default(),
         };
         (problem, MemPackage(files))
     }

@@ -64,6 +64,22 @@ impl Limits {
 pub enum PackageFormat {
     Native,
     NormalOj,
+    /// A Polygon "full" package (`problem.xml`).
+    Polygon,
+    /// A Kattis problem package (`problem.yaml`, `data/`).
+    Kattis,
+}
+
+impl PackageFormat {
+    /// The file that says a package is in this format and describes it.
+    pub fn manifest_file(self) -> &'static str {
+        match self {
+            PackageFormat::Native => PROBLEM_TOML,
+            PackageFormat::NormalOj => META_JSON,
+            PackageFormat::Polygon => "problem.xml",
+            PackageFormat::Kattis => "problem.yaml",
+        }
+    }
 }
 
 /// Where a problem's checker comes from.
@@ -75,7 +91,31 @@ pub enum CheckerRef {
     Builtin(String),
     /// A component inside the package, by relative path.
     Package(String),
+    /// A program with testlib's contract (`checker input output answer`,
+    /// verdict by exit code), by relative path: C or C++ source (`.c`,
+    /// `.cc`, `.cpp`; compiled with the `.h`/`.hpp` files beside it) or a
+    /// prebuilt WASI module (`.wasm`).
+    Testlib(String),
+    /// A Kattis output validator (`validator input answer feedback_dir <
+    /// output`, exit 42 accepts, 43 rejects), in the same forms as
+    /// [`CheckerRef::Testlib`].
+    KattisValidator(String),
 }
+
+impl CheckerRef {
+    /// The program file a [`CheckerRef::Testlib`] or
+    /// [`CheckerRef::KattisValidator`] names.
+    pub fn program_path(&self) -> Option<&str> {
+        match self {
+            CheckerRef::Testlib(path) | CheckerRef::KattisValidator(path) => Some(path),
+            CheckerRef::Builtin(_) | CheckerRef::Package(_) => None,
+        }
+    }
+}
+
+/// The file name endings a checker program may have: sources compiled in
+/// the sandbox image, or a prebuilt WASI module.
+pub const CHECKER_PROGRAM_EXTENSIONS: [&str; 4] = [".c", ".cc", ".cpp", ".wasm"];
 
 /// The checker of a problem and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +132,19 @@ pub struct Task {
     pub score: f64,
     pub limits: Limits,
     pub cases: Vec<String>,
+    /// Tasks (by index) this one needs fully accepted to score at all
+    /// (Polygon's group dependencies).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<usize>,
+}
+
+/// Where a case's files are, as templates in which `{case}` stands for the
+/// case name (formats whose layout is not fixed, e.g. Polygon's patterns).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CasePaths {
+    pub input: String,
+    pub answer: String,
 }
 
 /// A validated problem.
@@ -102,14 +155,26 @@ pub struct Problem {
     pub format: PackageFormat,
     pub checker: CheckerSpec,
     pub tasks: Vec<Task>,
+    /// Where case files are, when the format does not fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_paths: Option<CasePaths>,
+    /// Where each part of the problem came from (`limits`, `checker`,
+    /// `tests`, `scoring` → a file and what in it), for the problem view.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub origins: BTreeMap<String, String>,
 }
 
 impl Problem {
     /// `(input, expected output)` paths of a case, relative to the package root.
     pub fn case_files(&self, case: &str) -> (String, String) {
+        if let Some(paths) = &self.case_paths {
+            return (paths.input.replace("{case}", case), paths.answer.replace("{case}", case));
+        }
         match self.format {
             PackageFormat::Native => (format!("tests/{case}.in"), format!("tests/{case}.out")),
             PackageFormat::NormalOj => (format!("{case}.in"), format!("{case}.out")),
+            PackageFormat::Polygon => (format!("tests/{case}"), format!("tests/{case}.a")),
+            PackageFormat::Kattis => (format!("data/{case}.in"), format!("data/{case}.ans")),
         }
     }
 
@@ -257,6 +322,8 @@ impl PartialLimits {
 struct NativeChecker {
     plugin: Option<String>,
     path: Option<String>,
+    testlib: Option<String>,
+    kattis: Option<String>,
     #[serde(default)]
     args: Vec<String>,
 }
@@ -305,10 +372,7 @@ pub fn load(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, Prob
             "missing: a problem needs problem.toml (native) or meta.json (Normal-OJ)",
         ));
     };
-    let file = match problem.format {
-        PackageFormat::Native => PROBLEM_TOML,
-        PackageFormat::NormalOj => META_JSON,
-    };
+    let file = problem.format.manifest_file();
     validate_files(&problem, &listed, file)?;
     Ok(problem)
 }
@@ -339,31 +403,7 @@ fn load_native(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, P
     let checker = match raw.checker {
         None => CheckerSpec { plugin: CheckerRef::Builtin("tokens".into()), args: Vec::new() },
         Some(c) => {
-            let plugin = match (c.plugin, c.path) {
-                (Some(id), None) => {
-                    check_plugin_id(&id)?;
-                    CheckerRef::Builtin(id)
-                }
-                (None, Some(path)) => {
-                    if !path.ends_with(".wasm") {
-                        return Err(ProblemError::new(
-                            PROBLEM_TOML,
-                            format!("checker.path: {path:?} must name a .wasm component"),
-                        ));
-                    }
-                    check_relative(&path, PROBLEM_TOML, "checker.path")?;
-                    CheckerRef::Package(path)
-                }
-                (Some(_), Some(_)) => {
-                    return Err(ProblemError::new(
-                        PROBLEM_TOML,
-                        "checker: give either plugin or path, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(ProblemError::new(PROBLEM_TOML, "checker: missing plugin or path"));
-                }
-            };
+            let plugin = native_checker(c.plugin, c.path, c.testlib, c.kattis)?;
             CheckerSpec { plugin, args: c.args }
         }
     };
@@ -381,7 +421,7 @@ fn load_native(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, P
                 "tasks: none given and no tests/*.in found",
             ));
         }
-        vec![Task { score: 100.0, limits: defaults, cases }]
+        vec![Task { score: 100.0, limits: defaults, cases, depends_on: Vec::new() }]
     } else {
         raw.tasks
             .into_iter()
@@ -394,7 +434,7 @@ fn load_native(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, P
                 };
                 let limits = overrides.over(defaults);
                 limits.validate(PROBLEM_TOML, &format!("tasks[{i}]."))?;
-                Ok(Task { score: t.score, limits, cases: t.cases })
+                Ok(Task { score: t.score, limits, cases: t.cases, depends_on: Vec::new() })
             })
             .collect::<Result<_, ProblemError>>()?
     };
@@ -404,7 +444,71 @@ fn load_native(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, P
         format: PackageFormat::Native,
         checker,
         tasks,
+        case_paths: None,
+        origins: BTreeMap::new(),
     })
+}
+
+/// The one checker `[checker]` names: `plugin`, `path`, `testlib` or `kattis`.
+fn native_checker(
+    plugin: Option<String>,
+    path: Option<String>,
+    testlib: Option<String>,
+    kattis: Option<String>,
+) -> Result<CheckerRef, ProblemError> {
+    let given = [plugin.is_some(), path.is_some(), testlib.is_some(), kattis.is_some()];
+    match given.iter().filter(|g| **g).count() {
+        0 => {
+            return Err(ProblemError::new(
+                PROBLEM_TOML,
+                "checker: missing one of plugin, path, testlib or kattis",
+            ));
+        }
+        1 => {}
+        _ => {
+            return Err(ProblemError::new(
+                PROBLEM_TOML,
+                "checker: give only one of plugin, path, testlib and kattis",
+            ));
+        }
+    }
+    if let Some(id) = plugin {
+        check_plugin_id(&id)?;
+        return Ok(CheckerRef::Builtin(id));
+    }
+    if let Some(path) = path {
+        if !path.ends_with(".wasm") {
+            return Err(ProblemError::new(
+                PROBLEM_TOML,
+                format!("checker.path: {path:?} must name a .wasm component"),
+            ));
+        }
+        check_relative(&path, PROBLEM_TOML, "checker.path")?;
+        return Ok(CheckerRef::Package(path));
+    }
+    let (field, path, program) = match (testlib, kattis) {
+        (Some(path), _) => ("checker.testlib", path, CheckerRef::Testlib as fn(String) -> _),
+        (None, Some(path)) => ("checker.kattis", path, CheckerRef::KattisValidator as fn(String) -> _),
+        (None, None) => unreachable!("one of the four is given"),
+    };
+    check_program_path(&path, PROBLEM_TOML, field)?;
+    Ok(program(path))
+}
+
+/// A checker program's path: relative, inside the package, with one of
+/// [`CHECKER_PROGRAM_EXTENSIONS`].
+pub fn check_program_path(path: &str, file: &str, field: &str) -> Result<(), ProblemError> {
+    check_relative(path, file, field)?;
+    if CHECKER_PROGRAM_EXTENSIONS.iter().any(|ext| path.ends_with(ext)) {
+        Ok(())
+    } else {
+        Err(ProblemError::new(
+            file,
+            format!(
+                "{field}: {path:?} must be C or C++ source (.c, .cc, .cpp) or a WASI module (.wasm)"
+            ),
+        ))
+    }
 }
 
 fn load_normal_oj(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem, ProblemError> {
@@ -436,7 +540,7 @@ fn load_normal_oj(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem
             };
             limits.validate(META_JSON, &format!("tasks[{t}]."))?;
             let cases = (0..task.case_count).map(|c| format!("{t:02}{c:02}")).collect();
-            Ok(Task { score: task.task_score, limits, cases })
+            Ok(Task { score: task.task_score, limits, cases, depends_on: Vec::new() })
         })
         .collect::<Result<_, _>>()?;
     Ok(Problem {
@@ -445,6 +549,8 @@ fn load_normal_oj(files: &dyn PackageFiles, fallback_id: &str) -> Result<Problem
         format: PackageFormat::NormalOj,
         checker: CheckerSpec { plugin: CheckerRef::Builtin("lines".into()), args: Vec::new() },
         tasks,
+        case_paths: None,
+        origins: BTreeMap::new(),
     })
 }
 
@@ -519,15 +625,19 @@ fn validate_files(
         for (c, case) in task.cases.iter().enumerate() {
             let at = format!("tasks[{t}].cases[{c}] {case:?}");
             let valid = !case.is_empty()
-                && case.len() <= 64
+                && case.len() <= 128
                 && !case.contains("..")
+                && case.split('/').all(|part| !part.is_empty())
                 && case
                     .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/'));
             if !valid {
                 return Err(ProblemError::new(
                     file,
-                    format!("{at}: a case name is 1-64 characters of A-Z, a-z, 0-9, _, . and -"),
+                    format!(
+                        "{at}: a case name is 1-128 characters of A-Z, a-z, 0-9, _, ., - and / \
+                         (between folders)"
+                    ),
                 ));
             }
             if !seen.insert(case) {
@@ -541,13 +651,25 @@ fn validate_files(
             }
         }
     }
-    if let CheckerRef::Package(path) = &problem.checker.plugin
+    let shipped = match &problem.checker.plugin {
+        CheckerRef::Package(path) => Some(path.as_str()),
+        other => other.program_path(),
+    };
+    if let Some(path) = shipped
         && !listed.contains(path)
     {
         return Err(ProblemError::new(
             path,
-            "missing: the checker named by problem.toml is not in the package (build it first)",
+            format!("missing: the checker named by {file} is not in the package"),
         ));
+    }
+    for (t, task) in problem.tasks.iter().enumerate() {
+        if let Some(bad) = task.depends_on.iter().find(|d| **d >= t) {
+            return Err(ProblemError::new(
+                file,
+                format!("tasks[{t}]: depends on task {bad}, which is not an earlier task"),
+            ));
+        }
     }
     Ok(())
 }

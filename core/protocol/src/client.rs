@@ -1,7 +1,9 @@
 //! The client API (`docs/contract.md` §5): problems, submissions and their live events,
 //! client tokens.
 
-use judge_core::problem::{CheckerSpec, PackageFormat, Task};
+use std::collections::BTreeMap;
+
+use judge_core::problem::{CasePaths, CheckerSpec, PackageFormat, Task};
 use judge_core::report::TaskReport;
 use judge_core::verdict::Status;
 
@@ -113,6 +115,13 @@ pub struct ProblemView {
     pub revision: String,
     pub checker: CheckerSpec,
     pub tasks: Vec<Task>,
+    /// Where case files are, when the package's format does not fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_paths: Option<CasePaths>,
+    /// Where each part came from in the package (`limits`, `checker`,
+    /// `tests`, `scoring`), for formats converted on import.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub origins: BTreeMap<String, String>,
     pub max_score: f64,
     pub files: usize,
     pub bytes: u64,

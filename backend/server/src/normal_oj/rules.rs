@@ -207,6 +207,7 @@ mod tests {
                 score: *score,
                 limits: Limits { time_ms: 1000, memory_mb: 64, output_kb: 1024 },
                 cases: vec![format!("{t}a"), format!("{t}b")],
+                depends_on: vec![],
             })
             .collect();
         ProblemView {
@@ -217,6 +218,8 @@ mod tests {
             max_score: scores.iter().sum(),
             checker: CheckerSpec { plugin: CheckerRef::Builtin(checker.into()), args: vec![] },
             tasks,
+            case_paths: None,
+            origins: Default::default(),
             files: 0,
             bytes: 0,
         }

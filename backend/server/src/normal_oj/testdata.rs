@@ -187,6 +187,8 @@ fn write_zip(
         format: view.format,
         checker: view.checker.clone(),
         tasks: view.tasks.clone(),
+        case_paths: view.case_paths.clone(),
+        origins: view.origins.clone(),
     };
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(out));
     for (t, task) in problem.tasks.iter().enumerate() {

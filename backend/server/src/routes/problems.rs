@@ -102,6 +102,8 @@ pub async fn put(
         max_score: problem.max_score(),
         checker: problem.checker,
         tasks: problem.tasks,
+        case_paths: problem.case_paths,
+        origins: problem.origins,
         files: manifest.files.len(),
         bytes,
     };

@@ -145,7 +145,7 @@ fn for_problem(submission: &mut NewSubmission, record: &ProblemRecord) -> ApiRes
     submission.revision.clone_from(&record.manifest.digest);
     submission.checker = match &record.view.checker.plugin {
         CheckerRef::Builtin(id) => Some(id.clone()),
-        CheckerRef::Package(_) => None,
+        CheckerRef::Package(_) | CheckerRef::Testlib(_) | CheckerRef::KattisValidator(_) => None,
     };
     submission.max_score = record.view.max_score;
     if let JobSpec::Judge { problem, .. } = &mut submission.spec {
