@@ -5,7 +5,8 @@
 //! The rule: `.js` is `javascript`; `.py` is `python` (CPython in a Wasm
 //! component, which needs no Docker; the Docker CPython, `python3`, only when
 //! asked for by name);
-//! `.c` is `c`; `.cpp`, `.cc` and `.cxx` are `cpp`. `gavel judge`, `gavel
+//! `.c` is `c`; `.cpp`, `.cc` and `.cxx` are `cpp` (C and C++ compiled to
+//! WebAssembly, `c-wasm` and `cpp-wasm`, are only used when named). `gavel judge`, `gavel
 //! run`, xtask and the test harnesses all guess with [`guess`], so a file
 //! means the same language everywhere. (A plugins folder may add languages
 //! for extensions this table does not know; `catalog` asks it after the
@@ -29,8 +30,9 @@ pub struct Shipped {
     pub id: &'static str,
     /// The extensions (without the dot) guessed as this language.
     pub extensions: &'static [&'static str],
-    /// Whether it runs in Docker (the native languages) rather than as a
-    /// builtin Wasm plugin.
+    /// Whether it needs Docker (the native languages, and `c-wasm` and
+    /// `cpp-wasm`, which are compiled in the sandbox image and run in
+    /// wasmtime) rather than being a builtin Wasm plugin.
     pub native: bool,
 }
 
@@ -43,6 +45,10 @@ pub const SHIPPED: &[Shipped] = &[
     Shipped { id: "cpp", extensions: &["cpp", "cc", "cxx"], native: true },
     // `.py` is the Wasm `python`'s: the Docker CPython is only ever named.
     Shipped { id: "python3", extensions: &[], native: true },
+    // C and C++ compiled to WebAssembly are only ever named: `.c` and
+    // `.cpp` stay the Docker compilers'.
+    Shipped { id: "c-wasm", extensions: &[], native: true },
+    Shipped { id: "cpp-wasm", extensions: &[], native: true },
 ];
 
 /// Retired language ids and the shipped language that judges them now.
@@ -76,7 +82,7 @@ pub fn for_extension(ext: &str) -> Option<&'static str> {
 }
 
 /// Whether `id` (or what it is an alias of) is a shipped language that
-/// runs in Docker.
+/// needs Docker.
 pub fn is_native(id: &str) -> bool {
     let id = canonical(id);
     SHIPPED.iter().any(|l| l.id == id && l.native)
@@ -117,9 +123,9 @@ mod tests {
     }
 
     #[test]
-    fn the_native_languages_are_c_cpp_and_python3() {
+    fn the_languages_needing_docker_are_c_cpp_python3_and_the_wasm_compiled_c_and_cpp() {
         let native: Vec<&str> = SHIPPED.iter().filter(|l| l.native).map(|l| l.id).collect();
-        assert_eq!(native, ["c", "cpp", "python3"]);
+        assert_eq!(native, ["c", "cpp", "python3", "c-wasm", "cpp-wasm"]);
         assert!(is_native("python3") && !is_native("python") && !is_native("cobol"));
         assert!(!is_native("rustpython"));
     }

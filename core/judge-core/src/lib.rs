@@ -8,6 +8,7 @@
 //! and checkers reach it through the small traits in [`exec`]. The only I/O
 //! is [`problem::DirPackage`], which reads a problem folder.
 
+pub mod checker_program;
 pub mod code_run;
 pub mod exec;
 pub mod judge;

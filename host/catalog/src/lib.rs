@@ -19,6 +19,7 @@ use anyhow::{Context, bail};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub mod clang_wasm;
 pub mod resolve;
 
 use builtin_plugins::BUILTINS;

@@ -21,9 +21,11 @@ use judge_core::Executor;
 use judge_core::code_run::CodeRunner;
 use judge_core::problem::{CheckerRef, PackageFiles};
 use native::{Native, NativeExecutor};
-use plugin_host::{CheckerPlugin, LanguagePlugin, Plugin, PluginHost};
+use judge_core::checker_program::Contract;
+use plugin_host::{CheckerPlugin, LanguagePlugin, Plugin, PluginHost, ProgramChecker};
 
 use crate::Catalog;
+use crate::clang_wasm::{self, ClangWasm};
 
 /// The largest checker component a problem package may carry.
 pub const MAX_CHECKER_BYTES: u64 = 64 << 20;
@@ -31,13 +33,15 @@ pub const MAX_CHECKER_BYTES: u64 = 64 << 20;
 /// Whether the language `id` runs in Docker (a native language) rather
 /// than as a Wasm plugin.
 pub fn runs_in_docker(id: &str) -> bool {
-    native::language::find(id).is_some()
+    native::language::find(id).is_some() || native::language::wasm_compiler(id).is_some()
 }
 
 /// A language, resolved: what compiles and runs a submission in it.
 pub enum Language<'a> {
     Wasm(Box<LanguagePlugin>),
     Native(NativeExecutor<'a>),
+    /// C or C++ compiled to WebAssembly in the sandbox image.
+    ClangWasm(ClangWasm<'a>),
 }
 
 impl std::fmt::Debug for Language<'_> {
@@ -45,6 +49,7 @@ impl std::fmt::Debug for Language<'_> {
         match self {
             Language::Wasm(wasm) => f.debug_tuple("Wasm").field(&wasm.info().id).finish(),
             Language::Native(native) => f.debug_tuple("Native").field(native).finish(),
+            Language::ClangWasm(clang) => f.debug_tuple("ClangWasm").field(clang).finish(),
         }
     }
 }
@@ -61,7 +66,11 @@ pub fn language<'a>(
     if !runs_in_docker(id) {
         return Ok(Language::Wasm(Box::new(catalog.language(id)?)));
     }
-    match native.and_then(|n| n.executor(id)) {
+    let Some(native) = native else { bail!("{id} needs Docker, which is not offered here") };
+    if let Some(clang) = ClangWasm::new(native, &catalog.host, id) {
+        return Ok(Language::ClangWasm(clang));
+    }
+    match native.executor(id) {
         Some(executor) => Ok(Language::Native(executor)),
         None => bail!("{id} needs Docker, which is not offered here"),
     }
@@ -82,6 +91,7 @@ impl<'a> Language<'a> {
         match self {
             Language::Wasm(wasm) => wasm.as_ref(),
             Language::Native(native) => native,
+            Language::ClangWasm(clang) => clang,
         }
     }
 
@@ -90,27 +100,63 @@ impl<'a> Language<'a> {
         match self {
             Language::Wasm(wasm) => wasm.as_ref(),
             Language::Native(native) => native,
+            Language::ClangWasm(clang) => clang,
         }
     }
 }
 
-/// The checker a problem names: a plugin of `catalog` by id, or the
-/// component at its path in `package`.
+/// A checker, resolved: a checker plugin, or a checker program.
+#[derive(Debug)]
+pub enum Checker {
+    Plugin(CheckerPlugin),
+    Program { path: String, program: ProgramChecker },
+}
+
+impl Checker {
+    /// What reports name it by: the plugin's id, or the program's path.
+    pub fn name(&self) -> &str {
+        match self {
+            Checker::Plugin(plugin) => &plugin.info().id,
+            Checker::Program { path, .. } => path,
+        }
+    }
+
+    /// The checker as judge-core's seam.
+    pub fn as_checker(&self) -> &(dyn judge_core::Checker + Sync) {
+        match self {
+            Checker::Plugin(plugin) => plugin,
+            Checker::Program { program, .. } => program,
+        }
+    }
+}
+
+/// The checker a problem names: a plugin of `catalog` by id, the
+/// component at its path in `package`, or a checker program there
+/// (compiled through `native` unless cached, `clang_wasm::checker_program`).
 pub fn checker(
     catalog: &Catalog,
+    native: Option<&Native>,
     reference: &CheckerRef,
     package: &dyn PackageFiles,
-) -> anyhow::Result<CheckerPlugin> {
-    match reference {
-        CheckerRef::Builtin(id) => catalog.checker(id),
+) -> anyhow::Result<Checker> {
+    let (path, contract) = match reference {
+        CheckerRef::Builtin(id) => return catalog.checker(id).map(Checker::Plugin),
         CheckerRef::Package(path) => {
             let bytes = package.read(path).with_context(|| format!("reading {path}"))?;
             if bytes.len() as u64 > MAX_CHECKER_BYTES {
                 bail!("{path} is over {} MiB", MAX_CHECKER_BYTES >> 20);
             }
-            load_checker(&catalog.host, &bytes).with_context(|| path.clone())
+            let plugin = load_checker(&catalog.host, &bytes).with_context(|| path.clone())?;
+            return Ok(Checker::Plugin(plugin));
         }
-    }
+        CheckerRef::Testlib(path) => (path, Contract::Testlib),
+        CheckerRef::KattisValidator(path) => (path, Contract::Kattis),
+    };
+    let host = &catalog.host;
+    let cache_dir = host.config().cache_dir.as_deref();
+    let program = clang_wasm::checker_program(host, native, cache_dir, package, path)?;
+    let limits = host.config().checker_limits;
+    Ok(Checker::Program { path: path.clone(), program: ProgramChecker::new(program, contract, limits) })
 }
 
 /// A checker component from its bytes; a language component is refused.
@@ -170,11 +216,11 @@ mod tests {
             ]
             .into(),
         );
-        let resolve = |r: CheckerRef| checker(&catalog, &r, &package);
+        let resolve = |r: CheckerRef| checker(&catalog, None, &r, &package);
         let builtin = resolve(CheckerRef::Builtin("exact".into())).unwrap();
-        assert_eq!(builtin.info().id, "exact");
+        assert_eq!(builtin.name(), "exact");
         let shipped = resolve(CheckerRef::Package("check.wasm".into())).unwrap();
-        assert_eq!(shipped.info().id, "fixture-checker");
+        assert_eq!(shipped.name(), "fixture-checker");
         let why = |r: CheckerRef| format!("{:#}", resolve(r).unwrap_err());
         let language = why(CheckerRef::Package("lang.wasm".into()));
         assert!(language.contains("lang.wasm: a language plugin, not a checker"), "{language}");
@@ -188,7 +234,7 @@ mod tests {
         let catalog = Catalog::new(HostConfig::default(), None).unwrap();
         let huge = vec![0u8; MAX_CHECKER_BYTES as usize + 1];
         let package = MemPackage([("big.wasm".to_string(), huge)].into());
-        let error = checker(&catalog, &CheckerRef::Package("big.wasm".into()), &package);
+        let error = checker(&catalog, None, &CheckerRef::Package("big.wasm".into()), &package);
         assert!(format!("{:#}", error.unwrap_err()).contains("big.wasm is over 64 MiB"));
     }
 }

@@ -19,13 +19,36 @@ use sha2::{Digest, Sha256};
 /// The supervisor binary (static, musl), built by `build.rs`.
 pub const SUPERVISOR: &[u8] = include_bytes!(env!("GAVEL_SUPERVISOR"));
 
-/// The Debian packages of the image (with their dependencies).
-pub const PACKAGES: &[&str] = &["gcc", "g++", "python3", "libc6-dev"];
+/// The Debian packages of the image (with their dependencies): the native
+/// languages' compilers and Python, and clang 19 with the WASI C and C++
+/// libraries, which compile C and C++ to WebAssembly (`language::WASM_COMPILERS`).
+pub const PACKAGES: &[&str] = &[
+    "gcc",
+    "g++",
+    "python3",
+    "libc6-dev",
+    "clang-19",
+    "lld-19",
+    "wasi-libc",
+    "libc++-19-dev-wasm32",
+    "libc++abi-19-dev-wasm32",
+    "libclang-rt-19-dev-wasm32",
+];
+
+/// Gavel's own headers for the WebAssembly toolchain, added with the
+/// supervisor under [`crate::language::WASM_INCLUDE_DIR`]: a
+/// testlib-compatible `testlib.h` (for checkers that do not ship one) and
+/// `bits/stdc++.h` (which libc++ lacks).
+pub const HEADERS: &[(&str, &[u8])] = &[
+    ("testlib.h", include_bytes!("../image/include/testlib.h")),
+    ("bits/stdc++.h", include_bytes!("../image/include/bits/stdc++.h")),
+];
 /// Bumped when the way the base is made changes.
 const RECIPE: &str = "debootstrap minbase; pruned docs, man pages, locales, apt lists; v1";
 /// Bumped when the supervisor layer's settings change. No `WorkingDir`: a
 /// mount point that exists in the image gives its mode to the tmpfs over it.
-const LAYER: &str = "supervisor at /usr/local/bin/gavel-supervisor, user 65534; v2";
+const LAYER: &str =
+    "supervisor at /usr/local/bin/gavel-supervisor, headers under the Wasm include dir, user 65534; v3";
 /// What is removed from the root filesystem before import.
 const PRUNE: &[&str] = &[
     "var/cache/apt/archives",
@@ -52,7 +75,13 @@ pub fn base_tag() -> String {
 
 /// The image sandboxes run: base + this build's supervisor.
 pub fn image_tag() -> String {
-    let hash = short_hash(&[base_tag().as_bytes(), LAYER.as_bytes(), SUPERVISOR]);
+    let mut parts = vec![base_tag().into_bytes(), LAYER.as_bytes().to_vec(), SUPERVISOR.to_vec()];
+    for (name, data) in HEADERS {
+        parts.push(name.as_bytes().to_vec());
+        parts.push(data.to_vec());
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let hash = short_hash(&parts);
     format!("gavel-native:{}-{hash}", env!("CARGO_PKG_VERSION"))
 }
 
@@ -245,6 +274,16 @@ async fn add_supervisor(docker: &Docker, base: &str, tag: &str) -> Result<(), St
         archive
             .append_data(&mut header, "usr/local/bin/gavel-supervisor", SUPERVISOR)
             .map_err(|e| e.to_string())?;
+        let include = crate::language::WASM_INCLUDE_DIR.trim_start_matches('/');
+        for (name, data) in HEADERS {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            archive
+                .append_data(&mut header, format!("{include}/{name}"), *data)
+                .map_err(|e| e.to_string())?;
+        }
         let archive = archive.into_inner().map_err(|e| e.to_string())?;
         let options = UploadToContainerOptions { path: "/".into(), ..Default::default() };
         docker

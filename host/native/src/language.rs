@@ -110,15 +110,107 @@ pub fn find(id: &str) -> Option<&'static NativeLanguage> {
     LANGUAGES.iter().find(|l| l.id == id)
 }
 
+/// Where the image keeps Gavel's own headers for the WebAssembly toolchain
+/// (`bits/stdc++.h`, a testlib-compatible `testlib.h`), searched after the
+/// source's own folder, so a `testlib.h` shipped beside a checker wins.
+pub const WASM_INCLUDE_DIR: &str = "/usr/local/include/gavel";
+
+/// A C or C++ compiler of the image that makes a WASI preview-1 command
+/// module (`main.wasm`) for wasmtime to run: the `c-wasm` and `cpp-wasm`
+/// languages, and checkers shipped as source.
+#[derive(Debug)]
+pub struct WasmCompiler {
+    /// `c-wasm` or `cpp-wasm`.
+    pub id: &'static str,
+    pub name: &'static str,
+    /// The file name submissions are written to.
+    pub source_file: &'static str,
+    /// The compile command; the source file is its last argument.
+    pub command: &'static [&'static str],
+}
+
+/// What every Wasm compile writes.
+pub const WASM_OUTPUT: &str = "main.wasm";
+
+/// Flags both compilers share: optimised, 8 MiB of stack (native's
+/// default; overflowing it traps instead of overwriting data, as the stack
+/// comes first in memory), memory that may grow to 4 GiB, no exceptions
+/// (Debian's libc++ for wasm32 is built without them).
+macro_rules! wasm_flags {
+    ($clang:literal, $std:literal) => {
+        &[
+            $clang,
+            "--target=wasm32-wasi",
+            $std,
+            "-O2",
+            "-pipe",
+            "-DONLINE_JUDGE",
+            "-ferror-limit=10",
+            "-idirafter",
+            WASM_INCLUDE_DIR,
+            "-Wl,-z,stack-size=8388608",
+            "-Wl,--stack-first",
+            "-Wl,--max-memory=4294967296",
+            "-o",
+            WASM_OUTPUT,
+        ]
+    };
+}
+
+pub const WASM_COMPILERS: &[WasmCompiler] = &[
+    WasmCompiler {
+        id: "c-wasm",
+        name: "C11 to WebAssembly (clang 19 -O2)",
+        source_file: "main.c",
+        command: wasm_flags!("/usr/bin/clang-19", "-std=c11"),
+    },
+    WasmCompiler {
+        id: "cpp-wasm",
+        name: "C++17 to WebAssembly (clang++ 19 -O2, libc++, no exceptions)",
+        source_file: "main.cpp",
+        command: wasm_flags!("/usr/bin/clang++-19", "-std=c++17"),
+    },
+];
+
+impl WasmCompiler {
+    /// The compiler for a source file's name: `.c` is C, `.cc`/`.cpp`/`.cxx` C++.
+    pub fn for_source(name: &str) -> Option<&'static WasmCompiler> {
+        let id = match name.rsplit_once('.')?.1 {
+            "c" => "c-wasm",
+            "cc" | "cpp" | "cxx" => "cpp-wasm",
+            _ => return None,
+        };
+        wasm_compiler(id)
+    }
+
+    /// The whole command line compiling `entry` (C++ adds `-fno-exceptions`
+    /// and the C library's math, C just the math).
+    pub fn command_for(&self, entry: &str) -> Vec<String> {
+        let mut argv: Vec<String> = self.command.iter().map(|a| a.to_string()).collect();
+        if self.id == "cpp-wasm" {
+            argv.push("-fno-exceptions".into());
+        }
+        argv.push(entry.to_string());
+        argv.push("-lm".into());
+        argv
+    }
+}
+
+/// The Wasm compiler with this id.
+pub fn wasm_compiler(id: &str) -> Option<&'static WasmCompiler> {
+    WASM_COMPILERS.iter().find(|c| c.id == id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// judge-core's table of shipped languages (which tools and guesses
-    /// read) names exactly these as the ones in Docker.
+    /// read) names exactly these as the ones that need Docker.
     #[test]
     fn the_shipped_table_marks_exactly_these_languages_native() {
-        let ours: Vec<&str> = LANGUAGES.iter().map(|l| l.id).collect();
+        let native = LANGUAGES.iter().map(|l| l.id);
+        let ours: Vec<&str> = native.chain(WASM_COMPILERS.iter().map(|c| c.id)).collect();
         let table: Vec<&str> =
             judge_core::language::SHIPPED.iter().filter(|l| l.native).map(|l| l.id).collect();
         assert_eq!(ours, table);

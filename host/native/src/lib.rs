@@ -26,6 +26,7 @@ pub mod image;
 pub mod language;
 mod sandbox;
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -38,7 +39,7 @@ use judge_core::{
 use supervisor::wire::{OutputStream, Request, Response, RunReport, RunRequest};
 
 pub use classify::signal_name;
-pub use language::{LANGUAGES, NativeLanguage};
+pub use language::{LANGUAGES, NativeLanguage, WasmCompiler};
 pub use sandbox::SandboxConfig;
 
 /// How long a supervisor may take beyond a run's own wall limit to answer.
@@ -221,24 +222,84 @@ impl<'a> NativeExecutor<'a> {
     /// A fresh sandbox with room to compile, plus `files_bytes` of files in
     /// its work dir (a tmpfs: its pages count against the memory limit).
     fn start(&self, files_bytes: u64) -> Result<NativeProgram<'a>, String> {
-        let native = self.native;
-        let memory = (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES + files_bytes;
-        let sandbox = native.runtime.block_on(async {
-            tokio::time::timeout(
-                START_TIMEOUT,
-                sandbox::Sandbox::start(&native.docker, &native.config, memory),
-            )
-            .await
-            .map_err(|_| format!("the sandbox did not start within {START_TIMEOUT:?}"))?
-        })?;
         Ok(NativeProgram {
-            native,
-            sandbox: Mutex::new(sandbox),
+            sandboxed: self.native.start(files_bytes)?,
             language: self.language,
             cancelled: self.cancelled,
         })
     }
 }
+
+impl Native {
+    /// A fresh sandbox with room to compile, plus `files_bytes` of files in
+    /// its work dir (a tmpfs: its pages count against the memory limit).
+    fn start(&self, files_bytes: u64) -> Result<Sandboxed<'_>, String> {
+        let memory = (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES + files_bytes;
+        let sandbox = self.runtime.block_on(async {
+            tokio::time::timeout(
+                START_TIMEOUT,
+                sandbox::Sandbox::start(&self.docker, &self.config, memory),
+            )
+            .await
+            .map_err(|_| format!("the sandbox did not start within {START_TIMEOUT:?}"))?
+        })?;
+        Ok(Sandboxed { native: self, sandbox: Mutex::new(sandbox) })
+    }
+
+    /// Compiles C or C++ to a WASI command module in a fresh sandbox:
+    /// `files` (flat names: the source and the headers it includes) are
+    /// written to the work dir and `entry` is compiled with `compiler`,
+    /// under the compile limits. `Ok(Err(message))` is a compile error (the
+    /// compiler's message, or the limit it hit); `Err` the sandbox's failure.
+    pub fn compile_to_wasm(
+        &self,
+        compiler: &WasmCompiler,
+        files: &BTreeMap<String, Vec<u8>>,
+        entry: &str,
+    ) -> Result<Result<Vec<u8>, String>, String> {
+        if !files.contains_key(entry) {
+            return Err(format!("{entry} is not among the files to compile"));
+        }
+        if let Some(name) = files.keys().find(|n| n.contains('/') || *n == language::WASM_OUTPUT) {
+            return Err(format!("{name:?} cannot be written to the compile's work dir"));
+        }
+        let files_bytes: u64 = files.values().map(|data| data.len() as u64).sum();
+        let sandboxed = self.start(files_bytes)?;
+        for (name, data) in files {
+            sandboxed.put(name, data)?;
+        }
+        match sandboxed.call(&Request::Snapshot, Duration::ZERO)? {
+            Response::Done => {}
+            other => return Err(format!("taking a snapshot: {}", unexpected(&other))),
+        }
+        if let Err(message) = sandboxed.compile(compiler.command_for(entry))? {
+            return Ok(Err(message));
+        }
+        sandboxed.fit_memory(
+            (language::COMPILE_MEMORY_MB << 20) + HEADROOM_BYTES + files_bytes + 2 * MAX_WASM_BYTES,
+        )?;
+        let collect = Request::Collect { max_files: 4, max_bytes: MAX_WASM_BYTES };
+        match sandboxed.call(&collect, Duration::ZERO)? {
+            Response::Files { files, dropped } => {
+                if dropped.iter().any(|name| name == language::WASM_OUTPUT) {
+                    return Ok(Err(format!(
+                        "the compiled program is over {} MiB",
+                        MAX_WASM_BYTES >> 20
+                    )));
+                }
+                files
+                    .into_iter()
+                    .find(|(name, _)| name == language::WASM_OUTPUT)
+                    .map(|(_, wasm)| Ok(wasm))
+                    .ok_or_else(|| format!("the compiler wrote no {}", language::WASM_OUTPUT))
+            }
+            other => Err(format!("collecting {}: {}", language::WASM_OUTPUT, unexpected(&other))),
+        }
+    }
+}
+
+/// The largest module a Wasm compile may produce.
+pub const MAX_WASM_BYTES: u64 = 64 << 20;
 
 impl CodeRunner for NativeExecutor<'_> {
     /// One fresh sandbox: the files, the compile (a compile error ends it),
@@ -327,13 +388,26 @@ fn case_request(language: &NativeLanguage, stdin: &[u8], limits: &RunLimits) -> 
 
 /// A compiled submission in its warm container.
 struct NativeProgram<'a> {
-    native: &'a Native,
-    sandbox: Mutex<sandbox::Sandbox>,
+    sandboxed: Sandboxed<'a>,
     language: &'static NativeLanguage,
     cancelled: &'a (dyn Fn() -> bool + Sync),
 }
 
-impl NativeProgram<'_> {
+impl<'a> std::ops::Deref for NativeProgram<'a> {
+    type Target = Sandboxed<'a>;
+
+    fn deref(&self) -> &Sandboxed<'a> {
+        &self.sandboxed
+    }
+}
+
+/// One sandbox container, removed on drop, and the requests it serves.
+struct Sandboxed<'a> {
+    native: &'a Native,
+    sandbox: Mutex<sandbox::Sandbox>,
+}
+
+impl Sandboxed<'_> {
     /// One request; `extra_wait` is how long the request itself may run.
     fn call(&self, request: &Request, extra_wait: Duration) -> Result<Response, String> {
         let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -428,7 +502,7 @@ impl Program for NativeProgram<'_> {
     }
 }
 
-impl Drop for NativeProgram<'_> {
+impl Drop for Sandboxed<'_> {
     fn drop(&mut self) {
         let id = &self.sandbox.get_mut().unwrap_or_else(|e| e.into_inner()).id;
         self.native.runtime.block_on(sandbox::remove(&self.native.docker, id));

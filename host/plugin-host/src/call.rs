@@ -6,7 +6,8 @@ use bytes::Bytes;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
-use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use crate::engine::ticks_for;
 use crate::limits::{CallLimits, MemoryLimiter};
@@ -14,15 +15,45 @@ use crate::pipes::CappedOutput;
 
 /// The host state of one store: WASI with nothing ambient, and the limiter.
 pub struct CallState {
-    wasi: WasiCtx,
-    table: ResourceTable,
+    wasi: Wasi,
     limiter: MemoryLimiter,
+}
+
+/// WASI for a component (preview 2) or a core module (preview 1).
+enum Wasi {
+    P2 { ctx: WasiCtx, table: ResourceTable },
+    P1(Box<WasiP1Ctx>),
 }
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        match &mut self.wasi {
+            Wasi::P2 { ctx, table } => WasiCtxView { ctx, table },
+            Wasi::P1(p1) => p1.ctx(),
+        }
     }
+}
+
+impl CallState {
+    /// The preview-1 context of a store made by [`Call::with_io`] for a
+    /// core module.
+    ///
+    /// # Panics
+    /// On a component's store: the two linkers never share a store.
+    pub fn p1(&mut self) -> &mut WasiP1Ctx {
+        match &mut self.wasi {
+            Wasi::P1(p1) => p1,
+            Wasi::P2 { .. } => unreachable!("a component's store given to a core module"),
+        }
+    }
+}
+
+/// A host directory a guest sees at `guest` (WASI programs' files).
+#[derive(Debug, Clone)]
+pub struct Preopen {
+    pub host: std::path::PathBuf,
+    pub guest: String,
+    pub writable: bool,
 }
 
 /// A store prepared for one call, with its pipes.
@@ -37,14 +68,21 @@ impl Call {
     /// A fresh store: no preopened directory, no environment variable, no
     /// reachable network, `stdin` as the only input, capped in-memory output.
     pub fn new(engine: &Engine, limits: CallLimits, stdin: Bytes, args: &[String]) -> Call {
-        Self::with_io(engine, limits, CallIo { stdin, args, env: &[], tap: None })
+        let io = CallIo { stdin, args, env: &[], tap: None, preopens: &[], core_module: false };
+        Self::with_io(engine, limits, io)
+            .expect("a call without preopened directories cannot fail to start")
     }
 
     /// A fresh store as [`Call::new`], with the given environment variables
-    /// (only those) and output also shown to a tap as it is written.
-    pub fn with_io(engine: &Engine, limits: CallLimits, io: CallIo<'_>) -> Call {
+    /// (only those), directories (only those), and output also shown to a
+    /// tap as it is written. Fails only when a directory cannot be opened.
+    pub fn with_io(engine: &Engine, limits: CallLimits, io: CallIo<'_>) -> anyhow::Result<Call> {
         let output = CappedOutput::tapped(limits.output_bytes, io.tap);
         let mut wasi = WasiCtx::builder();
+        for dir in io.preopens {
+            let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            wasi.preopened_dir(&dir.host, &dir.guest, perms)?;
+        }
         wasi.stdin(MemoryInputPipe::new(io.stdin))
             .stdout(output.stdout())
             .stderr(output.stderr())
@@ -57,11 +95,12 @@ impl Call {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
-        let state = CallState {
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limiter: MemoryLimiter::new(limits.memory_bytes),
+        let wasi = if io.core_module {
+            Wasi::P1(Box::new(wasi.build_p1()))
+        } else {
+            Wasi::P2 { ctx: wasi.build(), table: ResourceTable::new() }
         };
+        let state = CallState { wasi, limiter: MemoryLimiter::new(limits.memory_bytes) };
         let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(limits.fuel).expect("fuel is enabled on Gavel's engine");
@@ -87,7 +126,7 @@ impl Call {
                 store.epoch_deadline_trap();
             }
         }
-        Call { store, output, limits, started: Instant::now() }
+        Ok(Call { store, output, limits, started: Instant::now() })
     }
 
     /// Ends the call: measures it and classifies `error`, if any.
@@ -118,6 +157,11 @@ pub struct CallIo<'a> {
     pub args: &'a [String],
     pub env: &'a [(String, String)],
     pub tap: Option<judge_core::OutputTap>,
+    /// Directories the guest may open (nothing else exists for it).
+    pub preopens: &'a [Preopen],
+    /// Whether the guest is a core module (WASI preview 1) rather than a
+    /// component.
+    pub core_module: bool,
 }
 
 /// What a finished call produced and used.
@@ -131,6 +175,30 @@ pub struct CallReport {
     pub stderr: Vec<u8>,
 }
 
+impl CallReport {
+    /// A call that never started: the host failed to prepare it.
+    pub(crate) fn refused(reason: String) -> CallReport {
+        CallReport {
+            failure: Some(Failure::Host(reason)),
+            elapsed: Duration::ZERO,
+            fuel_used: 0,
+            peak_memory: 0,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+        }
+    }
+
+    /// The exit status of a WASI program: `exit(n)`, or 0 when `_start`
+    /// returned; `None` when a limit or a fault ended it.
+    pub fn exit_code(&self) -> Option<i32> {
+        match &self.failure {
+            None => Some(0),
+            Some(Failure::Exit(code)) => Some(*code),
+            Some(_) => None,
+        }
+    }
+}
+
 /// Why a call did not return normally.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
@@ -141,6 +209,8 @@ pub enum Failure {
     Output(String),
     /// A trap or another guest fault.
     Crash(String),
+    /// The host could not run the guest at all (not its fault).
+    Host(String),
 }
 
 impl Failure {
@@ -148,9 +218,11 @@ impl Failure {
     pub fn reason(&self) -> String {
         match self {
             Failure::Exit(code) => format!("exited with status {code}"),
-            Failure::Time(r) | Failure::Memory(r) | Failure::Output(r) | Failure::Crash(r) => {
-                r.clone()
-            }
+            Failure::Time(r)
+            | Failure::Memory(r)
+            | Failure::Output(r)
+            | Failure::Crash(r)
+            | Failure::Host(r) => r.clone(),
         }
     }
 }

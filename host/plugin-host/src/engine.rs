@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, Module, PoolingAllocationConfig};
 
 /// How often the engine's epoch advances; deadlines are rounded up to it.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -112,32 +112,31 @@ impl ComponentCache {
     /// Loads the component cached under `key` for this engine's settings,
     /// or compiles the bytes `wasm` produces and caches the result. `key`
     /// must name those bytes (e.g. their digest).
-    pub fn load<'a>(
+    pub fn load<'a, C: Compiled>(
         &self,
         engine: &Engine,
         key: &str,
         wasm: impl FnOnce() -> anyhow::Result<Cow<'a, [u8]>>,
-    ) -> anyhow::Result<Component> {
+    ) -> anyhow::Result<C> {
         // Compiled and loaded in two steps, even without a cache, so that a
         // component too big for the instance pool is told apart from one
         // that is not valid Wasm.
         let Some(dir) = &self.dir else {
-            return load_compiled(engine, &engine.precompile_component(&wasm()?)?);
+            return load_compiled(engine, &C::precompile(engine, &wasm()?)?);
         };
         let path = self.path(dir, engine, key);
         if path.is_file() {
-            // SAFETY: the file was written by `Engine::precompile_component` of
+            // Trusted: the file was written by `Compiled::precompile` of
             // an engine with the same settings (its name carries both the
             // plugin's key and the settings hash), into our own cache dir.
-            #[allow(unsafe_code)]
-            match unsafe { Component::deserialize_file(engine, &path) } {
+            match C::deserialize_file(engine, &path) {
                 Ok(component) => return Ok(component),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), error = %e, "discarding unreadable cache entry")
                 }
             }
         }
-        let compiled = engine.precompile_component(&wasm()?)?;
+        let compiled = C::precompile(engine, &wasm()?)?;
         // Cached only once it loads: never an entry that cannot.
         let component = load_compiled(engine, &compiled)?;
         if let Err(e) = write_atomically(dir, &path, &compiled) {
@@ -161,11 +160,54 @@ impl std::fmt::Display for OverLimits {
 
 /// Loads what [`Engine::precompile_component`] of this engine produced; the
 /// only way that fails is the instance limits, marked [`OverLimits`].
-fn load_compiled(engine: &Engine, compiled: &[u8]) -> anyhow::Result<Component> {
-    // SAFETY: `compiled` was just produced by this engine.
-    #[allow(unsafe_code)]
-    unsafe { Component::deserialize(engine, compiled) }
+fn load_compiled<C: Compiled>(engine: &Engine, compiled: &[u8]) -> anyhow::Result<C> {
+    C::deserialize(engine, compiled)
         .map_err(|e| anyhow::Error::from(e).context(OverLimits))
+}
+
+/// What the cache holds: compiled components (plugins) or core modules
+/// (WASI programs, `crate::program`). Only the cache calls the loaders, and
+/// only on what [`Compiled::precompile`] of an engine with the same
+/// settings wrote (see [`ComponentCache::load`]).
+pub trait Compiled: Sized {
+    /// Compiles Wasm bytes to this engine's native code.
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>>;
+    /// Loads what [`Compiled::precompile`] produced.
+    fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+    /// Loads a file [`Compiled::precompile`]'s output was written to.
+    fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for Component {
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_component(wasm)
+    }
+    #[allow(unsafe_code)]
+    fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: only the cache calls this, on this engine's own output.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
+    #[allow(unsafe_code)]
+    fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: only the cache calls this, on files of its own dir.
+        unsafe { Component::deserialize_file(engine, path) }
+    }
+}
+
+impl Compiled for Module {
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_module(wasm)
+    }
+    #[allow(unsafe_code)]
+    fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: only the cache calls this, on this engine's own output.
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+    #[allow(unsafe_code)]
+    fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Self> {
+        // SAFETY: only the cache calls this, on files of its own dir.
+        unsafe { Module::deserialize_file(engine, path) }
+    }
 }
 
 /// A short, stable key for the engine settings that affect compiled code.

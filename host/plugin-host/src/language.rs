@@ -35,7 +35,8 @@ impl FuelCalibration {
     /// The values a plugin may declare for either figure.
     pub const RANGE: std::ops::RangeInclusive<u64> = 100_000..=1_000_000_000;
 
-    fn new(fuel_per_ms: u64, fuel_per_cpu_ms: u64) -> Result<Self, PluginError> {
+    /// A calibration, if both figures are in [`Self::RANGE`].
+    pub fn new(fuel_per_ms: u64, fuel_per_cpu_ms: u64) -> Result<Self, PluginError> {
         for (name, value) in [("fuel-per-ms", fuel_per_ms), ("fuel-per-cpu-ms", fuel_per_cpu_ms)] {
             if !Self::RANGE.contains(&value) {
                 return Err(PluginError::Invalid(format!(
@@ -66,6 +67,16 @@ impl FuelCalibration {
     pub fn wall_backstop_ms(&self, time_ms: u64) -> u64 {
         let cpu_ms = self.fuel_for(time_ms).div_ceil(self.fuel_per_cpu_ms);
         cpu_ms.saturating_mul(WALL_SLACK).saturating_add(1000)
+    }
+
+    /// The budgets of one judged run under `limits`.
+    pub fn call_limits(&self, limits: &RunLimits) -> CallLimits {
+        CallLimits {
+            wall_ms: self.wall_backstop_ms(limits.time_ms),
+            fuel: self.fuel_for(limits.time_ms),
+            memory_bytes: limits.memory_mb.saturating_mul(1 << 20),
+            output_bytes: limits.output_bytes,
+        }
     }
 }
 
@@ -174,14 +185,10 @@ impl LanguagePlugin {
     }
 
     fn run_here(&self, program: &[u8], limits: &RunLimits, io: CallIo<'_>) -> RunOutcome {
-        let call_limits = CallLimits {
-            wall_ms: self.calibration.wall_backstop_ms(limits.time_ms),
-            fuel: self.calibration.fuel_for(limits.time_ms),
-            memory_bytes: limits.memory_mb.saturating_mul(1 << 20),
-            output_bytes: limits.output_bytes,
-        };
+        let call_limits = self.calibration.call_limits(limits);
         let args = io.args;
-        let mut call = Call::with_io(&self.engine, call_limits, io);
+        let mut call = Call::with_io(&self.engine, call_limits, io)
+            .expect("a language run has no preopened directory to fail on");
         let result = self
             .pre
             .instantiate(&mut call.store)
@@ -196,23 +203,33 @@ impl LanguagePlugin {
             fuel = report.fuel_used,
             "run finished"
         );
-        let end = match (&report.failure, status) {
-            (None, Some(code)) => RunEnd::Exited { code: code.into() },
+        report.into_outcome(status.map(i32::from), &self.calibration)
+    }
+}
+
+impl CallReport {
+    /// The run's outcome: how it ended (`status` is what the guest
+    /// returned, when it returned), its output, and its time in the
+    /// calibration's milliseconds.
+    pub(crate) fn into_outcome(self, status: Option<i32>, calibration: &FuelCalibration) -> RunOutcome {
+        let end = match (&self.failure, status) {
+            (None, Some(code)) => RunEnd::Exited { code },
             (Some(Failure::Exit(code)), _) => RunEnd::Exited { code: *code },
             (Some(Failure::Time(reason)), _) => RunEnd::TimeLimit { reason: reason.clone() },
             (Some(Failure::Memory(reason)), _) => RunEnd::MemoryLimit { reason: reason.clone() },
             (Some(Failure::Output(reason)), _) => RunEnd::OutputLimit { reason: reason.clone() },
             (Some(Failure::Crash(reason)), _) => RunEnd::Crashed { reason: reason.clone() },
+            (Some(Failure::Host(reason)), _) => RunEnd::SystemError { reason: reason.clone() },
             (None, None) => unreachable!("a call without a status failed"),
         };
         RunOutcome {
             end,
-            time_ms: self.calibration.time_for(report.fuel_used),
-            memory_kb: report.peak_memory.div_ceil(1024),
-            fuel: Some(report.fuel_used),
-            wall_ms: Some(report.elapsed.as_millis() as u64),
-            stdout: report.stdout,
-            stderr: report.stderr,
+            time_ms: calibration.time_for(self.fuel_used),
+            memory_kb: self.peak_memory.div_ceil(1024),
+            fuel: Some(self.fuel_used),
+            wall_ms: Some(self.elapsed.as_millis() as u64),
+            stdout: self.stdout,
+            stderr: self.stderr,
         }
     }
 }
@@ -252,7 +269,14 @@ struct WasmProgram<'a> {
 
 impl Program for WasmProgram<'_> {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-        let io = CallIo { stdin: Bytes::copy_from_slice(stdin), args: &[], env: &[], tap: None };
+        let io = CallIo {
+            stdin: Bytes::copy_from_slice(stdin),
+            args: &[],
+            env: &[],
+            tap: None,
+            preopens: &[],
+            core_module: false,
+        };
         on_big_stack(|| self.plugin.run_here(&self.program, limits, io))
     }
 }
@@ -285,6 +309,8 @@ impl CodeRunner for LanguagePlugin {
             args: &run.args,
             env: &env,
             tap: Some(tap),
+            preopens: &[],
+            core_module: false,
         };
         let outcome = on_big_stack(|| self.run_here(&program, &run.limits, io));
         Ok(CodeRunOutcome::Ran { outcome, artifacts: Vec::new(), artifacts_dropped: Vec::new() })

@@ -26,6 +26,7 @@ mod language;
 mod limits;
 mod pipes;
 mod preinit;
+mod program;
 mod registry;
 
 use std::cell::Cell;
@@ -37,7 +38,9 @@ use wasmtime::component::{Component, Linker};
 pub use cancel::{CancelToken, with_cancel};
 pub use checker::CheckerPlugin;
 pub use language::{FuelCalibration, LanguagePlugin, WALL_SLACK};
+pub use call::{CallIo, CallReport, Failure, Preopen};
 pub use limits::CallLimits;
+pub use program::{JudgedProgram, ProgramChecker, WasiProgram};
 pub use registry::{PluginSet, Skipped};
 
 /// Budgets of the `info` call made when a plugin is loaded.
@@ -187,6 +190,7 @@ impl Default for HostConfig {
 pub struct PluginHost {
     engine: Engine,
     linker: Linker<call::CallState>,
+    program_linker: wasmtime::Linker<call::CallState>,
     cache: engine::ComponentCache,
     config: HostConfig,
 }
@@ -203,8 +207,9 @@ impl PluginHost {
         let engine = engine::build_engine(config.concurrency)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        let program_linker = program::linker(&engine)?;
         let cache = engine::ComponentCache::new(config.cache_dir.clone());
-        Ok(PluginHost { engine, linker, cache, config })
+        Ok(PluginHost { engine, linker, program_linker, cache, config })
     }
 
     /// The host's settings.

@@ -169,7 +169,7 @@ async fn connect_native(data_dir: &Path) -> Option<Arc<native::Native>> {
     .await;
     match connected {
         Ok(Ok(native)) => {
-            tracing::info!(image = native.image(), "native languages available: c, cpp, python3");
+            tracing::info!(image = native.image(), "native languages available: c, cpp, python3, c-wasm, cpp-wasm");
             Some(Arc::new(native))
         }
         Ok(Err(e)) => {
@@ -242,6 +242,8 @@ impl Agent {
         let mut languages = catalog.known(catalog::Kind::Language);
         if self.context.native.is_some() {
             languages.extend(native::LANGUAGES.iter().map(|l| l.id.to_string()));
+            let compiled = native::language::WASM_COMPILERS.iter();
+            languages.extend(compiled.map(|c| c.id.to_string()));
         }
         // Jobs queued under a retired id (`rustpython`) are ours too: they
         // resolve to its successor (judge-core's `language::canonical`).

@@ -15,7 +15,7 @@ use catalog::resolve::{self, Language};
 use judge_core::judge::{Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
-use plugin_host::{CancelToken, CheckerPlugin};
+use plugin_host::CancelToken;
 use protocol::runner::{CaseProgress, Job, JobResult, JobSpec, ProblemManifest, RunnerEvent};
 use protocol::runs::{RunJob, RunReport};
 use tokio::sync::mpsc;
@@ -230,9 +230,10 @@ impl<'a> Languages<'a> {
         &self,
         reference: &CheckerRef,
         package: &CachedPackage,
-    ) -> Result<CheckerPlugin, String> {
+    ) -> Result<resolve::Checker, String> {
         let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
-        resolve::checker(&catalog, reference, package).map_err(|e| format!("checker: {e:#}"))
+        resolve::checker(&catalog, self.native, reference, package)
+            .map_err(|e| format!("checker: {e:#}"))
     }
 }
 
@@ -263,7 +264,7 @@ fn judge_files(
         Ok(checker) => checker,
         Err(e) => return JudgeReport::judgement_error(e),
     };
-    judge(&problem, package, &source, language, &checker, &mut |progress: &Progress| {
+    judge(&problem, package, &source, language, checker.as_checker(), &mut |progress: &Progress| {
         let _ = events.send(match progress {
             Progress::Compiled { message } => RunnerEvent::Compiled { message: message.clone() },
             Progress::Case { task, case } => RunnerEvent::Case(CaseProgress {

@@ -48,10 +48,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
     };
-    let checker = resolve::checker(&catalog, &problem.checker.plugin, &package)
-        .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
-    // Docker only for a native language.
-    let docker = if resolve::runs_in_docker(&language_id) {
+    // Docker only for a language or a checker compiled in the sandbox image.
+    let compiled_checker = problem.checker.plugin.program_path().is_some_and(|p| !p.ends_with(".wasm"));
+    let docker = if resolve::runs_in_docker(&language_id) || compiled_checker {
         let docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
         if let Err(e) = docker.remove_leftovers() {
             tracing::warn!("{e}");
@@ -65,19 +64,21 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             "compiling the `{language_id}` plugin for this machine (once: it is cached for later runs)…"
         );
     }
+    let checker = resolve::checker(&catalog, docker.as_ref(), &problem.checker.plugin, &package)
+        .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
     let language = resolve::language(&catalog, docker.as_ref(), &language_id)
         .map_err(|e| BadInput(format!("{e:#}")))?;
     let language = language.executor();
 
     let mut printer = output::CasePrinter::new(!args.json);
-    printer.header(&problem.id, &language_id, &checker.info().id);
+    printer.header(&problem.id, &language_id, checker.name());
     let report = plugin_host::on_big_stack(|| {
-        judge(&problem, &package, &source, language, &checker, &mut |p: &Progress| {
+        judge(&problem, &package, &source, language, checker.as_checker(), &mut |p: &Progress| {
             printer.progress(p)
         })
     });
     if args.json {
-        let json = output::report_json(&problem.id, &language_id, &checker.info().id, &report);
+        let json = output::report_json(&problem.id, &language_id, checker.name(), &report);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         printer.footer(&report);

@@ -1,0 +1,203 @@
+//! The contracts of checker programs, as pure rules: what a testlib checker
+//! or a Kattis output validator is given, and how its exit status and
+//! messages become a [`CheckVerdict`]. The host runs the program (a WASI
+//! module, `plugin-host`) and hands the facts here.
+
+use crate::exec::CheckVerdict;
+
+/// Which contract a checker program follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// testlib: `checker <input> <output> <answer>`, verdict by exit code,
+    /// message on stderr.
+    Testlib,
+    /// Kattis: `validator <input> <answer> <feedback_dir> [args] < output`,
+    /// exit 42 accepts, 43 rejects, messages in `judgemessage.txt`.
+    Kattis,
+}
+
+/// Where a checker program finds its files: one read-only folder holding
+/// the three files, and (Kattis) a writable feedback folder.
+pub const FILES_DIR: &str = "/judge";
+pub const INPUT: &str = "/judge/input";
+pub const OUTPUT: &str = "/judge/output";
+pub const ANSWER: &str = "/judge/answer";
+pub const FEEDBACK_DIR: &str = "/feedback";
+
+/// The most of a program's message a verdict keeps.
+pub const MESSAGE_BYTES: usize = 1024;
+
+impl Contract {
+    /// The program's arguments (after its name).
+    pub fn args(self, extra: &[String]) -> Vec<String> {
+        let mut args: Vec<String> = match self {
+            Contract::Testlib => [INPUT, OUTPUT, ANSWER],
+            Contract::Kattis => [INPUT, ANSWER, "/feedback/"],
+        }
+        .map(str::to_string)
+        .to_vec();
+        if self == Contract::Kattis {
+            args.extend(extra.iter().cloned());
+        }
+        args
+    }
+
+    /// Whether the contestant's output is the program's stdin (Kattis)
+    /// rather than a file (testlib).
+    pub fn output_on_stdin(self) -> bool {
+        self == Contract::Kattis
+    }
+}
+
+/// What a finished checker program left: its exit status and its messages
+/// (stderr; for Kattis also `judgemessage.txt` and `score.txt`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProgramFacts {
+    pub exit_code: i32,
+    pub stderr: Vec<u8>,
+    pub judge_message: Option<Vec<u8>>,
+    pub score: Option<Vec<u8>>,
+}
+
+/// The verdict a testlib checker's exit status means: 0 accepted, 1 wrong
+/// answer, 2 presentation error, 3 the checker failed (→ JE), 4 "dirt"
+/// (wrong answer), 7 points (`points P` leads stderr; `P` is the case's
+/// fraction, clamped to 0..=1), 16 + k partial (`k` percent).
+pub fn testlib_verdict(facts: &ProgramFacts) -> CheckVerdict {
+    let message = text(&facts.stderr);
+    match facts.exit_code {
+        0 => CheckVerdict::Accepted,
+        1 | 4 => CheckVerdict::WrongAnswer { message },
+        2 => CheckVerdict::PresentationError { message },
+        3 => CheckVerdict::Fail { message: format!("the checker failed: {message}") },
+        7 => match points(&message) {
+            Some((score, rest)) => partial(score, rest.to_string()),
+            None => CheckVerdict::Fail {
+                message: format!("the checker exited 7 (points) without `points P` first: {message}"),
+            },
+        },
+        code @ 16..=116 => partial(f64::from(code - 16) / 100.0, message),
+        code => CheckVerdict::Fail {
+            message: format!("the checker exited with status {code}, which testlib does not define: {message}"),
+        },
+    }
+}
+
+/// The verdict a Kattis output validator's exit status means: 42 accepted
+/// (a `score.txt` makes it that fraction of the case, clamped to 0..=1),
+/// 43 wrong answer (with `judgemessage.txt`), anything else a failure.
+pub fn kattis_verdict(facts: &ProgramFacts) -> CheckVerdict {
+    let message = facts.judge_message.as_deref().map(text).unwrap_or_default();
+    match facts.exit_code {
+        42 => match facts.score.as_deref().map(text) {
+            None => CheckVerdict::Accepted,
+            Some(score) => match score.trim().parse::<f64>() {
+                Ok(value) if value.is_finite() => partial(value, message),
+                _ => CheckVerdict::Fail {
+                    message: format!("the validator's score.txt is not a number: {score:?}"),
+                },
+            },
+        },
+        43 => CheckVerdict::WrongAnswer { message },
+        code => CheckVerdict::Fail {
+            message: format!(
+                "the validator exited with status {code} (42 accepts, 43 rejects): {}",
+                if message.is_empty() { text(&facts.stderr) } else { message }
+            ),
+        },
+    }
+}
+
+/// `points P rest` → `(P, rest)`.
+fn points(message: &str) -> Option<(f64, &str)> {
+    let rest = message.strip_prefix("points ")?;
+    let (value, rest) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let value: f64 = value.parse().ok().filter(|v: &f64| v.is_finite())?;
+    Some((value, rest.trim_start()))
+}
+
+/// A case's fraction: full is accepted, anything less partial.
+fn partial(score: f64, message: String) -> CheckVerdict {
+    let score = score.clamp(0.0, 1.0);
+    if score >= 1.0 {
+        CheckVerdict::Accepted
+    } else {
+        CheckVerdict::Partial { score, message }
+    }
+}
+
+/// A message as text: lossy UTF-8, trimmed, at most [`MESSAGE_BYTES`].
+fn text(bytes: &[u8]) -> String {
+    let cut = &bytes[..bytes.len().min(MESSAGE_BYTES)];
+    String::from_utf8_lossy(cut).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testlib(code: i32, stderr: &str) -> CheckVerdict {
+        testlib_verdict(&ProgramFacts { exit_code: code, stderr: stderr.into(), ..Default::default() })
+    }
+
+    fn kattis(code: i32, message: Option<&str>, score: Option<&str>) -> CheckVerdict {
+        kattis_verdict(&ProgramFacts {
+            exit_code: code,
+            stderr: b"stderr".to_vec(),
+            judge_message: message.map(|m| m.into()),
+            score: score.map(|s| s.into()),
+        })
+    }
+
+    #[test]
+    fn testlib_exit_codes_are_its_verdicts() {
+        assert_eq!(testlib(0, "ok 3 numbers"), CheckVerdict::Accepted);
+        let wa = "wrong answer 2nd numbers differ - expected: '3', found: '4'";
+        assert_eq!(testlib(1, wa), CheckVerdict::WrongAnswer { message: wa.into() });
+        assert!(matches!(testlib(2, "wrong output format"), CheckVerdict::PresentationError { .. }));
+        let CheckVerdict::Fail { message } = testlib(3, "answer is broken") else { panic!() };
+        assert!(message.contains("the checker failed: answer is broken"), "{message}");
+        assert!(matches!(testlib(4, "dirt"), CheckVerdict::WrongAnswer { .. }));
+        assert_eq!(
+            testlib(7, "points 0.25 one of four"),
+            CheckVerdict::Partial { score: 0.25, message: "one of four".into() }
+        );
+        assert_eq!(testlib(7, "points 1"), CheckVerdict::Accepted);
+        assert!(matches!(testlib(7, "no points here"), CheckVerdict::Fail { .. }));
+        assert_eq!(testlib(16 + 40, "partly"), CheckVerdict::Partial { score: 0.4, message: "partly".into() });
+        let CheckVerdict::Fail { message } = testlib(9, "?") else { panic!() };
+        assert!(message.contains("status 9"), "{message}");
+    }
+
+    #[test]
+    fn kattis_exit_codes_and_feedback_files_are_its_verdicts() {
+        assert_eq!(kattis(42, None, None), CheckVerdict::Accepted);
+        assert_eq!(
+            kattis(43, Some("expected 3, got 4\n"), None),
+            CheckVerdict::WrongAnswer { message: "expected 3, got 4".into() }
+        );
+        assert_eq!(
+            kattis(42, Some("half"), Some("0.5\n")),
+            CheckVerdict::Partial { score: 0.5, message: "half".into() }
+        );
+        assert!(matches!(kattis(42, None, Some("lots")), CheckVerdict::Fail { .. }));
+        let CheckVerdict::Fail { message } = kattis(1, None, None) else { panic!() };
+        assert!(message.contains("status 1 (42 accepts, 43 rejects): stderr"), "{message}");
+    }
+
+    #[test]
+    fn arguments_follow_each_contract() {
+        assert_eq!(Contract::Testlib.args(&["x".into()]), [INPUT, OUTPUT, ANSWER]);
+        assert_eq!(
+            Contract::Kattis.args(&["case_sensitive".into()]),
+            [INPUT, ANSWER, "/feedback/", "case_sensitive"]
+        );
+        assert!(Contract::Kattis.output_on_stdin() && !Contract::Testlib.output_on_stdin());
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let CheckVerdict::WrongAnswer { message } = testlib(1, &"x".repeat(5000)) else { panic!() };
+        assert_eq!(message.len(), MESSAGE_BYTES);
+    }
+}
