@@ -3,6 +3,7 @@
 
 mod native;
 mod normal_oj;
+mod polygon;
 
 use super::*;
 
@@ -22,6 +23,19 @@ fn native(toml: &str) -> MemPackage {
 
 fn error(files: &MemPackage) -> String {
     load(files, "p").unwrap_err().to_string()
+}
+
+/// A package of this repository (`tests/e2e/packages/…`, `examples/problems/…`),
+/// read from disk into memory so a test can edit it.
+fn repo_package(path: &str) -> MemPackage {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);
+    let dir = DirPackage::new(&root).unwrap_or_else(|e| panic!("{}: {e}", root.display()));
+    MemPackage(dir.list().into_iter().map(|p| (p.clone(), dir.read(&p).unwrap())).collect())
+}
+
+/// A problem's origins, as pairs to compare.
+fn origins(problem: &Problem) -> Vec<(&str, &str)> {
+    problem.origins.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 #[test]
