@@ -15,12 +15,14 @@
 mod checks;
 mod files;
 mod kattis;
+mod kattis_data;
 mod model;
 mod native;
 mod normal_oj;
 mod polygon;
 #[cfg(test)]
 mod tests;
+mod yaml;
 
 use std::collections::BTreeSet;
 

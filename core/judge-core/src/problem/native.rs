@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::checks::{check_id, check_plugin_id, check_program_path, check_relative};
 use super::files::{PackageFiles, read_text};
+use super::kattis::check_kattis_default_args;
 use super::model::{
     CheckerRef, CheckerSpec, Limits, PROBLEM_TOML, PackageFormat, Problem, ProblemError, Task,
 };
@@ -83,6 +84,10 @@ pub(super) fn load(files: &dyn PackageFiles, fallback_id: &str) -> Result<Proble
         None => CheckerSpec { plugin: CheckerRef::Builtin("tokens".into()), args: Vec::new() },
         Some(c) => {
             let plugin = native_checker(c.plugin, c.path, c.testlib, c.kattis)?;
+            if plugin == CheckerRef::Builtin("kattis-default".into()) {
+                check_kattis_default_args(&c.args)
+                    .map_err(|e| ProblemError::new(PROBLEM_TOML, format!("checker.args: {e}")))?;
+            }
             CheckerSpec { plugin, args: c.args }
         }
     };

@@ -1,9 +1,13 @@
 //! Tests of the problem loaders: one module per format, sharing the
 //! helpers here; `examples` loads the repository's own packages.
 
+mod examples;
+mod kattis;
 mod native;
 mod normal_oj;
 mod polygon;
+
+use std::collections::BTreeSet;
 
 use super::*;
 

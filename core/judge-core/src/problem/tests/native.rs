@@ -97,6 +97,22 @@ fn bad_native_packages_name_the_file_and_field() {
             "problem.toml: checker: missing one of plugin, path, testlib or kattis",
         ),
         (
+            "[checker]\nplugin = \"kattis-default\"\nargs = [\"float_tolerance\"]\n",
+            "problem.toml: checker.args: float_tolerance: missing its value",
+        ),
+        (
+            "[checker]\ntestlib = \"check.py\"\n",
+            "problem.toml: checker.testlib: \"check.py\" must be C or C++ source (.c, .cc, .cpp) or a WASI module (.wasm)",
+        ),
+        (
+            "[checker]\nkattis = \"validator/validate.cpp\"\n",
+            "validator/validate.cpp: missing: the checker named by problem.toml is not in the package",
+        ),
+        (
+            "[checker]\nplugin = \"tokens\"\ntestlib = \"check.cpp\"\n",
+            "problem.toml: checker: give only one of plugin, path, testlib and kattis",
+        ),
+        (
             "id = \"a b\"\n",
             "problem.toml: id: \"a b\" must be 1-64 characters of A-Z, a-z, 0-9, _ and -",
         ),
@@ -125,4 +141,17 @@ fn a_missing_expected_output_is_named() {
         "problem.toml: missing: a problem needs problem.toml (native), meta.json (Normal-OJ), \
          problem.xml (Polygon) or problem.yaml (Kattis)"
     );
+}
+
+#[test]
+fn checker_programs_are_named_by_testlib_or_kattis() {
+    let mut files = native("[checker]\ntestlib = \"check/check.cpp\"\n");
+    files.0.insert("check/check.cpp".into(), b"int main() {}".to_vec());
+    let p = load(&files, "p").unwrap();
+    assert_eq!(p.checker.plugin, CheckerRef::Testlib("check/check.cpp".into()));
+    let mut files = native("[checker]\nkattis = \"validator/validate.wasm\"\nargs = [\"x\"]\n");
+    files.0.insert("validator/validate.wasm".into(), b"\0asm".to_vec());
+    let p = load(&files, "p").unwrap();
+    assert_eq!(p.checker.plugin, CheckerRef::KattisValidator("validator/validate.wasm".into()));
+    assert_eq!(p.checker.args, ["x"]);
 }
