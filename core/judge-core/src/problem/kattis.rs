@@ -91,10 +91,10 @@ pub(super) fn load(
     check_grading(&map)?;
     let scoring = problem_type(&map)?;
     refuse_unsupported_folders(listed)?;
+    let (plugin, mut args, checker_origin) = checker(listed, &map)?;
     let (limits, limits_origin) = limits(files, listed, &map)?;
     let data = kattis_data::read_cases(listed)?;
     let scored = kattis_data::tasks(files, listed, &data, scoring, limits)?;
-    let (plugin, mut args, checker_origin) = checker(listed, &map)?;
     args.extend(scored.validator_flags.split_whitespace().map(str::to_string));
     if plugin == CheckerRef::Builtin(DEFAULT_VALIDATOR.into()) {
         check_kattis_default_args(&args)
