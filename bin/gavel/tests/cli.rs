@@ -177,7 +177,16 @@ fn plugins_list_shows_every_builtin() {
         json["plugins"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["exact", "float", "kattis-default", "lines", "tokens", "unordered", "javascript", "python"]
+        [
+            "exact",
+            "float",
+            "kattis-default",
+            "lines",
+            "tokens",
+            "unordered",
+            "javascript",
+            "python"
+        ]
     );
 }
 
