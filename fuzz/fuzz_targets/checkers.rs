@@ -2,7 +2,8 @@
 //! for the host against the real SDK, see `sdk-shim/`) on arbitrary expected
 //! and actual outputs and arguments: a verdict, never a panic; a score in
 //! `[0, 1]`; and the expected output always accepted as the actual one
-//! (unless the checker fails on its arguments).
+//! (unless the checker fails on its arguments). `float` and
+//! `kattis-default` also get arbitrary arguments.
 #![no_main]
 
 use gavel_sdk::checker::{Info, Verdict};
@@ -11,6 +12,8 @@ use gavel_sdk::checker::{Info, Verdict};
 mod exact;
 #[path = "../../plugins/float/src/lib.rs"]
 mod float;
+#[path = "../../plugins/kattis-default/src/lib.rs"]
+mod kattis_default;
 #[path = "../../plugins/lines/src/lib.rs"]
 mod lines;
 #[path = "../../plugins/tokens/src/lib.rs"]
@@ -20,12 +23,13 @@ mod unordered;
 
 type CheckFn = fn(&[u8], &[u8], &[u8], &[String]) -> Verdict;
 
-const CHECKERS: [(fn() -> Info, CheckFn); 5] = [
+const CHECKERS: [(fn() -> Info, CheckFn); 6] = [
     (exact::info, exact::check),
     (lines::info, lines::check),
     (tokens::info, tokens::check),
     (unordered::info, unordered::check),
     (float::info, float::check),
+    (kattis_default::info, kattis_default::check),
 ];
 
 fn judge(info: fn() -> Info, check: CheckFn, expected: &[u8], actual: &[u8], args: &[String]) {
@@ -47,4 +51,5 @@ libfuzzer_sys::fuzz_target!(|input: (&[u8], &[u8], Vec<String>)| {
         judge(info, check, expected, actual, &[]);
     }
     judge(float::info, float::check, expected, actual, &args);
+    judge(kattis_default::info, kattis_default::check, expected, actual, &args);
 });

@@ -83,11 +83,12 @@ pub enum PackageError {
     #[error(transparent)]
     InvalidProblem(#[from] ProblemError),
 
-    /// `problem.toml` names a different problem than the one uploaded to.
+    /// The manifest names a different problem than the one uploaded to
+    /// (`problem.toml`'s `id`, `problem.xml`'s `short-name`).
     #[error(
-        "problem.toml: id {package:?} does not match the problem {requested:?} it is uploaded as"
+        "{manifest}: {field} {package:?} does not match the problem {requested:?} it is uploaded as"
     )]
-    IdMismatch { package: String, requested: String },
+    IdMismatch { manifest: &'static str, field: &'static str, package: String, requested: String },
 
     /// The package's custom checker is not a WebAssembly component.
     #[error("{path}: not a WebAssembly component")]
@@ -202,7 +203,12 @@ mod tests {
             (PackageError::InvalidProblemId("X".into()), "invalid_problem_id", 400),
             (ProblemError { file: "f".into(), message: "m".into() }.into(), "invalid_problem", 422),
             (
-                PackageError::IdMismatch { package: "a".into(), requested: "b".into() },
+                PackageError::IdMismatch {
+                    manifest: "problem.toml",
+                    field: "id",
+                    package: "a".into(),
+                    requested: "b".into(),
+                },
                 "id_mismatch",
                 422,
             ),

@@ -1,6 +1,8 @@
 //! Unpacks and validates an uploaded problem package: a zip or a gzip'd tar
-//! holding a native (`problem.toml` + `tests/`) or Normal-OJ (`meta.json` +
-//! `TTCC.in|.out`) package, as read by [`judge_core::problem::load`].
+//! holding a native (`problem.toml` + `tests/`), Normal-OJ (`meta.json` +
+//! `TTCC.in|.out`), Polygon (`problem.xml`, a full package) or Kattis
+//! (`problem.yaml` + `data/`) package, as read by
+//! [`judge_core::problem::load`].
 //!
 //! # Threat model
 //!
@@ -26,8 +28,10 @@
 //!   twice (after normalization, `./a` is `a`) or used both as a file and a
 //!   folder is refused, so what is validated is what is stored.
 //! - **Bad packages.** After unpacking, the package is validated by
-//!   `judge_core`, its id must match the one uploaded to, and a custom
-//!   checker must at least start like a WebAssembly component.
+//!   `judge_core`, its id must match the one uploaded to, a custom
+//!   checker must at least start like a WebAssembly component, and the
+//!   files read whole (manifests, `testdata.yaml`, `.timelimit`) must be
+//!   small.
 //!
 //! Every refusal is a [`PackageError`] with a one-line message, a stable
 //! [`code`](PackageError::code) and an [`http_status`](PackageError::http_status).
@@ -61,7 +65,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use judge_core::problem::{CheckerRef, DirPackage, Problem, ProblemError};
+use judge_core::problem::{CheckerRef, DirPackage, PackageFormat, Problem, ProblemError};
 
 pub use error::PackageError;
 
@@ -154,7 +158,9 @@ pub struct Imported {
     pub files: Vec<PackageFile>,
 }
 
-/// The largest `problem.toml` or `meta.json` we read into memory.
+/// The largest manifest (`problem.toml`, `meta.json`, `problem.xml`,
+/// `problem.yaml`) or other file read whole (`testdata.yaml`, `.timelimit`)
+/// we read into memory.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// The first bytes of a WebAssembly component: `\0asm`, then version `0x0d`
@@ -164,10 +170,12 @@ const COMPONENT_HEADER: [u8; 8] = *b"\0asm\x0d\x00\x01\x00";
 /// Unpacks the archive at `archive` into `dest`, an existing empty folder,
 /// and validates it as the problem `problem_id`.
 ///
-/// If every file sits under one top-level folder (`a-plus-b/problem.toml`),
-/// that folder is the package root. The package must be valid for
-/// [`judge_core::problem::load`], its `problem.toml` `id` (if any) must be
-/// `problem_id`, and a checker it ships must be a WebAssembly component.
+/// If every file sits under one top-level folder (`a-plus-b/problem.toml`,
+/// as Polygon's zips often are), that folder is the package root. The
+/// package must be valid for [`judge_core::problem::load`], the id it names
+/// (`problem.toml`'s `id`, `problem.xml`'s `short-name`) must be
+/// `problem_id`, and a checker component it ships must be a WebAssembly
+/// component.
 ///
 /// On error, `dest` may hold partial files: the caller deletes it.
 pub fn import(
@@ -188,7 +196,7 @@ pub fn import(
     }
     let top = sink.single_top_folder();
     let (root, files) = package_files(dest, top.as_deref(), sink.into_files());
-    let problem = validate(&root, problem_id)?;
+    let problem = validate(&root, &files, problem_id)?;
     Ok(Imported { problem, root, files })
 }
 
@@ -239,14 +247,20 @@ fn package_files(
 }
 
 /// Loads the problem at `root` and checks what `judge_core` does not.
-fn validate(root: &Path, problem_id: &str) -> Result<Problem, PackageError> {
-    for manifest in ["problem.toml", "meta.json"] {
-        check_manifest_size(root, manifest)?;
+fn validate(root: &Path, files: &[PackageFile], problem_id: &str) -> Result<Problem, PackageError> {
+    for file in files.iter().filter(|f| read_whole(&f.path)) {
+        check_manifest_size(file)?;
     }
     let package = DirPackage::new(root).map_err(PackageError::io("opening the package"))?;
     let problem = judge_core::problem::load(&package, problem_id)?;
     if problem.id != problem_id {
+        let (manifest, field) = match problem.format {
+            PackageFormat::Polygon => ("problem.xml", "short-name"),
+            _ => ("problem.toml", "id"),
+        };
         return Err(PackageError::IdMismatch {
+            manifest,
+            field,
             package: problem.id,
             requested: problem_id.to_string(),
         });
@@ -257,15 +271,20 @@ fn validate(root: &Path, problem_id: &str) -> Result<Problem, PackageError> {
     Ok(problem)
 }
 
-/// A manifest is read whole, so it must be small.
-fn check_manifest_size(root: &Path, name: &str) -> Result<(), PackageError> {
-    let Ok(meta) = std::fs::metadata(root.join(name)) else {
-        return Ok(());
-    };
-    if meta.len() > MAX_MANIFEST_BYTES {
+/// Whether `judge_core` reads the file at `path` whole: a manifest, a
+/// Kattis `testdata.yaml` or `.timelimit`.
+fn read_whole(path: &str) -> bool {
+    const MANIFESTS: [&str; 5] =
+        ["problem.toml", "meta.json", "problem.xml", "problem.yaml", ".timelimit"];
+    MANIFESTS.contains(&path) || (path.starts_with("data/") && path.ends_with("/testdata.yaml"))
+}
+
+/// A file read whole must be small.
+fn check_manifest_size(file: &PackageFile) -> Result<(), PackageError> {
+    if file.size > MAX_MANIFEST_BYTES {
         return Err(ProblemError {
-            file: name.to_string(),
-            message: format!("{} bytes is over the limit of {MAX_MANIFEST_BYTES}", meta.len()),
+            file: file.path.clone(),
+            message: format!("{} bytes is over the limit of {MAX_MANIFEST_BYTES}", file.size),
         }
         .into());
     }

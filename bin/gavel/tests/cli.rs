@@ -175,7 +175,19 @@ fn plugins_list_shows_every_builtin() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> =
         json["plugins"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["exact", "float", "lines", "tokens", "unordered", "javascript", "python"]);
+    assert_eq!(
+        ids,
+        [
+            "exact",
+            "float",
+            "kattis-default",
+            "lines",
+            "tokens",
+            "unordered",
+            "javascript",
+            "python"
+        ]
+    );
 }
 
 #[test]

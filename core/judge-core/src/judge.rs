@@ -1,11 +1,11 @@
 //! The judging loop: compile once, run every case under its task's limits,
-//! let the checker decide, score. Executors and checkers come in through the
+//! let the checker decide, score (task dependencies included). Executors and checkers come in through the
 //! traits of [`crate::exec`], so this runs the same for Wasm plugins, Docker
 //! containers and test fakes.
 
 use crate::exec::{Checker, Compiled, Executor, Program, RunEnd, RunOutcome};
 use crate::problem::{PackageFiles, Problem};
-use crate::report::{CaseReport, JudgeReport, TaskReport};
+use crate::report::{CaseReport, JudgeReport, TaskReport, apply_dependencies};
 use crate::verdict::Status;
 
 /// What the loop reports while it works.
@@ -40,7 +40,7 @@ pub fn judge(
         }
     };
     on_progress(&Progress::Compiled { message: String::new() });
-    let tasks = problem
+    let mut tasks = problem
         .tasks
         .iter()
         .enumerate()
@@ -63,7 +63,9 @@ pub fn judge(
                 .collect();
             TaskReport::score(task.score, cases)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let depends_on: Vec<Vec<usize>> = problem.tasks.iter().map(|t| t.depends_on.clone()).collect();
+    apply_dependencies(&mut tasks, &depends_on);
     JudgeReport::from_tasks(String::new(), tasks)
 }
 
@@ -282,6 +284,19 @@ mod tests {
         assert_eq!(progress.len(), 1 + 7);
         let times: Vec<u64> = exec.seen_limits.lock().unwrap().iter().map(|l| l.time_ms).collect();
         assert_eq!(times, [1000, 1000, 2000, 2000, 3000, 3000, 3000]);
+    }
+
+    #[test]
+    fn a_task_whose_dependency_fails_earns_nothing() {
+        let (mut problem, files) = problem();
+        problem.tasks.push(Task { depends_on: vec![0], ..problem.tasks[0].clone() });
+        problem.tasks.push(Task { depends_on: vec![1], ..problem.tasks[0].clone() });
+        let exec = executor(FakeCompile::Program);
+        let r = judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |_| {});
+        let scores: Vec<f64> = r.tasks.iter().map(|t| t.score).collect();
+        assert_eq!(scores, [20.0, 15.0, 0.0, 20.0, 0.0]);
+        assert_eq!(r.tasks[4].message, "no points: it depends on task 2, not fully accepted");
+        assert_eq!((r.score, r.max_score), (55.0, 140.0));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Results of judging, and the scoring rules: a case scores 1 (AC), the
-//! checker's fraction (partial) or 0; a task earns `score × min(case score)`;
-//! a task's and a submission's status is the worst case verdict.
+//! checker's fraction (partial) or 0; a task earns `score × min(case score)`,
+//! or nothing when a task it depends on was not fully accepted; a task's and
+//! a submission's status is the worst case verdict.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,9 @@ pub struct TaskReport {
     pub score: f64,
     pub max_score: f64,
     pub cases: Vec<CaseReport>,
+    /// Why the task earned less than its cases say (a dependency not met).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 /// The result of judging a submission.
@@ -103,7 +107,39 @@ impl TaskReport {
         let status = cases.iter().fold(Status::Accepted, |worst, c| worst.worst(c.status));
         let min = cases.iter().map(|c| c.score).fold(1.0_f64, f64::min);
         let score = if cases.is_empty() { 0.0 } else { max_score * min };
-        TaskReport { status, score, max_score, cases }
+        TaskReport { status, score, max_score, cases, message: String::new() }
+    }
+
+    /// Whether every case was accepted (a task without cases never is).
+    fn all_accepted(&self) -> bool {
+        !self.cases.is_empty() && self.cases.iter().all(|c| c.status == Status::Accepted)
+    }
+}
+
+/// Applies task dependencies (`depends_on[t]`: the tasks task `t` needs):
+/// a task earns nothing, and says why, unless every task it depends on was
+/// fully accepted — all its cases accepted and its own dependencies met.
+/// Dependencies on later tasks (which loading refuses) are never met.
+pub fn apply_dependencies(tasks: &mut [TaskReport], depends_on: &[Vec<usize>]) {
+    let mut met: Vec<bool> = Vec::with_capacity(tasks.len());
+    for (t, task) in tasks.iter_mut().enumerate() {
+        let unmet: Vec<usize> = depends_on
+            .get(t)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&d| !met.get(d).copied().unwrap_or(false))
+            .collect();
+        if !unmet.is_empty() {
+            let named: Vec<String> = unmet.iter().map(|d| (d + 1).to_string()).collect();
+            let plural = if unmet.len() == 1 { "" } else { "s" };
+            task.score = 0.0;
+            task.message = format!(
+                "no points: it depends on task{plural} {}, not fully accepted",
+                named.join(", ")
+            );
+        }
+        met.push(unmet.is_empty() && task.all_accepted());
     }
 }
 
@@ -224,6 +260,50 @@ mod tests {
         assert_eq!((full.status, full.score), (Status::Accepted, 1.0));
         let je = base().with_verdict(CheckVerdict::Fail { message: "bad".into() });
         assert_eq!((je.status, je.score), (Status::JudgementError, 0.0));
+    }
+
+    fn task(score: f64, statuses: &[Status]) -> TaskReport {
+        let cases = statuses
+            .iter()
+            .map(|&s| case(s, if s == Status::Accepted { 1.0 } else { 0.0 }))
+            .collect();
+        TaskReport::score(score, cases)
+    }
+
+    #[test]
+    fn a_task_earns_nothing_unless_its_dependencies_are_fully_accepted() {
+        use Status::{Accepted as AC, WrongAnswer as WA};
+        let mut tasks = vec![
+            task(10.0, &[AC, WA]),
+            task(20.0, &[AC]),
+            task(30.0, &[AC, AC]),
+            task(40.0, &[AC]),
+            task(50.0, &[AC]),
+        ];
+        // 2 needs 0 (failed); 3 needs 1 (accepted); 4 needs 2, whose own
+        // dependency failed although its cases passed.
+        let depends_on = [vec![], vec![], vec![0], vec![1], vec![2, 1]];
+        apply_dependencies(&mut tasks, &depends_on);
+        let scores: Vec<f64> = tasks.iter().map(|t| t.score).collect();
+        assert_eq!(scores, [0.0, 20.0, 0.0, 40.0, 0.0]);
+        assert_eq!(tasks[2].message, "no points: it depends on task 1, not fully accepted");
+        assert_eq!(tasks[4].message, "no points: it depends on task 3, not fully accepted");
+        assert_eq!(tasks[2].status, AC, "the status stays the cases' own");
+        assert!(tasks[3].message.is_empty());
+        let r = JudgeReport::from_tasks(String::new(), tasks);
+        assert_eq!((r.status, r.score, r.max_score), (WA, 60.0, 150.0));
+    }
+
+    #[test]
+    fn partial_cases_and_broken_dependencies_are_not_met() {
+        let mut tasks = vec![
+            TaskReport::score(10.0, vec![case(Status::WrongAnswer, 0.5)]),
+            task(20.0, &[Status::Accepted]),
+            task(30.0, &[Status::Accepted]),
+        ];
+        apply_dependencies(&mut tasks, &[vec![], vec![0], vec![2, 0]]);
+        assert_eq!(tasks.iter().map(|t| t.score).collect::<Vec<_>>(), [5.0, 0.0, 0.0]);
+        assert_eq!(tasks[2].message, "no points: it depends on tasks 3, 1, not fully accepted");
     }
 
     #[test]

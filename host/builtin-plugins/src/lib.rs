@@ -47,6 +47,7 @@ pub static BUILTINS: &[Builtin] = &[
     builtin!("tokens", "tokens", Checker, None),
     builtin!("float", "float", Checker, None),
     builtin!("unordered", "unordered", Checker, None),
+    builtin!("kattis-default", "kattis_default", Checker, None),
     builtin!("javascript", "javascript", Language, Some("js")),
     builtin!("python", "python", Language, Some("py")),
 ];

@@ -205,11 +205,18 @@ pub const KINDS: [ArchiveKind; 2] = [ArchiveKind::Zip, ArchiveKind::TarGz];
 /// The files of `examples/problems/NAME`, skipping dotfiles and the built
 /// (git-ignored) `checker.wasm`, by relative path.
 pub fn example(name: &str) -> Vec<(String, Vec<u8>)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/problems").join(name);
+    package(&format!("examples/problems/{name}"))
+}
+
+/// The files of a package of the repository (`examples/problems/NAME`,
+/// `tests/e2e/packages/NAME`), skipping the same files as [`example`] but
+/// for Kattis' `.timelimit`.
+pub fn package(path: &str) -> Vec<(String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path);
     let mut out = Vec::new();
     walk(&root, "", &mut out);
     out.sort();
-    assert!(!out.is_empty(), "no example {name}");
+    assert!(!out.is_empty(), "no package {path}");
     out
 }
 
@@ -217,7 +224,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().into_string().unwrap();
-        if name.starts_with('.') || name == "checker.wasm" {
+        if (name.starts_with('.') && name != ".timelimit") || name == "checker.wasm" {
             continue;
         }
         let path = format!("{prefix}{name}");

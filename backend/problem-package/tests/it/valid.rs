@@ -1,5 +1,6 @@
-//! Real packages (from `examples/problems/`) import in both formats, with
-//! and without a top-level folder; bad problems are refused after unpacking.
+//! Real packages (from `examples/problems/` and `tests/e2e/packages/`)
+//! import in every format, with and without a top-level folder; bad
+//! problems are refused after unpacking.
 
 use judge_core::problem::{CheckerRef, PackageFormat};
 use problem_package::{ArchiveKind, UnpackLimits};
@@ -128,6 +129,105 @@ fn a_package_for_another_problem_is_an_id_mismatch() {
         assert_eq!(
             err.to_string(),
             "problem.toml: id \"a-plus-b\" does not match the problem \"other\" it is uploaded as"
+        );
+    }
+}
+
+#[test]
+fn polygon_packages_import_with_or_without_a_top_folder() {
+    for path in ["tests/e2e/packages/polygon-sum", "examples/problems/polygon-sum"] {
+        let files = package(path);
+        for kind in KINDS {
+            for top in [None, Some("polygon-sum-7")] {
+                let (_, imported) = import_ok(kind, &items(&files, top), "polygon-sum");
+                let p = &imported.problem;
+                assert_eq!(p.format, PackageFormat::Polygon);
+                assert_eq!(p.checker.plugin, CheckerRef::Testlib("files/check.cpp".into()));
+                assert_eq!(p.tasks.last().unwrap().depends_on, [0, 1, 2], "{path}");
+                assert_eq!(p.max_score(), 100.0);
+                assert_eq!(reported(&imported), expected(&files), "{kind} top={top:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn kattis_packages_import_with_or_without_a_top_folder() {
+    for (path, id) in
+        [("tests/e2e/packages/kattis-sum", "kattis-sum"), ("examples/problems/kattis-pass", "k")]
+    {
+        let files = package(path);
+        for kind in KINDS {
+            for top in [None, Some("pkg")] {
+                let (_, imported) = import_ok(kind, &items(&files, top), id);
+                assert_eq!(imported.problem.format, PackageFormat::Kattis);
+                assert_eq!(imported.problem.id, id, "the upload names a Kattis problem");
+                assert_eq!(reported(&imported), expected(&files), "{kind} top={top:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn polygon_and_kattis_packages_gavel_cannot_judge_are_refused() {
+    let polygon = package("tests/e2e/packages/polygon-sum");
+    let without_05: Vec<_> = polygon.iter().filter(|(p, _)| p != "tests/05").cloned().collect();
+    let kattis = package("tests/e2e/packages/kattis-sum");
+    let interactive: Vec<_> = kattis
+        .iter()
+        .map(|(p, data)| match p.as_str() {
+            "problem.yaml" => (p.clone(), b"validation: custom interactive\n".to_vec()),
+            _ => (p.clone(), data.clone()),
+        })
+        .collect();
+    let cases = [
+        (
+            &without_05,
+            "polygon-sum",
+            "invalid_problem",
+            "problem.xml: tests/05 is generated and not in the package: export a full package \
+             with generated tests",
+        ),
+        (
+            &polygon,
+            "other",
+            "id_mismatch",
+            "problem.xml: short-name \"polygon-sum\" does not match the problem \"other\" it is \
+             uploaded as",
+        ),
+        (
+            &interactive,
+            "kattis-sum",
+            "invalid_problem",
+            "problem.yaml: validation: interactive problems are not supported yet",
+        ),
+    ];
+    for (files, id, code, message) in cases {
+        for kind in KINDS {
+            let err = refused_as(kind, &items(files, Some("top")), id, code);
+            assert_eq!(err.to_string(), message);
+            assert_eq!(err.http_status(), 422);
+        }
+    }
+}
+
+#[test]
+fn files_read_whole_must_be_small() {
+    let mut files = package("tests/e2e/packages/kattis-sum");
+    // A comment of letters that do not compress (a zip bomb is refused first).
+    let mut seed = 7u64;
+    let mut big = vec![b'#'];
+    big.extend((0..1 << 20).map(|_| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        b'a' + ((seed >> 59) % 26) as u8
+    }));
+    files.retain(|(p, _)| p != "data/secret/group1/testdata.yaml");
+    files.push(("data/secret/group1/testdata.yaml".into(), big));
+    for kind in KINDS {
+        let err = refused_as(kind, &items(&files, None), "kattis-sum", "invalid_problem");
+        assert_eq!(
+            err.to_string(),
+            "data/secret/group1/testdata.yaml: 1048577 bytes is over the limit of 1048576"
         );
     }
 }

@@ -117,9 +117,9 @@ fn print(view: &SubmissionView, problem: Option<&ProblemView>, json: bool) -> an
 fn checker_name(checker: &CheckerRef) -> String {
     match checker {
         CheckerRef::Builtin(id) => id.clone(),
-        CheckerRef::Package(path) | CheckerRef::Testlib(path) | CheckerRef::KattisValidator(path) => {
-            path.clone()
-        }
+        CheckerRef::Package(path)
+        | CheckerRef::Testlib(path)
+        | CheckerRef::KattisValidator(path) => path.clone(),
     }
 }
 

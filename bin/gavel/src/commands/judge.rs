@@ -17,7 +17,8 @@ const MAX_SOURCE_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The problem folder (`problem.toml` + `tests/`, or Normal-OJ's `meta.json` + `TTCC.in/.out`).
+    /// The problem folder (`problem.toml` + `tests/`, Normal-OJ's `meta.json` + `TTCC.in/.out`,
+    /// Polygon's `problem.xml` or Kattis' `problem.yaml`; see docs/problems.md).
     problem: PathBuf,
     /// The solution's source file.
     source: PathBuf,

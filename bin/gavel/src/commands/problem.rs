@@ -44,11 +44,12 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
-    /// A problem folder (`problem.toml` + `tests/`, or Normal-OJ's `meta.json` + `TTCC.in/.out`),
-    /// or a `.zip` / `.tar.gz` / `.tgz` archive of one (sent as is).
+    /// A problem folder (`problem.toml` + `tests/`, Normal-OJ's `meta.json` + `TTCC.in/.out`,
+    /// a Polygon full package's `problem.xml` or a Kattis package's `problem.yaml`), or a
+    /// `.zip` / `.tar.gz` / `.tgz` archive of one (sent as is).
     path: PathBuf,
-    /// The problem's id [default: the id in `problem.toml`, else the folder's name or the
-    /// archive's file stem].
+    /// The problem's id [default: the id in `problem.toml` (`short-name` in `problem.xml`),
+    /// else the folder's name or the archive's file stem].
     #[arg(long)]
     id: Option<String>,
     #[command(flatten)]
