@@ -67,8 +67,13 @@ impl CasePrinter {
             println!("compile error:\n{}", first_lines(&report.compile_message, 40));
         }
         for (i, task) in report.tasks.iter().enumerate() {
+            let why = if task.message.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", task.message)
+            };
             println!(
-                "task {}: {} {}/{}",
+                "task {}: {} {}/{}{why}",
                 i + 1,
                 task.status,
                 fmt_score(task.score),

@@ -73,12 +73,16 @@ pub fn testlib_verdict(facts: &ProgramFacts) -> CheckVerdict {
         7 => match points(&message) {
             Some((score, rest)) => partial(score, rest.to_string()),
             None => CheckVerdict::Fail {
-                message: format!("the checker exited 7 (points) without `points P` first: {message}"),
+                message: format!(
+                    "the checker exited 7 (points) without `points P` first: {message}"
+                ),
             },
         },
         code @ 16..=116 => partial(f64::from(code - 16) / 100.0, message),
         code => CheckVerdict::Fail {
-            message: format!("the checker exited with status {code}, which testlib does not define: {message}"),
+            message: format!(
+                "the checker exited with status {code}, which testlib does not define: {message}"
+            ),
         },
     }
 }
@@ -119,11 +123,7 @@ fn points(message: &str) -> Option<(f64, &str)> {
 /// A case's fraction: full is accepted, anything less partial.
 fn partial(score: f64, message: String) -> CheckVerdict {
     let score = score.clamp(0.0, 1.0);
-    if score >= 1.0 {
-        CheckVerdict::Accepted
-    } else {
-        CheckVerdict::Partial { score, message }
-    }
+    if score >= 1.0 { CheckVerdict::Accepted } else { CheckVerdict::Partial { score, message } }
 }
 
 /// A message as text: lossy UTF-8, trimmed, at most [`MESSAGE_BYTES`].
@@ -137,7 +137,11 @@ mod tests {
     use super::*;
 
     fn testlib(code: i32, stderr: &str) -> CheckVerdict {
-        testlib_verdict(&ProgramFacts { exit_code: code, stderr: stderr.into(), ..Default::default() })
+        testlib_verdict(&ProgramFacts {
+            exit_code: code,
+            stderr: stderr.into(),
+            ..Default::default()
+        })
     }
 
     fn kattis(code: i32, message: Option<&str>, score: Option<&str>) -> CheckVerdict {
@@ -154,7 +158,10 @@ mod tests {
         assert_eq!(testlib(0, "ok 3 numbers"), CheckVerdict::Accepted);
         let wa = "wrong answer 2nd numbers differ - expected: '3', found: '4'";
         assert_eq!(testlib(1, wa), CheckVerdict::WrongAnswer { message: wa.into() });
-        assert!(matches!(testlib(2, "wrong output format"), CheckVerdict::PresentationError { .. }));
+        assert!(matches!(
+            testlib(2, "wrong output format"),
+            CheckVerdict::PresentationError { .. }
+        ));
         let CheckVerdict::Fail { message } = testlib(3, "answer is broken") else { panic!() };
         assert!(message.contains("the checker failed: answer is broken"), "{message}");
         assert!(matches!(testlib(4, "dirt"), CheckVerdict::WrongAnswer { .. }));
@@ -164,7 +171,10 @@ mod tests {
         );
         assert_eq!(testlib(7, "points 1"), CheckVerdict::Accepted);
         assert!(matches!(testlib(7, "no points here"), CheckVerdict::Fail { .. }));
-        assert_eq!(testlib(16 + 40, "partly"), CheckVerdict::Partial { score: 0.4, message: "partly".into() });
+        assert_eq!(
+            testlib(16 + 40, "partly"),
+            CheckVerdict::Partial { score: 0.4, message: "partly".into() }
+        );
         let CheckVerdict::Fail { message } = testlib(9, "?") else { panic!() };
         assert!(message.contains("status 9"), "{message}");
     }

@@ -57,12 +57,19 @@ impl<'a> ClangWasm<'a> {
 
     /// Compiles `files` with `entry` as the source: the program, or the
     /// compile error's message.
-    fn build(&self, files: &BTreeMap<String, Vec<u8>>, entry: &str) -> Result<Result<WasiProgram, String>, String> {
+    fn build(
+        &self,
+        files: &BTreeMap<String, Vec<u8>>,
+        entry: &str,
+    ) -> Result<Result<WasiProgram, String>, String> {
         let wasm = match self.native.compile_to_wasm(self.compiler, files, entry)? {
             Ok(wasm) => wasm,
             Err(message) => return Ok(Err(message)),
         };
-        self.host.load_program(&wasm).map(Ok).map_err(|e| format!("loading the compiled program: {e}"))
+        self.host
+            .load_program(&wasm)
+            .map(Ok)
+            .map_err(|e| format!("loading the compiled program: {e}"))
     }
 }
 
@@ -90,7 +97,8 @@ impl CodeRunner for ClangWasm<'_> {
             Ok(program) => program,
             Err(message) => return Ok(CodeRunOutcome::CompileError(message)),
         };
-        let env: Vec<(String, String)> = run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let env: Vec<(String, String)> =
+            run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let calibration = calibration();
         let io = CallIo {
             stdin: bytes::Bytes::copy_from_slice(&run.stdin),
@@ -100,7 +108,8 @@ impl CodeRunner for ClangWasm<'_> {
             preopens: &[],
             core_module: true,
         };
-        let report = plugin_host::on_big_stack(|| program.run(calibration.call_limits(&run.limits), io));
+        let report =
+            plugin_host::on_big_stack(|| program.run(calibration.call_limits(&run.limits), io));
         let outcome = report.into_run_outcome(&calibration);
         Ok(CodeRunOutcome::Ran { outcome, artifacts: Vec::new(), artifacts_dropped: Vec::new() })
     }
@@ -122,14 +131,18 @@ pub fn checker_program(
         return Ok(host.load_program(&bytes).with_context(|| path.to_string())?);
     }
     let Some(compiler) = WasmCompiler::for_source(path) else {
-        bail!("{path}: a checker program is C (.c), C++ (.cc, .cpp, .cxx) or a WASI module (.wasm)");
+        bail!(
+            "{path}: a checker program is C (.c), C++ (.cc, .cpp, .cxx) or a WASI module (.wasm)"
+        );
     };
     let (folder, entry) = path.rsplit_once('/').unwrap_or(("", path));
     let files = source_files(package, folder)?;
     let key = cache_key(compiler, native.map(Native::image), &files, entry);
     let cached = cache_dir.map(|dir| dir.join("programs").join(format!("{key}.wasm")));
     if let Some(wasm) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
-        return Ok(host.load_program(&wasm).with_context(|| format!("{path} (compiled earlier)"))?);
+        return Ok(host
+            .load_program(&wasm)
+            .with_context(|| format!("{path} (compiled earlier)"))?);
     }
     let Some(native) = native else {
         bail!("{path} must be compiled in the sandbox image, which needs Docker, not offered here");
@@ -147,7 +160,10 @@ pub fn checker_program(
 
 /// The source and the headers beside it: every `.c`, `.cc`, `.cpp`,
 /// `.cxx`, `.h`, `.hpp` file directly in `folder` of the package.
-fn source_files(package: &dyn PackageFiles, folder: &str) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+fn source_files(
+    package: &dyn PackageFiles,
+    folder: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     let prefix = if folder.is_empty() { String::new() } else { format!("{folder}/") };
     let mut files = BTreeMap::new();
     let mut total = 0u64;
@@ -171,7 +187,12 @@ fn source_files(package: &dyn PackageFiles, folder: &str) -> anyhow::Result<BTre
 
 /// Names a compiled checker: the compiler (command line and image), the
 /// entry and every file compiled with it.
-fn cache_key(compiler: &WasmCompiler, image: Option<&str>, files: &BTreeMap<String, Vec<u8>>, entry: &str) -> String {
+fn cache_key(
+    compiler: &WasmCompiler,
+    image: Option<&str>,
+    files: &BTreeMap<String, Vec<u8>>,
+    entry: &str,
+) -> String {
     let mut hash = Sha256::new();
     let mut part = |bytes: &[u8]| {
         hash.update((bytes.len() as u64).to_le_bytes());

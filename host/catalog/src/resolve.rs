@@ -18,10 +18,10 @@
 
 use anyhow::{Context, bail};
 use judge_core::Executor;
+use judge_core::checker_program::Contract;
 use judge_core::code_run::CodeRunner;
 use judge_core::problem::{CheckerRef, PackageFiles};
 use native::{Native, NativeExecutor};
-use judge_core::checker_program::Contract;
 use plugin_host::{CheckerPlugin, LanguagePlugin, Plugin, PluginHost, ProgramChecker};
 
 use crate::Catalog;
@@ -156,7 +156,10 @@ pub fn checker(
     let cache_dir = host.config().cache_dir.as_deref();
     let program = clang_wasm::checker_program(host, native, cache_dir, package, path)?;
     let limits = host.config().checker_limits;
-    Ok(Checker::Program { path: path.clone(), program: ProgramChecker::new(program, contract, limits) })
+    Ok(Checker::Program {
+        path: path.clone(),
+        program: ProgramChecker::new(program, contract, limits),
+    })
 }
 
 /// A checker component from its bytes; a language component is refused.

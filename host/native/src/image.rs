@@ -29,6 +29,7 @@ pub const PACKAGES: &[&str] = &[
     "libc6-dev",
     "clang-19",
     "lld-19",
+    "llvm-19",
     "wasi-libc",
     "libc++-19-dev-wasm32",
     "libc++abi-19-dev-wasm32",
@@ -47,8 +48,7 @@ pub const HEADERS: &[(&str, &[u8])] = &[
 const RECIPE: &str = "debootstrap minbase; pruned docs, man pages, locales, apt lists; v1";
 /// Bumped when the supervisor layer's settings change. No `WorkingDir`: a
 /// mount point that exists in the image gives its mode to the tmpfs over it.
-const LAYER: &str =
-    "supervisor at /usr/local/bin/gavel-supervisor, headers under the Wasm include dir, user 65534; v3";
+const LAYER: &str = "supervisor at /usr/local/bin/gavel-supervisor, headers under the Wasm include dir, user 65534; v3";
 /// What is removed from the root filesystem before import.
 const PRUNE: &[&str] = &[
     "var/cache/apt/archives",

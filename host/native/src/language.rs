@@ -125,50 +125,76 @@ pub struct WasmCompiler {
     pub name: &'static str,
     /// The file name submissions are written to.
     pub source_file: &'static str,
-    /// The compile command; the source file is its last argument.
-    pub command: &'static [&'static str],
+    /// The compiler's path in the image.
+    pub compiler: &'static str,
+    /// The language's own flags (standard, libraries' headers).
+    pub language_flags: &'static [&'static str],
 }
 
 /// What every Wasm compile writes.
 pub const WASM_OUTPUT: &str = "main.wasm";
 
-/// Flags both compilers share: optimised, 8 MiB of stack (native's
-/// default; overflowing it traps instead of overwriting data, as the stack
-/// comes first in memory), memory that may grow to 4 GiB, no exceptions
-/// (Debian's libc++ for wasm32 is built without them).
-macro_rules! wasm_flags {
-    ($clang:literal, $std:literal) => {
-        &[
-            $clang,
-            "--target=wasm32-wasi",
-            $std,
-            "-O2",
-            "-pipe",
-            "-DONLINE_JUDGE",
-            "-ferror-limit=10",
-            "-idirafter",
-            WASM_INCLUDE_DIR,
-            "-Wl,-z,stack-size=8388608",
-            "-Wl,--stack-first",
-            "-Wl,--max-memory=4294967296",
-            "-o",
-            WASM_OUTPUT,
-        ]
-    };
-}
+/// Flags both compilers share. `wasm32-wasi` (Debian's clang finds the WASI
+/// libc's headers only under that name; the output is a preview-1 module);
+/// no host headers (`-nostdlibinc`: a header WASI lacks must not resolve to
+/// glibc's), then the WASI libc's and Gavel's own; WASI's emulations of
+/// signals, process clocks, `getpid` and `mmap`; 8 MiB of stack (native's
+/// default) placed first in memory, so overflowing it traps instead of
+/// overwriting data; memory that may grow to 4 GiB; debug info stripped,
+/// function names kept for traps.
+const WASM_COMMON: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-O2",
+    "-pipe",
+    "-DONLINE_JUDGE",
+    "-ferror-limit=10",
+    "-D_WASI_EMULATED_SIGNAL",
+    "-D_WASI_EMULATED_PROCESS_CLOCKS",
+    "-D_WASI_EMULATED_GETPID",
+    "-D_WASI_EMULATED_MMAN",
+    "-nostdlibinc",
+];
+const WASM_INCLUDES: &[&str] =
+    &["-idirafter", "/usr/include/wasm32-wasi", "-idirafter", WASM_INCLUDE_DIR];
+const WASM_LINK: &[&str] = &[
+    "-Wl,-z,stack-size=8388608",
+    "-Wl,--stack-first",
+    "-Wl,--max-memory=4294967296",
+    "-Wl,--strip-debug",
+    "-o",
+    WASM_OUTPUT,
+];
+/// After the source: the maths library, `long double` in `printf`/`scanf`
+/// (without it printing one aborts), and the emulations' libraries.
+const WASM_LIBS: &[&str] = &[
+    "-lm",
+    "-lc-printscan-long-double",
+    "-lwasi-emulated-signal",
+    "-lwasi-emulated-process-clocks",
+    "-lwasi-emulated-getpid",
+    "-lwasi-emulated-mman",
+];
 
 pub const WASM_COMPILERS: &[WasmCompiler] = &[
     WasmCompiler {
         id: "c-wasm",
         name: "C11 to WebAssembly (clang 19 -O2)",
         source_file: "main.c",
-        command: wasm_flags!("/usr/bin/clang-19", "-std=c11"),
+        compiler: "/usr/bin/clang-19",
+        language_flags: &["-std=c11"],
     },
     WasmCompiler {
         id: "cpp-wasm",
         name: "C++17 to WebAssembly (clang++ 19 -O2, libc++, no exceptions)",
         source_file: "main.cpp",
-        command: wasm_flags!("/usr/bin/clang++-19", "-std=c++17"),
+        compiler: "/usr/bin/clang++-19",
+        // Debian's libc++abi for wasm32 has no exception support.
+        language_flags: &[
+            "-std=c++17",
+            "-fno-exceptions",
+            "-isystem",
+            "/usr/include/wasm32-wasi/c++/v1",
+        ],
     },
 ];
 
@@ -183,15 +209,13 @@ impl WasmCompiler {
         wasm_compiler(id)
     }
 
-    /// The whole command line compiling `entry` (C++ adds `-fno-exceptions`
-    /// and the C library's math, C just the math).
+    /// The whole command line compiling `entry` to [`WASM_OUTPUT`].
     pub fn command_for(&self, entry: &str) -> Vec<String> {
-        let mut argv: Vec<String> = self.command.iter().map(|a| a.to_string()).collect();
-        if self.id == "cpp-wasm" {
-            argv.push("-fno-exceptions".into());
-        }
+        let parts =
+            [&[self.compiler][..], WASM_COMMON, self.language_flags, WASM_INCLUDES, WASM_LINK];
+        let mut argv: Vec<String> = parts.concat().iter().map(|a| a.to_string()).collect();
         argv.push(entry.to_string());
-        argv.push("-lm".into());
+        argv.extend(WASM_LIBS.iter().map(|a| a.to_string()));
         argv
     }
 }

@@ -161,8 +161,7 @@ impl std::fmt::Display for OverLimits {
 /// Loads what [`Engine::precompile_component`] of this engine produced; the
 /// only way that fails is the instance limits, marked [`OverLimits`].
 fn load_compiled<C: Compiled>(engine: &Engine, compiled: &[u8]) -> anyhow::Result<C> {
-    C::deserialize(engine, compiled)
-        .map_err(|e| anyhow::Error::from(e).context(OverLimits))
+    C::deserialize(engine, compiled).map_err(|e| anyhow::Error::from(e).context(OverLimits))
 }
 
 /// What the cache holds: compiled components (plugins) or core modules

@@ -211,7 +211,11 @@ impl CallReport {
     /// The run's outcome: how it ended (`status` is what the guest
     /// returned, when it returned), its output, and its time in the
     /// calibration's milliseconds.
-    pub(crate) fn into_outcome(self, status: Option<i32>, calibration: &FuelCalibration) -> RunOutcome {
+    pub(crate) fn into_outcome(
+        self,
+        status: Option<i32>,
+        calibration: &FuelCalibration,
+    ) -> RunOutcome {
         let end = match (&self.failure, status) {
             (None, Some(code)) => RunEnd::Exited { code },
             (Some(Failure::Exit(code)), _) => RunEnd::Exited { code: *code },

@@ -35,10 +35,10 @@ use std::path::PathBuf;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
+pub use call::{CallIo, CallReport, Failure, Preopen};
 pub use cancel::{CancelToken, with_cancel};
 pub use checker::CheckerPlugin;
 pub use language::{FuelCalibration, LanguagePlugin, WALL_SLACK};
-pub use call::{CallIo, CallReport, Failure, Preopen};
 pub use limits::CallLimits;
 pub use program::{JudgedProgram, ProgramChecker, WasiProgram};
 pub use registry::{PluginSet, Skipped};

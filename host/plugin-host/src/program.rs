@@ -159,11 +159,19 @@ impl ProgramChecker {
         ProgramChecker { program, contract, limits }
     }
 
-    fn check_here(&self, input: &[u8], expected: &[u8], actual: &[u8], args: &[String]) -> Result<CheckVerdict, String> {
-        let files = tempfile::tempdir().map_err(|e| format!("a folder for the checker's files: {e}"))?;
+    fn check_here(
+        &self,
+        input: &[u8],
+        expected: &[u8],
+        actual: &[u8],
+        args: &[String],
+    ) -> Result<CheckVerdict, String> {
+        let files =
+            tempfile::tempdir().map_err(|e| format!("a folder for the checker's files: {e}"))?;
         let feedback = tempfile::tempdir().map_err(|e| format!("a feedback folder: {e}"))?;
         let write = |name: &str, data: &[u8]| {
-            std::fs::write(files.path().join(name), data).map_err(|e| format!("writing {name}: {e}"))
+            std::fs::write(files.path().join(name), data)
+                .map_err(|e| format!("writing {name}: {e}"))
         };
         write("input", input)?;
         write("answer", expected)?;
@@ -186,7 +194,14 @@ impl ProgramChecker {
             });
         }
         let args = self.contract.args(args);
-        let io = CallIo { stdin, args: &args, env: &[], tap: None, preopens: &preopens, core_module: true };
+        let io = CallIo {
+            stdin,
+            args: &args,
+            env: &[],
+            tap: None,
+            preopens: &preopens,
+            core_module: true,
+        };
         let report = self.program.run(self.limits, io);
         let Some(exit_code) = report.exit_code() else {
             let reason = report.failure.as_ref().map(Failure::reason).unwrap_or_default();

@@ -169,7 +169,10 @@ async fn connect_native(data_dir: &Path) -> Option<Arc<native::Native>> {
     .await;
     match connected {
         Ok(Ok(native)) => {
-            tracing::info!(image = native.image(), "native languages available: c, cpp, python3, c-wasm, cpp-wasm");
+            tracing::info!(
+                image = native.image(),
+                "native languages available: c, cpp, python3, c-wasm, cpp-wasm"
+            );
             Some(Arc::new(native))
         }
         Ok(Err(e)) => {

@@ -33,10 +33,16 @@ pub fn file(name: &str, data: impl AsRef<[u8]>) -> Entry {
 /// The files of `examples/problems/NAME` as entries, by relative path,
 /// sorted; dotfiles and built `checker.wasm` files are left out.
 pub fn example(name: &str) -> Vec<Entry> {
-    let root = crate::root().join("examples/problems").join(name);
+    folder(&format!("examples/problems/{name}"))
+}
+
+/// The files of a folder of the repository (`tests/e2e/packages/NAME`), as
+/// [`example`] reads them.
+pub fn folder(relative: &str) -> Vec<Entry> {
+    let root = crate::root().join(relative);
     let mut files = Vec::new();
     walk(&root, "", &mut files);
-    assert!(!files.is_empty(), "no example problem {name}");
+    assert!(!files.is_empty(), "no problem in {relative}");
     files.sort();
     files.into_iter().map(|(path, data)| Entry::File(path, data)).collect()
 }

@@ -756,3 +756,62 @@ fn native_submissions_are_judged_in_docker_and_a_killed_runners_containers_are_r
     assert_eq!(view.status, Status::TimeLimitExceeded, "{view:?}");
     wait_until("no container is left", SOON, || owned().is_empty());
 }
+
+#[test]
+fn a_docker_runner_judges_c_compiled_to_wasm_and_polygon_and_kattis_packages_with_their_checkers() {
+    if !e2e::docker::available() {
+        return;
+    }
+    let _serial = serial();
+    let stack = Stack::start();
+    let admin = stack.admin();
+    sum_problem(&admin, "wasm-sum", 1000, 64);
+    let polygon =
+        admin.create_problem("polygon-sum", ZIP, package::zip(&package::example("polygon-sum")));
+    assert!(polygon.origins["checker"].contains("files/check.cpp"), "{:?}", polygon.origins);
+    let kattis = package::zip(&package::folder("tests/e2e/packages/kattis-sum"));
+    let kattis = admin.create_problem("kattis-sum", ZIP, kattis);
+    assert!(kattis.origins.contains_key("tests"), "{:?}", kattis.origins);
+    let client = admin.create_client("c");
+    let (runner, _) = start_runner(&stack, RunnerOptions::new("docker").slots(2));
+    let languages = runner.wait_listed(&admin, SOON).languages;
+    for id in ["c-wasm", "cpp-wasm"] {
+        assert!(languages.iter().any(|l| l == id), "{id} not offered: {languages:?}");
+    }
+    let c = "#include <stdio.h>\nint main(void){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}\n";
+    let cpp = "#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b-1<<'\\n';}\n";
+    let solutions = e2e::root().join("examples/solutions/polygon-sum");
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap();
+    let kattis_ac =
+        read(e2e::root().join("tests/e2e/packages/kattis-sum/submissions/accepted/sum.py"));
+    let submissions = [
+        (client.submit_ok("wasm-sum", "c-wasm", c), Status::Accepted, 100.0),
+        (client.submit_ok("wasm-sum", "cpp-wasm", cpp), Status::WrongAnswer, 0.0),
+        (
+            client.submit_ok("wasm-sum", "cpp-wasm", "int main() { throw 1; }"),
+            Status::CompileError,
+            0.0,
+        ),
+        (
+            client.submit_ok("polygon-sum", "python", &read(solutions.join("ac-py/main.py"))),
+            Status::Accepted,
+            100.0,
+        ),
+        (
+            client.submit_ok(
+                "polygon-sum",
+                "python",
+                &read(solutions.join("re-py-two-numbers/main.py")),
+            ),
+            Status::RuntimeError,
+            30.0,
+        ),
+        (client.submit_ok("kattis-sum", "python", &kattis_ac), Status::Accepted, kattis.max_score),
+    ];
+    for (id, status, score) in &submissions {
+        let view = wait_final(&client, id, Duration::from_secs(120));
+        assert_eq!((view.status, view.score), (*status, *score), "{view:?}");
+    }
+    let ce = client.submission(&submissions[2].0);
+    assert!(ce.compile_message.contains("exceptions disabled"), "{ce:?}");
+}

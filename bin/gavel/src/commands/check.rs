@@ -78,10 +78,15 @@ fn checker(catalog: &catalog::Catalog, args: &Args) -> anyhow::Result<Checker> {
     // headers beside it are compiled with it.
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(".".as_ref());
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let package = DirPackage::new(folder).map_err(|e| BadInput(format!("{}: {e}", folder.display())))?;
+    let package =
+        DirPackage::new(folder).map_err(|e| BadInput(format!("{}: {e}", folder.display())))?;
     let reference =
         if args.kattis { CheckerRef::KattisValidator(name) } else { CheckerRef::Testlib(name) };
-    let docker = if is_source { Some(native::Native::connect(&format!("gavel-check-{}", std::process::id()))?) } else { None };
+    let docker = if is_source {
+        Some(native::Native::connect(&format!("gavel-check-{}", std::process::id()))?)
+    } else {
+        None
+    };
     catalog::resolve::checker(catalog, docker.as_ref(), &reference, &package)
         .map_err(|e| BadInput(format!("{e:#}")).into())
 }

@@ -50,7 +50,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
     };
     // Docker only for a language or a checker compiled in the sandbox image.
-    let compiled_checker = problem.checker.plugin.program_path().is_some_and(|p| !p.ends_with(".wasm"));
+    let compiled_checker =
+        problem.checker.plugin.program_path().is_some_and(|p| !p.ends_with(".wasm"));
     let docker = if resolve::runs_in_docker(&language_id) || compiled_checker {
         let docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
         if let Err(e) = docker.remove_leftovers() {
