@@ -25,8 +25,8 @@ use sha2::{Digest, Sha256};
 /// millisecond, for C and C++ compiled with clang -O2 (measured against the
 /// same programs compiled natively with gcc -O2: `cargo xtask bench
 /// languages`, docs/BENCHMARKS.md).
-pub const FUEL_PER_MS: u64 = 2_000_000;
-pub const FUEL_PER_CPU_MS: u64 = 1_500_000;
+pub const FUEL_PER_MS: u64 = 6_000_000;
+pub const FUEL_PER_CPU_MS: u64 = 2_000_000;
 
 /// The largest C or C++ source (all files together) compiled.
 pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
@@ -128,7 +128,7 @@ pub fn checker_program(
 ) -> anyhow::Result<WasiProgram> {
     if path.ends_with(".wasm") {
         let bytes = package.read(path).with_context(|| format!("reading {path}"))?;
-        return Ok(host.load_program(&bytes).with_context(|| path.to_string())?);
+        return host.load_program(&bytes).with_context(|| path.to_string());
     }
     let Some(compiler) = WasmCompiler::for_source(path) else {
         bail!(
@@ -140,9 +140,7 @@ pub fn checker_program(
     let key = cache_key(compiler, native.map(Native::image), &files, entry);
     let cached = cache_dir.map(|dir| dir.join("programs").join(format!("{key}.wasm")));
     if let Some(wasm) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
-        return Ok(host
-            .load_program(&wasm)
-            .with_context(|| format!("{path} (compiled earlier)"))?);
+        return host.load_program(&wasm).with_context(|| format!("{path} (compiled earlier)"));
     }
     let Some(native) = native else {
         bail!("{path} must be compiled in the sandbox image, which needs Docker, not offered here");

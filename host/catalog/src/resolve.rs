@@ -41,7 +41,7 @@ pub enum Language<'a> {
     Wasm(Box<LanguagePlugin>),
     Native(NativeExecutor<'a>),
     /// C or C++ compiled to WebAssembly in the sandbox image.
-    ClangWasm(ClangWasm<'a>),
+    ClangWasm(Box<ClangWasm<'a>>),
 }
 
 impl std::fmt::Debug for Language<'_> {
@@ -68,7 +68,7 @@ pub fn language<'a>(
     }
     let Some(native) = native else { bail!("{id} needs Docker, which is not offered here") };
     if let Some(clang) = ClangWasm::new(native, &catalog.host, id) {
-        return Ok(Language::ClangWasm(clang));
+        return Ok(Language::ClangWasm(Box::new(clang)));
     }
     match native.executor(id) {
         Some(executor) => Ok(Language::Native(executor)),
@@ -91,7 +91,7 @@ impl<'a> Language<'a> {
         match self {
             Language::Wasm(wasm) => wasm.as_ref(),
             Language::Native(native) => native,
-            Language::ClangWasm(clang) => clang,
+            Language::ClangWasm(clang) => clang.as_ref(),
         }
     }
 
@@ -100,7 +100,7 @@ impl<'a> Language<'a> {
         match self {
             Language::Wasm(wasm) => wasm.as_ref(),
             Language::Native(native) => native,
-            Language::ClangWasm(clang) => clang,
+            Language::ClangWasm(clang) => clang.as_ref(),
         }
     }
 }

@@ -21,7 +21,7 @@ pub struct CallState {
 
 /// WASI for a component (preview 2) or a core module (preview 1).
 enum Wasi {
-    P2 { ctx: WasiCtx, table: ResourceTable },
+    P2 { ctx: Box<WasiCtx>, table: ResourceTable },
     P1(Box<WasiP1Ctx>),
 }
 
@@ -98,7 +98,7 @@ impl Call {
         let wasi = if io.core_module {
             Wasi::P1(Box::new(wasi.build_p1()))
         } else {
-            Wasi::P2 { ctx: wasi.build(), table: ResourceTable::new() }
+            Wasi::P2 { ctx: Box::new(wasi.build()), table: ResourceTable::new() }
         };
         let state = CallState { wasi, limiter: MemoryLimiter::new(limits.memory_bytes) };
         let mut store = Store::new(engine, state);

@@ -226,6 +226,8 @@ fn read_capped(path: &std::path::Path) -> Option<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).ok()?;
     let mut data = Vec::new();
+    // Capped by `take`: a feedback file is read to at most a message's length.
+    #[allow(clippy::disallowed_methods)]
     file.take(checker_program::MESSAGE_BYTES as u64).read_to_end(&mut data).ok()?;
     Some(data)
 }
