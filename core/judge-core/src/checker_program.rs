@@ -24,6 +24,26 @@ pub const OUTPUT: &str = "/judge/output";
 pub const ANSWER: &str = "/judge/answer";
 pub const FEEDBACK_DIR: &str = "/feedback";
 
+/// What a runner that can compile checker programs (it has Docker and the
+/// sandbox image) advertises among its checkers, and what a job whose
+/// problem ships a checker as C/C++ source needs: only such runners claim
+/// it. (A prebuilt `.wasm` program needs nothing: every runner runs it.)
+pub const COMPILER_CAPABILITY: &str = "clang-wasm";
+
+/// The checker a runner must offer to judge a problem whose checker is
+/// `reference`: a builtin's id, [`COMPILER_CAPABILITY`] for program source,
+/// nothing for what the package itself carries ready to run.
+pub fn runner_needs(reference: &crate::problem::CheckerRef) -> Option<&str> {
+    use crate::problem::CheckerRef;
+    match reference {
+        CheckerRef::Builtin(id) => Some(id),
+        CheckerRef::Package(_) => None,
+        CheckerRef::Testlib(path) | CheckerRef::KattisValidator(path) => {
+            (!path.ends_with(".wasm")).then_some(COMPILER_CAPABILITY)
+        }
+    }
+}
+
 /// The most of a program's message a verdict keeps.
 pub const MESSAGE_BYTES: usize = 1024;
 
@@ -203,6 +223,22 @@ mod tests {
             [INPUT, ANSWER, "/feedback/", "case_sensitive"]
         );
         assert!(Contract::Kattis.output_on_stdin() && !Contract::Testlib.output_on_stdin());
+    }
+
+    #[test]
+    fn a_problem_with_checker_source_needs_a_runner_that_compiles() {
+        use crate::problem::CheckerRef;
+        assert_eq!(runner_needs(&CheckerRef::Builtin("tokens".into())), Some("tokens"));
+        assert_eq!(runner_needs(&CheckerRef::Package("c.wasm".into())), None);
+        for source in ["files/check.cpp", "v/validate.c"] {
+            assert_eq!(
+                runner_needs(&CheckerRef::Testlib(source.into())),
+                Some(COMPILER_CAPABILITY)
+            );
+            let kattis = CheckerRef::KattisValidator(source.into());
+            assert_eq!(runner_needs(&kattis), Some(COMPILER_CAPABILITY));
+        }
+        assert_eq!(runner_needs(&CheckerRef::Testlib("check.wasm".into())), None);
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl Agent {
 
     fn capabilities(&self) -> (Vec<String>, Vec<protocol::runner::PluginRef>) {
         let catalog = self.context.catalog.read().unwrap_or_else(|e| e.into_inner());
-        let plugins = catalog
+        let mut plugins: Vec<protocol::runner::PluginRef> = catalog
             .advertised()
             .into_iter()
             .map(|(id, kind, digest)| protocol::runner::PluginRef {
@@ -242,6 +242,14 @@ impl Agent {
                 digest,
             })
             .collect();
+        if let Some(native) = &self.context.native {
+            // Compiling checker programs is offered as a checker of its own.
+            plugins.push(protocol::runner::PluginRef {
+                id: judge_core::checker_program::COMPILER_CAPABILITY.into(),
+                kind: protocol::runner::PluginKind::Checker,
+                digest: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(native.image())),
+            });
+        }
         let mut languages = catalog.known(catalog::Kind::Language);
         if self.context.native.is_some() {
             languages.extend(native::LANGUAGES.iter().map(|l| l.id.to_string()));

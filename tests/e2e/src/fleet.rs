@@ -35,12 +35,20 @@ pub struct RunnerOptions {
     pub grace_s: u64,
     /// gavel's global `--plugins DIR`.
     pub plugins: Option<PathBuf>,
+    /// `--native`: whether it offers what needs Docker (when Docker is here).
+    pub native: bool,
 }
 
 impl RunnerOptions {
     /// One slot, a 5 s grace period, no plugins folder.
     pub fn new(name: &str) -> RunnerOptions {
-        RunnerOptions { name: name.to_string(), slots: 1, grace_s: 5, plugins: None }
+        RunnerOptions { name: name.to_string(), slots: 1, grace_s: 5, plugins: None, native: true }
+    }
+
+    /// A runner that offers nothing that needs Docker (`--native false`).
+    pub fn without_docker(mut self) -> RunnerOptions {
+        self.native = false;
+        self
     }
 
     pub fn slots(mut self, slots: u32) -> RunnerOptions {
@@ -136,6 +144,7 @@ impl RunnerProcess {
             .args(["--slots", &self.options.slots.to_string()])
             .args(["--grace-s", &self.options.grace_s.to_string()])
             .args(["--cache-mb", "256"])
+            .args(["--native", if self.options.native { "true" } else { "false" }])
             .arg("--data-dir")
             .arg(self.data_dir());
         let child = command

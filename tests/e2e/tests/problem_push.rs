@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use e2e::package::{self, ZIP};
 use e2e::stack::{ADMIN_TOKEN, Stack};
-use judge_core::problem::PackageFormat;
+use judge_core::problem::{CheckerRef, PackageFormat};
 use protocol::client::ProblemView;
 
 /// How long one push may take.
@@ -209,4 +209,44 @@ fn archives_are_sent_as_is_and_the_backend_decides() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     failed(&push(&closed, ADMIN_TOKEN, &good, &["--id", "a-plus-b"]), 1, &["pushing a-plus-b"]);
+}
+
+#[test]
+fn polygon_and_kattis_packages_are_pushed_with_their_scoring_and_origins() {
+    let stack = Stack::start();
+    let admin = stack.admin();
+    let url = stack.url();
+
+    // Polygon: the id is problem.xml's short-name; groups become tasks.
+    pushed(&push(&url, ADMIN_TOKEN, &example("polygon-sum"), &[]));
+    let polygon: ProblemView = admin.get("/problems/polygon-sum").expect(200).json();
+    assert_eq!(polygon.format, PackageFormat::Polygon);
+    assert_eq!(polygon.max_score, 100.0);
+    assert_eq!(cases(&polygon), [vec!["01"], vec!["02"], vec!["03"], vec!["04", "05"]]);
+    assert_eq!(polygon.tasks[3].depends_on, [0, 1, 2], "{polygon:?}");
+    assert_eq!(polygon.checker.plugin, CheckerRef::Testlib("files/check.cpp".into()));
+    for part in ["limits", "tests", "scoring", "checker"] {
+        assert!(polygon.origins[part].starts_with("problem.xml"), "{part}: {:?}", polygon.origins);
+    }
+
+    // Kattis, as a folder of tests: the id is given; the validator is custom.
+    let kattis = e2e::root().join("tests/e2e/packages/kattis-sum");
+    pushed(&push(&url, ADMIN_TOKEN, &kattis, &["--id", "kattis-sum"]));
+    let view: ProblemView = admin.get("/problems/kattis-sum").expect(200).json();
+    assert_eq!(view.format, PackageFormat::Kattis);
+    assert!(
+        matches!(&view.checker.plugin, CheckerRef::KattisValidator(p) if p.starts_with("output_validators/"))
+    );
+    assert!(view.tasks.iter().flat_map(|t| &t.cases).any(|c| c.starts_with("secret/")), "{view:?}");
+    assert!(view.origins.contains_key("tests"), "{:?}", view.origins);
+
+    // A Polygon package whose checker is missing is refused, naming it.
+    let broken = tempfile::tempdir().unwrap();
+    copy_dir(&example("polygon-sum"), broken.path());
+    std::fs::remove_file(broken.path().join("files/check.cpp")).unwrap();
+    failed(
+        &push(&url, ADMIN_TOKEN, broken.path(), &["--id", "polygon-sum"]),
+        2,
+        &["files/check.cpp"],
+    );
 }

@@ -773,15 +773,25 @@ fn a_docker_runner_judges_c_compiled_to_wasm_and_polygon_and_kattis_packages_wit
     let kattis = admin.create_problem("kattis-sum", ZIP, kattis);
     assert!(kattis.origins.contains_key("tests"), "{:?}", kattis.origins);
     let client = admin.create_client("c");
-    let (runner, _) = start_runner(&stack, RunnerOptions::new("docker").slots(2));
-    let languages = runner.wait_listed(&admin, SOON).languages;
-    for id in ["c-wasm", "cpp-wasm"] {
-        assert!(languages.iter().any(|l| l == id), "{id} not offered: {languages:?}");
-    }
-    let c = "#include <stdio.h>\nint main(void){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}\n";
-    let cpp = "#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b-1<<'\\n';}\n";
+    // A runner without Docker cannot compile the checker: it leaves the job.
+    let (wasm_only, _) = start_runner(&stack, RunnerOptions::new("wasm-only").without_docker());
+    let offered = wasm_only.wait_listed(&admin, SOON);
+    assert!(!offered.languages.iter().any(|l| l == "cpp-wasm"), "{offered:?}");
     let solutions = e2e::root().join("examples/solutions/polygon-sum");
     let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap();
+    let early = client.submit_ok("polygon-sum", "python", &read(solutions.join("ac-py/main.py")));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(is_pending(client.submission(&early).status), "{:?}", client.submission(&early));
+    let (runner, _) = start_runner(&stack, RunnerOptions::new("docker").slots(2));
+    let listed = runner.wait_listed(&admin, SOON);
+    for id in ["c-wasm", "cpp-wasm"] {
+        assert!(listed.languages.iter().any(|l| l == id), "{id} not offered: {listed:?}");
+    }
+    let view = wait_final(&client, &early, Duration::from_secs(120));
+    assert_eq!((view.status, view.score), (Status::Accepted, 100.0), "{view:?}");
+    assert_eq!(claimed_by(&event_log(&client, &early)), std::slice::from_ref(&listed.runner_id));
+    let c = "#include <stdio.h>\nint main(void){long long a,b;scanf(\"%lld %lld\",&a,&b);printf(\"%lld\\n\",a+b);}\n";
+    let cpp = "#include <bits/stdc++.h>\nint main(){long long a,b;std::cin>>a>>b;std::cout<<a+b-1<<'\\n';}\n";
     let kattis_ac =
         read(e2e::root().join("tests/e2e/packages/kattis-sum/submissions/accepted/sum.py"));
     let submissions = [

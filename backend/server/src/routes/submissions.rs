@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::Stream;
-use judge_core::problem::CheckerRef;
 use protocol::client::{SubmissionSummary, SubmissionView, SubmitRequest, SubmitResponse, Summary};
 use protocol::runner::{JobSpec, ProblemRef};
 use queue::{Change, NewSubmission, Submitted};
@@ -143,10 +142,8 @@ pub async fn create(
 fn for_problem(submission: &mut NewSubmission, record: &ProblemRecord) -> ApiResult<()> {
     submission.problem_id.clone_from(&record.view.id);
     submission.revision.clone_from(&record.manifest.digest);
-    submission.checker = match &record.view.checker.plugin {
-        CheckerRef::Builtin(id) => Some(id.clone()),
-        CheckerRef::Package(_) | CheckerRef::Testlib(_) | CheckerRef::KattisValidator(_) => None,
-    };
+    submission.checker =
+        judge_core::checker_program::runner_needs(&record.view.checker.plugin).map(str::to_string);
     submission.max_score = record.view.max_score;
     if let JobSpec::Judge { problem, .. } = &mut submission.spec {
         *problem = ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() };
