@@ -30,6 +30,10 @@ pub const FEEDBACK_DIR: &str = "/feedback";
 /// it. (A prebuilt `.wasm` program needs nothing: every runner runs it.)
 pub const COMPILER_CAPABILITY: &str = "clang-wasm";
 
+/// A language every runner that compiles checker programs also offers (the
+/// same toolchain): the backend knows such a runner is there by it.
+pub const COMPILING_RUNNERS_OFFER: &str = "cpp-wasm";
+
 /// The checker a runner must offer to judge a problem whose checker is
 /// `reference`: a builtin's id, [`COMPILER_CAPABILITY`] for program source,
 /// nothing for what the package itself carries ready to run.

@@ -773,20 +773,30 @@ fn a_docker_runner_judges_c_compiled_to_wasm_and_polygon_and_kattis_packages_wit
     let kattis = admin.create_problem("kattis-sum", ZIP, kattis);
     assert!(kattis.origins.contains_key("tests"), "{:?}", kattis.origins);
     let client = admin.create_client("c");
-    // A runner without Docker cannot compile the checker: it leaves the job.
+    // A runner without Docker cannot compile the checker: with no other, the
+    // submission is refused rather than left pending forever…
     let (wasm_only, _) = start_runner(&stack, RunnerOptions::new("wasm-only").without_docker());
     let offered = wasm_only.wait_listed(&admin, SOON);
     assert!(!offered.languages.iter().any(|l| l == "cpp-wasm"), "{offered:?}");
     let solutions = e2e::root().join("examples/solutions/polygon-sum");
     let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap();
-    let early = client.submit_ok("polygon-sum", "python", &read(solutions.join("ac-py/main.py")));
-    std::thread::sleep(Duration::from_secs(2));
-    assert!(is_pending(client.submission(&early).status), "{:?}", client.submission(&early));
-    let (runner, _) = start_runner(&stack, RunnerOptions::new("docker").slots(2));
+    let ac_py = read(solutions.join("ac-py/main.py"));
+    let refused = client.submit("polygon-sum", "python", &ac_py).expect_error(422);
+    assert_eq!(refused.error, "no_compiling_runner", "{refused:?}");
+    assert!(refused.detail.contains("C/C++ source"), "{refused:?}");
+    // …and once a compiling runner was seen, a job waits for one: the
+    // Docker-less runner never claims it.
+    let (mut runner, _) = start_runner(&stack, RunnerOptions::new("docker").slots(2));
     let listed = runner.wait_listed(&admin, SOON);
     for id in ["c-wasm", "cpp-wasm"] {
         assert!(listed.languages.iter().any(|l| l == id), "{id} not offered: {listed:?}");
     }
+    runner.kill();
+    let early = client.submit_ok("polygon-sum", "python", &ac_py);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(is_pending(client.submission(&early).status), "{:?}", client.submission(&early));
+    runner.restart();
+    let listed = runner.wait_listed(&admin, SOON);
     let view = wait_final(&client, &early, Duration::from_secs(120));
     assert_eq!((view.status, view.score), (Status::Accepted, 100.0), "{view:?}");
     assert_eq!(claimed_by(&event_log(&client, &early)), std::slice::from_ref(&listed.runner_id));

@@ -61,6 +61,7 @@ pub async fn create(
         .record(&state.queue, &request.problem_id, false)
         .await?
         .ok_or_else(unknown_problem)?;
+    require_a_compiling_runner(&state, &record).await?;
     // Small sources travel inside the job (durable in Redis with it); only
     // large ones are stored as blobs, which costs a file write and fsync.
     let (source, source_text) = if request.source.len() <= INLINE_SOURCE_BYTES {
@@ -136,6 +137,29 @@ pub async fn create(
         );
     }
     idempotency::answer(outcome, created)
+}
+
+/// A problem whose checker is C/C++ source is judged only by runners that
+/// compile it (those with Docker, which also offer `cpp-wasm`): with none
+/// seen within the language memory, the submission would wait forever, so
+/// it is refused with `422 no_compiling_runner`.
+async fn require_a_compiling_runner(state: &AppState, record: &ProblemRecord) -> ApiResult<()> {
+    let needs = judge_core::checker_program::runner_needs(&record.view.checker.plugin);
+    if needs != Some(judge_core::checker_program::COMPILER_CAPABILITY) {
+        return Ok(());
+    }
+    let offered = state.queue.languages(queue::LANGUAGE_MEMORY).await?;
+    if offered.iter().any(|l| l == judge_core::checker_program::COMPILING_RUNNERS_OFFER) {
+        return Ok(());
+    }
+    Err(ApiError::unprocessable(
+        "no_compiling_runner",
+        format!(
+            "problem {:?} has a checker in C/C++ source, compiled by runners with Docker and \
+             the sandbox image; no such runner is connected",
+            record.view.id
+        ),
+    ))
 }
 
 /// Fills in what a submission takes from its problem's record.
