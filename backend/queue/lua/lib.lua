@@ -33,6 +33,10 @@
 --                              a submission built from the record checks
 --   P..'problems'              set of the stored problems' ids
 --   P..'revision:'..rev        set of the blob digests of a problem revision
+--   P..'compiled-checker:'..rev  string: the blob (JSON `{digest, size}`) of
+--                              the revision's checker program as a runner
+--                              compiled it from C/C++ source; its digest is
+--                              also in the revision's set
 --   P..'sub:'..sid..':events'  list of the current job's events (JSON)
 --   P..'submissions'           zset sid -> created_at
 --   P..'runs'                  zset sid -> created_at (code runs)

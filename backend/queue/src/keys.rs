@@ -55,6 +55,16 @@ pub(crate) fn problem(prefix: &str, problem_id: &str) -> String {
     format!("{prefix}problem:{problem_id}")
 }
 
+/// `P..'revision:'..rev`: the blob digests a problem revision reads.
+pub(crate) fn revision(prefix: &str, revision: &str) -> String {
+    format!("{prefix}revision:{revision}")
+}
+
+/// `P..'compiled-checker:'..rev`: the compiled checker program of a revision.
+pub(crate) fn compiled_checker(prefix: &str, revision: &str) -> String {
+    format!("{prefix}compiled-checker:{revision}")
+}
+
 /// `P..'problems'`: the ids of the stored problems.
 pub(crate) fn problems(prefix: &str) -> String {
     format!("{prefix}problems")
@@ -172,6 +182,8 @@ mod tests {
             super::idempotency("P", "{owner}", "{key}"),
             super::problem("P", "{id}"),
             super::problems("P"),
+            super::revision("P", "{rev}"),
+            super::compiled_checker("P", "{rev}"),
             super::runner("P", "{rid}"),
             super::runner_jobs("P", "{rid}"),
             super::runner_token("P", "{sha}"),

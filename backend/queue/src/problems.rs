@@ -25,6 +25,31 @@ impl Queue {
         Ok(self.conn().get(keys::problem(self.prefix(), id)).await?)
     }
 
+    /// The checker program of problem revision `revision` as a runner
+    /// compiled it (its checker is C/C++ source), if one has.
+    pub async fn compiled_checker(&self, revision: &str) -> Result<Option<String>> {
+        Ok(self.conn().get(keys::compiled_checker(self.prefix(), revision)).await?)
+    }
+
+    /// Records a runner's compile of revision `revision`'s checker (blob
+    /// `digest`, `blob_json` its reference): the blob joins the revision's
+    /// set first, so runners holding its jobs may read it once it is named.
+    pub async fn put_compiled_checker(
+        &self,
+        revision: &str,
+        digest: &str,
+        blob_json: &str,
+    ) -> Result<()> {
+        let prefix = self.prefix();
+        let _: () = redis::pipe()
+            .atomic()
+            .sadd(keys::revision(prefix, revision), digest)
+            .set(keys::compiled_checker(prefix, revision), blob_json)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn problem_ids(&self) -> Result<Vec<String>> {
         let mut ids: Vec<String> = self.conn().smembers(keys::problems(self.prefix())).await?;
         ids.sort();

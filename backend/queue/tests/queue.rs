@@ -118,6 +118,7 @@ fn new_submission(
                 id: "a-plus-b".into(),
                 manifest: BlobRef { digest: digest(2), size: 100 },
             },
+            compiled_checker: None,
         },
         normal_oj: normal_oj.map(str::to_string),
         idempotency: None,
@@ -949,6 +950,7 @@ fn keyed(sid: &str, owner: &str, key: Option<&str>, fingerprint: &str) -> NewSub
                 id: "a-plus-b".into(),
                 manifest: BlobRef { digest: digest(2), size: 100 },
             },
+            compiled_checker: None,
         },
         normal_oj: None,
         idempotency: key

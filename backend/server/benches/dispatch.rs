@@ -557,6 +557,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
         source: blob("cd"),
         source_text: Some("x".into()),
         problem: ProblemRef { id: PROBLEM.into(), manifest: blob("ef") },
+        compiled_checker: None,
     };
     let report: JobResult = JudgeReport::from_tasks(String::new(), vec![]).into();
     let cycle = |n: usize| {

@@ -84,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .route("/runners/{rid}/jobs/{jid}/events", post(runners::events))
         .route("/runners/{rid}/jobs/{jid}/complete", put(runners::complete))
         .route("/runners/{rid}", delete(runners::deregister))
+        .route("/runners/{rid}/checkers/{revision}", put(runners::put_compiled_checker))
         .route("/runners", get(ops::runners))
         .route("/blobs/{digest}", get(blobs::get))
         .route(

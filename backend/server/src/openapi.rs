@@ -24,6 +24,7 @@ use crate::routes;
     paths(
         routes::runners::register, routes::runners::heartbeat, routes::runners::next_job,
         routes::runners::events, routes::runners::complete, routes::runners::deregister,
+        routes::runners::put_compiled_checker,
         routes::ops::healthz, routes::ops::metrics, routes::ops::languages, routes::ops::runners,
         routes::ops::queue_state, routes::ops::create_client, routes::blobs::get,
         routes::problems::put, routes::problems::get, routes::problems::list,

@@ -123,6 +123,11 @@ pub enum JobSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source_text: Option<String>,
         problem: ProblemRef,
+        /// The problem's checker program as a runner compiled it (for a
+        /// checker shipped as C/C++ source), once one has: a runner without
+        /// Docker runs it instead of compiling.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compiled_checker: Option<BlobRef>,
     },
     /// Run a program once (a free code run, `POST /runs`).
     Run(RunJob),

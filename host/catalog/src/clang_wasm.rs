@@ -28,6 +28,9 @@ use sha2::{Digest, Sha256};
 pub const FUEL_PER_MS: u64 = 6_000_000;
 pub const FUEL_PER_CPU_MS: u64 = 2_000_000;
 
+/// The largest compiled program a host accepts from another.
+pub const MAX_PROGRAM_BYTES: u64 = native::MAX_WASM_BYTES;
+
 /// The largest C or C++ source (all files together) compiled.
 pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
 
@@ -115,20 +118,35 @@ impl CodeRunner for ClangWasm<'_> {
     }
 }
 
-/// A checker program of a package, ready to run: a prebuilt `.wasm` as it
-/// is, C or C++ source compiled (with the `.h`/`.hpp` files of its folder)
-/// or taken from the cache in `cache_dir`. `native` compiles what is not
-/// cached; without it, only a cached or prebuilt program can be had.
+/// A checker program, ready to run, and — when it was built from source
+/// here (compiled, or found in this host's cache) — its module, which a
+/// runner shares with its backend.
+pub struct CheckerProgram {
+    pub program: WasiProgram,
+    pub compiled: Option<Vec<u8>>,
+}
+
+/// A checker program of a package: a prebuilt `.wasm` as it is; for C or
+/// C++ source, `compiled` (a module another host compiled from it, which a
+/// job carries) if given, else this host's cache in `cache_dir`, else a
+/// compile through `native` (with the `.h`/`.hpp` files of its folder).
+/// Without `native`, only a prebuilt, given or cached program can be had.
 pub fn checker_program(
     host: &PluginHost,
     native: Option<&Native>,
     cache_dir: Option<&std::path::Path>,
     package: &dyn PackageFiles,
     path: &str,
-) -> anyhow::Result<WasiProgram> {
+    compiled: Option<&[u8]>,
+) -> anyhow::Result<CheckerProgram> {
     if path.ends_with(".wasm") {
         let bytes = package.read(path).with_context(|| format!("reading {path}"))?;
-        return host.load_program(&bytes).with_context(|| path.to_string());
+        let program = host.load_program(&bytes).with_context(|| path.to_string())?;
+        return Ok(CheckerProgram { program, compiled: None });
+    }
+    if let Some(wasm) = compiled {
+        let program = host.load_program(wasm).with_context(|| format!("{path} (as shared)"))?;
+        return Ok(CheckerProgram { program, compiled: None });
     }
     let Some(compiler) = WasmCompiler::for_source(path) else {
         bail!(
@@ -140,7 +158,9 @@ pub fn checker_program(
     let key = cache_key(compiler, native.map(Native::image), &files, entry);
     let cached = cache_dir.map(|dir| dir.join("programs").join(format!("{key}.wasm")));
     if let Some(wasm) = cached.as_ref().and_then(|p| std::fs::read(p).ok()) {
-        return host.load_program(&wasm).with_context(|| format!("{path} (compiled earlier)"));
+        let program =
+            host.load_program(&wasm).with_context(|| format!("{path} (compiled earlier)"))?;
+        return Ok(CheckerProgram { program, compiled: Some(wasm) });
     }
     let Some(native) = native else {
         bail!("{path} must be compiled in the sandbox image, which needs Docker, not offered here");
@@ -153,7 +173,7 @@ pub fn checker_program(
     if let Some(cached) = cached {
         store(&cached, &wasm);
     }
-    Ok(program)
+    Ok(CheckerProgram { program, compiled: Some(wasm) })
 }
 
 /// The source and the headers beside it: every `.c`, `.cc`, `.cpp`,

@@ -109,7 +109,13 @@ impl<'a> Language<'a> {
 #[derive(Debug)]
 pub enum Checker {
     Plugin(CheckerPlugin),
-    Program { path: String, program: ProgramChecker },
+    /// A checker program; `compiled` is its module when this host built it
+    /// from source (see `clang_wasm::CheckerProgram`).
+    Program {
+        path: String,
+        program: ProgramChecker,
+        compiled: Option<Vec<u8>>,
+    },
 }
 
 impl Checker {
@@ -132,12 +138,14 @@ impl Checker {
 
 /// The checker a problem names: a plugin of `catalog` by id, the
 /// component at its path in `package`, or a checker program there
-/// (compiled through `native` unless cached, `clang_wasm::checker_program`).
+/// (`compiled` by another host, or compiled through `native` unless cached:
+/// `clang_wasm::checker_program`).
 pub fn checker(
     catalog: &Catalog,
     native: Option<&Native>,
     reference: &CheckerRef,
     package: &dyn PackageFiles,
+    compiled: Option<&[u8]>,
 ) -> anyhow::Result<Checker> {
     let (path, contract) = match reference {
         CheckerRef::Builtin(id) => return catalog.checker(id).map(Checker::Plugin),
@@ -154,11 +162,12 @@ pub fn checker(
     };
     let host = &catalog.host;
     let cache_dir = host.config().cache_dir.as_deref();
-    let program = clang_wasm::checker_program(host, native, cache_dir, package, path)?;
+    let built = clang_wasm::checker_program(host, native, cache_dir, package, path, compiled)?;
     let limits = host.config().checker_limits;
     Ok(Checker::Program {
         path: path.clone(),
-        program: ProgramChecker::new(program, contract, limits),
+        program: ProgramChecker::new(built.program, contract, limits),
+        compiled: built.compiled,
     })
 }
 
@@ -219,7 +228,7 @@ mod tests {
             ]
             .into(),
         );
-        let resolve = |r: CheckerRef| checker(&catalog, None, &r, &package);
+        let resolve = |r: CheckerRef| checker(&catalog, None, &r, &package, None);
         let builtin = resolve(CheckerRef::Builtin("exact".into())).unwrap();
         assert_eq!(builtin.name(), "exact");
         let shipped = resolve(CheckerRef::Package("check.wasm".into())).unwrap();
@@ -237,7 +246,8 @@ mod tests {
         let catalog = Catalog::new(HostConfig::default(), None).unwrap();
         let huge = vec![0u8; MAX_CHECKER_BYTES as usize + 1];
         let package = MemPackage([("big.wasm".to_string(), huge)].into());
-        let error = checker(&catalog, None, &CheckerRef::Package("big.wasm".into()), &package);
+        let error =
+            checker(&catalog, None, &CheckerRef::Package("big.wasm".into()), &package, None);
         assert!(format!("{:#}", error.unwrap_err()).contains("big.wasm is over 64 MiB"));
     }
 }

@@ -187,6 +187,26 @@ impl BackendClient {
         Ok(response.json::<CompleteResponse>().await?.next)
     }
 
+    /// Shares the checker program this runner compiled for problem
+    /// revision `revision`, so runners without Docker can run it.
+    pub async fn put_compiled_checker(
+        &self,
+        me: &Identity,
+        revision: &str,
+        wasm: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let response = self
+            .http
+            .put(self.url(&format!("/runners/{}/checkers/{revision}", me.runner_id)))
+            .bearer_auth(&me.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/wasm")
+            .body(wasm)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await?;
+        Self::check(response).await.map(drop)
+    }
+
     pub async fn deregister(&self, me: &Identity) -> Result<(), ClientError> {
         let response = self
             .http

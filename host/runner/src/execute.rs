@@ -83,9 +83,9 @@ pub async fn run(
     cancel: &CancelToken,
     events: mpsc::UnboundedSender<RunnerEvent>,
 ) -> Outcome {
-    let (language, source, source_text, problem) = match &job.spec {
-        JobSpec::Judge { language, source, source_text, problem } => {
-            (language, source, source_text, problem)
+    let (language, source, source_text, problem, shared_checker) = match &job.spec {
+        JobSpec::Judge { language, source, source_text, problem, compiled_checker } => {
+            (language, source, source_text, problem, compiled_checker)
         }
         JobSpec::Run(run) => {
             return Outcome::Done(run_code(context, run, cancel, events).await.into());
@@ -96,14 +96,31 @@ pub async fn run(
         Ok(fetched) => fetched,
         Err(e) => return Outcome::Abandoned(format!("fetching the job's files: {e}")),
     };
+    let shared = match shared_checker {
+        Some(blob) => match fetch_checker(context, me, &blob.digest).await {
+            Ok(wasm) => Some(wasm),
+            Err(e) => return Outcome::Abandoned(format!("fetching the compiled checker: {e}")),
+        },
+        None => None,
+    };
     let (language, problem_id) = (language.clone(), problem.id.clone());
     let judged = with_languages(context, cancel, move |languages| {
-        judge_files(languages, &package, &problem_id, &source, &language, &events)
+        judge_files(languages, &package, &problem_id, &source, &language, shared, &events)
     })
     .await;
-    let report = judged.unwrap_or_else(|panic| {
-        JudgeReport::judgement_error(format!("the runner failed while judging: {panic}"))
+    let (report, compiled_here) = judged.unwrap_or_else(|panic| {
+        let report =
+            JudgeReport::judgement_error(format!("the runner failed while judging: {panic}"));
+        (report, None)
     });
+    // A checker compiled here for a job that carried none is shared: later
+    // jobs of the revision carry it, and runners without Docker run it.
+    if let (None, Some(wasm)) = (shared_checker, compiled_here) {
+        let revision = &problem.manifest.digest;
+        if let Err(e) = context.client.put_compiled_checker(me, revision, wasm).await {
+            tracing::warn!(revision, error = %e, "could not share the compiled checker");
+        }
+    }
     Outcome::Done(report.into())
 }
 
@@ -230,52 +247,81 @@ impl<'a> Languages<'a> {
         &self,
         reference: &CheckerRef,
         package: &CachedPackage,
+        shared: Option<&[u8]>,
     ) -> Result<resolve::Checker, String> {
         let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
-        resolve::checker(&catalog, self.native, reference, package)
+        resolve::checker(&catalog, self.native, reference, package, shared)
             .map_err(|e| format!("checker: {e:#}"))
     }
 }
 
+/// A compiled checker a job carries: a cached blob, read whole (capped).
+async fn fetch_checker(
+    context: &Context,
+    me: &Identity,
+    digest: &str,
+) -> Result<Vec<u8>, ClientError> {
+    let blob = context.cache.get(&context.client, me, digest).await?;
+    read_capped(&blob.path, catalog::clang_wasm::MAX_PROGRAM_BYTES).map_err(ClientError::Io)
+}
+
 /// Loads the problem and plugins and judges: the same calls as `gavel judge`.
+/// Also returns the checker program's module when this runner built it
+/// from source (to share it).
 fn judge_files(
     languages: &Languages<'_>,
     package: &CachedPackage,
     problem_id: &str,
     source: &Source,
     language_id: &str,
+    shared_checker: Option<Vec<u8>>,
     events: &mpsc::UnboundedSender<RunnerEvent>,
-) -> JudgeReport {
+) -> (JudgeReport, Option<Vec<u8>>) {
+    let failed = |message: String| (JudgeReport::judgement_error(message), None);
     let problem = match problem::load(package, problem_id) {
         Ok(problem) => problem,
-        Err(e) => return JudgeReport::judgement_error(format!("the problem is invalid: {e}")),
+        Err(e) => return failed(format!("the problem is invalid: {e}")),
     };
     let source = match source.read() {
         Ok(source) => source,
-        Err(e) => return JudgeReport::judgement_error(format!("reading the source: {e}")),
+        Err(e) => return failed(format!("reading the source: {e}")),
     };
-    let checker = languages.checker(&problem.checker.plugin, package);
+    let checker = languages.checker(&problem.checker.plugin, package, shared_checker.as_deref());
     let language = match languages.resolve(language_id) {
         Ok(language) => language,
-        Err(e) => return JudgeReport::judgement_error(e),
+        Err(e) => return failed(e),
     };
     let language = language.executor();
-    let checker = match checker {
+    let mut checker = match checker {
         Ok(checker) => checker,
-        Err(e) => return JudgeReport::judgement_error(e),
+        Err(e) => return failed(e),
     };
-    judge(&problem, package, &source, language, checker.as_checker(), &mut |progress: &Progress| {
-        let _ = events.send(match progress {
-            Progress::Compiled { message } => RunnerEvent::Compiled { message: message.clone() },
-            Progress::Case { task, case } => RunnerEvent::Case(CaseProgress {
-                task: *task,
-                case: case.name.clone(),
-                status: case.status,
-                score: case.score,
-                time_ms: case.time_ms,
-                memory_kb: case.memory_kb,
-                message: case.message.clone(),
-            }),
-        });
-    })
+    let compiled = match &mut checker {
+        resolve::Checker::Program { compiled, .. } => compiled.take(),
+        resolve::Checker::Plugin(_) => None,
+    };
+    let report = judge(
+        &problem,
+        package,
+        &source,
+        language,
+        checker.as_checker(),
+        &mut |progress: &Progress| {
+            let _ = events.send(match progress {
+                Progress::Compiled { message } => {
+                    RunnerEvent::Compiled { message: message.clone() }
+                }
+                Progress::Case { task, case } => RunnerEvent::Case(CaseProgress {
+                    task: *task,
+                    case: case.name.clone(),
+                    status: case.status,
+                    score: case.score,
+                    time_ms: case.time_ms,
+                    memory_kb: case.memory_kb,
+                    message: case.message.clone(),
+                }),
+            });
+        },
+    );
+    (report, compiled)
 }

@@ -95,7 +95,8 @@ fn a_submission_flows_from_upload_through_a_runner_to_its_verdict_and_events() {
 
     // The (small) source comes inside the job; the runner fetches the
     // manifest and a testdata file.
-    let JobSpec::Judge { language, source, source_text, problem: problem_ref } = &job.spec else {
+    let JobSpec::Judge { language, source, source_text, problem: problem_ref, .. } = &job.spec
+    else {
         panic!("a judge job")
     };
     assert_eq!(language, LANGUAGE);

@@ -834,4 +834,17 @@ fn a_docker_runner_judges_c_compiled_to_wasm_and_polygon_and_kattis_packages_wit
     }
     let ce = client.submission(&submissions[2].0);
     assert!(ce.compile_message.contains("exceptions disabled"), "{ce:?}");
+
+    // The Docker runner shared the checkers it compiled: with it gone, the
+    // runner without Docker judges both problems with them.
+    runner.kill();
+    let late = [
+        (client.submit_ok("polygon-sum", "python", &ac_py), 100.0),
+        (client.submit_ok("kattis-sum", "python", &kattis_ac), kattis.max_score),
+    ];
+    for (id, score) in &late {
+        let view = wait_final(&client, id, Duration::from_secs(60));
+        assert_eq!((view.status, view.score), (Status::Accepted, *score), "{view:?}");
+        assert_eq!(claimed_by(&event_log(&client, id)), std::slice::from_ref(&offered.runner_id));
+    }
 }

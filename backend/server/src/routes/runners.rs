@@ -17,7 +17,7 @@ use crate::auth::{Registration, Runner, hash_token, new_id, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::records::check_result;
-use crate::responses::{RegistrationErrors, RunnerErrors};
+use crate::responses::{RegistrationErrors, RunnerErrors, TooLarge};
 use crate::runner_access::{check_name, handed_out, no_longer_registered};
 use crate::state::AppState;
 
@@ -280,4 +280,36 @@ pub async fn deregister(
     let requeued = state.queue.deregister(&runner_id).await?.unwrap_or(0);
     tracing::info!(runner_id, requeued, "runner deregistered");
     Ok(ApiJson(serde_json::json!({ "requeued": requeued })))
+}
+
+/// The largest compiled checker program a runner may share.
+pub const MAX_COMPILED_CHECKER_BYTES: usize = 64 << 20;
+
+#[utoipa::path(put, path = "/api/v1/runners/{rid}/checkers/{revision}", tag = "runners", params(("rid" = String, Path), ("revision" = String, Path, description = "The problem revision (manifest digest) whose checker this is")), request_body(content = Vec<u8>, content_type = "application/wasm", description = "The WASI module the runner compiled from the problem's C/C++ checker source"), responses((status = 204, description = "Stored: later jobs of the revision carry it, so runners without Docker can run it"), TooLarge, (status = 422, body = protocol::ErrorBody, description = "not_wasm"), RunnerErrors), security(("bearer" = [])))]
+pub async fn put_compiled_checker(
+    State(state): State<AppState>,
+    Path((_, revision)): Path<(String, String)>,
+    _: Runner,
+    body: axum::body::Body,
+) -> ApiResult<StatusCode> {
+    if !protocol::is_digest(&revision) {
+        return Err(ApiError::bad_request("invalid_field", "revision: not a SHA-256 hex digest"));
+    }
+    let bytes = axum::body::to_bytes(body, MAX_COMPILED_CHECKER_BYTES).await.map_err(|_| {
+        ApiError::too_large(format!(
+            "a compiled checker is at most {MAX_COMPILED_CHECKER_BYTES} bytes"
+        ))
+    })?;
+    if !bytes.starts_with(b"\0asm\x01\0\0\0") {
+        return Err(ApiError::unprocessable(
+            "not_wasm",
+            "a compiled checker is a WebAssembly core module (`\\0asm`, version 1)",
+        ));
+    }
+    let blob = state.blobs.put_bytes(&bytes).await?;
+    let reference = protocol::runner::BlobRef { digest: blob.digest.clone(), size: blob.size };
+    let json = serde_json::to_string(&reference).map_err(ApiError::internal)?;
+    state.queue.put_compiled_checker(&revision, &blob.digest, &json).await?;
+    tracing::info!(revision, digest = blob.digest, "compiled checker stored");
+    Ok(StatusCode::NO_CONTENT)
 }

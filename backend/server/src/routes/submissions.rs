@@ -61,7 +61,6 @@ pub async fn create(
         .record(&state.queue, &request.problem_id, false)
         .await?
         .ok_or_else(unknown_problem)?;
-    require_a_compiling_runner(&state, &record).await?;
     // Small sources travel inside the job (durable in Redis with it); only
     // large ones are stored as blobs, which costs a file write and fsync.
     let (source, source_text) = if request.source.len() <= INLINE_SOURCE_BYTES {
@@ -99,13 +98,18 @@ pub async fn create(
                 id: String::new(),
                 manifest: protocol::runner::BlobRef { digest: String::new(), size: 0 },
             },
+            compiled_checker: None,
         },
         normal_oj: None,
         idempotency,
     };
     let mut fresh = false;
     let outcome = loop {
-        for_problem(&mut submission, &record)?;
+        let compiled = compiled_checker(&state, &record).await?;
+        if compiled.is_none() {
+            require_a_compiling_runner(&state, &record).await?;
+        }
+        for_problem(&mut submission, &record, compiled)?;
         match state.queue.submit(&submission).await? {
             Submitted::ProblemChanged if !fresh => {
                 fresh = true;
@@ -139,10 +143,27 @@ pub async fn create(
     idempotency::answer(outcome, created)
 }
 
-/// A problem whose checker is C/C++ source is judged only by runners that
-/// compile it (those with Docker, which also offer `cpp-wasm`): with none
-/// seen within the language memory, the submission would wait forever, so
-/// it is refused with `422 no_compiling_runner`.
+/// The compiled checker program of the record's revision, when its checker
+/// is C/C++ source and a runner has compiled it (`PUT
+/// /runners/{rid}/checkers/{revision}`).
+async fn compiled_checker(
+    state: &AppState,
+    record: &ProblemRecord,
+) -> ApiResult<Option<protocol::runner::BlobRef>> {
+    let needs = judge_core::checker_program::runner_needs(&record.view.checker.plugin);
+    if needs != Some(judge_core::checker_program::COMPILER_CAPABILITY) {
+        return Ok(None);
+    }
+    let Some(json) = state.queue.compiled_checker(&record.manifest.digest).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str(&json).ok())
+}
+
+/// A problem whose checker is C/C++ source and not compiled yet is judged
+/// only by runners that compile it (those with Docker, which also offer
+/// `cpp-wasm`): with none seen within the language memory, the submission
+/// would wait forever, so it is refused with `422 no_compiling_runner`.
 async fn require_a_compiling_runner(state: &AppState, record: &ProblemRecord) -> ApiResult<()> {
     let needs = judge_core::checker_program::runner_needs(&record.view.checker.plugin);
     if needs != Some(judge_core::checker_program::COMPILER_CAPABILITY) {
@@ -163,14 +184,24 @@ async fn require_a_compiling_runner(state: &AppState, record: &ProblemRecord) ->
 }
 
 /// Fills in what a submission takes from its problem's record.
-fn for_problem(submission: &mut NewSubmission, record: &ProblemRecord) -> ApiResult<()> {
+/// With the checker compiled (`compiled`), any runner can judge: it needs
+/// no compiling runner.
+fn for_problem(
+    submission: &mut NewSubmission,
+    record: &ProblemRecord,
+    compiled: Option<protocol::runner::BlobRef>,
+) -> ApiResult<()> {
     submission.problem_id.clone_from(&record.view.id);
     submission.revision.clone_from(&record.manifest.digest);
-    submission.checker =
-        judge_core::checker_program::runner_needs(&record.view.checker.plugin).map(str::to_string);
+    submission.checker = match &compiled {
+        Some(_) => None,
+        None => judge_core::checker_program::runner_needs(&record.view.checker.plugin)
+            .map(str::to_string),
+    };
     submission.max_score = record.view.max_score;
-    if let JobSpec::Judge { problem, .. } = &mut submission.spec {
+    if let JobSpec::Judge { problem, compiled_checker, .. } = &mut submission.spec {
         *problem = ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() };
+        *compiled_checker = compiled;
     }
     // Normal-OJ's runners may take it too when they can judge it.
     submission.normal_oj = crate::normal_oj::rules::payload(&record.view, &submission.language)

@@ -87,7 +87,7 @@ fn checker(catalog: &catalog::Catalog, args: &Args) -> anyhow::Result<Checker> {
     } else {
         None
     };
-    catalog::resolve::checker(catalog, docker.as_ref(), &reference, &package)
+    catalog::resolve::checker(catalog, docker.as_ref(), &reference, &package, None)
         .map_err(|e| BadInput(format!("{e:#}")).into())
 }
 

@@ -66,8 +66,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             "compiling the `{language_id}` plugin for this machine (once: it is cached for later runs)…"
         );
     }
-    let checker = resolve::checker(&catalog, docker.as_ref(), &problem.checker.plugin, &package)
-        .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
+    let checker =
+        resolve::checker(&catalog, docker.as_ref(), &problem.checker.plugin, &package, None)
+            .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
     let language = resolve::language(&catalog, docker.as_ref(), &language_id)
         .map_err(|e| BadInput(format!("{e:#}")))?;
     let language = language.executor();
