@@ -150,6 +150,18 @@ fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Whether a Docker engine answers here (native languages need one).
+/// Whether example problem folder `dir` has a checker compiled from C/C++
+/// source (in the sandbox image, so only where Docker runs).
+fn checker_needs_docker(dir: &Path) -> bool {
+    let id = dir.file_name().unwrap_or_default().to_string_lossy();
+    judge_core::problem::DirPackage::new(dir)
+        .ok()
+        .and_then(|package| judge_core::problem::load(&package, &id).ok())
+        .is_some_and(|problem| {
+            judge_core::checker_program::needs_compiling(&problem.checker.plugin)
+        })
+}
+
 fn docker_engine() -> bool {
     Command::new("docker")
         .args(["info", "--format", "{{.ServerVersion}}"])
@@ -334,6 +346,10 @@ fn judge_examples_through(stack: &Stack, gavel: &Path, root: &Path) -> anyhow::R
         };
         if judge_core::language::is_native(language) && !docker_engine() {
             println!("{:<40} skipped: {language} needs Docker", solution.display());
+            continue;
+        }
+        if checker_needs_docker(&problem) && !docker_engine() {
+            println!("{:<40} skipped: its checker is compiled in Docker", solution.display());
             continue;
         }
         let problem_id = problem.file_name().unwrap_or_default().to_string_lossy().into_owned();

@@ -48,6 +48,12 @@ pub fn runner_needs(reference: &crate::problem::CheckerRef) -> Option<&str> {
     }
 }
 
+/// Whether judging with this checker needs it compiled from C/C++ source
+/// (in the sandbox image: Docker) — unless a compiled module is at hand.
+pub fn needs_compiling(reference: &crate::problem::CheckerRef) -> bool {
+    runner_needs(reference) == Some(COMPILER_CAPABILITY)
+}
+
 /// The most of a program's message a verdict keeps.
 pub const MESSAGE_BYTES: usize = 1024;
 

@@ -137,6 +137,15 @@ pub struct Solution {
 
 /// Every example solution (`examples/solutions/PROBLEM/NAME/`: `main.*`,
 /// `expected`, optional `language`), the native ones only when `native`.
+/// Whether example problem `id` needs Docker whatever the language: its
+/// checker is C/C++ source, compiled in the sandbox image.
+pub fn needs_docker(id: &str) -> bool {
+    let dir = crate::root().join("examples/problems").join(id);
+    let package = judge_core::problem::DirPackage::new(&dir).expect("an example folder");
+    let problem = judge_core::problem::load(&package, id).expect("a valid example");
+    judge_core::checker_program::needs_compiling(&problem.checker.plugin)
+}
+
 pub fn example_solutions(native: bool) -> Vec<Solution> {
     let root = crate::root().join("examples/solutions");
     let mut out = Vec::new();
@@ -158,7 +167,7 @@ pub fn example_solutions(native: bool) -> Vec<Solution> {
                 None => language::guess(&file_name)
                     .unwrap_or_else(|| panic!("{}: no language for its name", source.display())),
             };
-            if language::is_native(language) && !native {
+            if (language::is_native(language) || needs_docker(&problem_id)) && !native {
                 continue;
             }
             out.push(Solution {
