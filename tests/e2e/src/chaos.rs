@@ -140,10 +140,13 @@ pub struct Solution {
 /// Whether example problem `id` needs Docker whatever the language: its
 /// checker is C/C++ source, compiled in the sandbox image.
 pub fn needs_docker(id: &str) -> bool {
+    // (An example whose checker component is built from source does not
+    // load before the build: it needs no Docker either way.)
     let dir = crate::root().join("examples/problems").join(id);
-    let package = judge_core::problem::DirPackage::new(&dir).expect("an example folder");
-    let problem = judge_core::problem::load(&package, id).expect("a valid example");
-    judge_core::checker_program::needs_compiling(&problem.checker.plugin)
+    judge_core::problem::DirPackage::new(&dir)
+        .ok()
+        .and_then(|package| judge_core::problem::load(&package, id).ok())
+        .is_some_and(|p| judge_core::checker_program::needs_compiling(&p.checker.plugin))
 }
 
 pub fn example_solutions(native: bool) -> Vec<Solution> {

@@ -80,7 +80,7 @@ fn the_pass_fail_example_loads_with_the_default_validator() {
     );
     assert_eq!(
         p.origins["limits"],
-        ".timelimit (1 s); problem.yaml: limits.memory 256 MiB, limits.output 8 MiB (default)"
+        "problem.yaml: limits.time_limit (1 s); problem.yaml: limits.memory 256 MiB, limits.output 8 MiB (default)"
     );
     assert_eq!(
         p.origins["checker"],
