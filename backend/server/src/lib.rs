@@ -13,7 +13,8 @@
 //! module graph has no cycle. From the bottom:
 //!
 //! 0. the floor, which knows no handler state: `error`, `config`,
-//!    `metrics`, `webhooks` (the sender loop), `responses` (the error
+//!    `metrics`, `egress` (the webhook egress policy, pure), `webhooks`
+//!    (the sender loop), `responses` (the error
 //!    answers `/openapi.json` lists), and the Normal-OJ dialect's pure
 //!    parts `normal_oj::rules` (eligibility, the `noj` payload, their
 //!    scoring) and `normal_oj::signing`;
@@ -38,6 +39,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod egress;
 pub mod error;
 pub mod idempotency;
 pub mod json;
@@ -315,6 +317,7 @@ mod tests {
         ("error", 0),
         ("config", 0),
         ("metrics", 0),
+        ("egress", 0),
         ("webhooks", 0),
         ("responses", 0),
         ("normal_oj::rules", 0),
