@@ -197,6 +197,8 @@ impl Env {
             unpack_limits: problem_package::UnpackLimits::default(),
             public_url: None,
             normal_oj_sandbox_token: String::new(),
+            webhook_allow: Vec::new(),
+            test_webhook_hosts: None,
         };
         let backend = Backend::start(config).await?;
         let base = format!("http://{}{}", backend.addr, protocol::API_BASE);

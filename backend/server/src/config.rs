@@ -2,11 +2,12 @@
 //! file (`--config`), in that order of precedence (layered by
 //! `protocol::config`, as the runner's are), then defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// `gavel backend` flags; every one also has an env var and a TOML key (the
@@ -61,6 +62,17 @@ pub struct BackendArgs {
     /// (`/compat/normal-oj/problem/...`); unset refuses every fetch.
     #[arg(long, env = "GAVEL_NORMAL_OJ_SANDBOX_TOKEN", hide_env_values = true)]
     pub normal_oj_sandbox_token: Option<String>,
+    /// Ranges webhooks may target besides public addresses: CIDRs
+    /// (`10.0.0.0/8`, `::1/128`) or single addresses; repeat the flag or
+    /// separate them with commas [default: none: public addresses only].
+    #[arg(long, env = "GAVEL_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Option<Vec<String>>,
+    /// Test hook, not a setting: resolve webhook hosts from this
+    /// hosts-format file, read at every lookup, instead of DNS. Its
+    /// addresses are checked like any others.
+    #[arg(long, env = "GAVEL_TEST_WEBHOOK_HOSTS", hide = true)]
+    #[serde(skip)]
+    pub test_webhook_hosts: Option<PathBuf>,
 }
 
 /// The range of `redis_timeout_ms`: below it, calls fail that a Redis
@@ -88,6 +100,11 @@ pub struct Config {
     /// Without a trailing `/`.
     pub public_url: Option<String>,
     pub normal_oj_sandbox_token: String,
+    /// Ranges webhooks may target besides public addresses
+    /// (`crate::egress`).
+    pub webhook_allow: Vec<IpNet>,
+    /// Test hook: webhook hosts resolved from this hosts file, not DNS.
+    pub test_webhook_hosts: Option<PathBuf>,
 }
 
 impl BackendArgs {
@@ -113,9 +130,32 @@ impl BackendArgs {
             unpack_limits: problem_package::UnpackLimits::default(),
             public_url: set.public_url.map(|url| url.trim_end_matches('/').to_string()),
             normal_oj_sandbox_token: set.normal_oj_sandbox_token.unwrap_or_default(),
+            webhook_allow: set
+                .webhook_allow
+                .unwrap_or_default()
+                .iter()
+                .map(|range| allowed_range(range))
+                .collect::<anyhow::Result<_>>()?,
+            test_webhook_hosts: self.test_webhook_hosts,
         };
         config.validate()?;
         Ok(config)
+    }
+}
+
+/// One `webhook_allow` entry: a CIDR (host bits are dropped:
+/// `10.1.2.3/8` is `10.0.0.0/8`) or a single address.
+fn allowed_range(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    if let Ok(net) = text.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    match text.parse::<IpAddr>() {
+        Ok(ip) => Ok(IpNet::from(ip)),
+        Err(_) => bail!(
+            "webhook_allow: {text:?} is not a CIDR range (an address, `/`, a prefix length: \
+             10.0.0.0/8, fd00::/8) or an address"
+        ),
     }
 }
 
@@ -201,6 +241,54 @@ leas_ttl_s = 5
         .unwrap();
         let args = BackendArgs { config: Some(dir.path().join("bad.toml")), ..Default::default() };
         assert!(format!("{:#}", args.resolve().unwrap_err()).contains("leas_ttl_s"));
+    }
+
+    #[test]
+    fn the_webhook_allowlist_comes_from_the_flag_or_the_file_and_is_checked() {
+        assert!(BackendArgs::default().resolve().unwrap().webhook_allow.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gavel.toml");
+        std::fs::write(&path, "[backend]\nwebhook_allow = [\"10.1.2.3/16\", \"fd00::1\"]\n")
+            .unwrap();
+        let from_file = BackendArgs { config: Some(path.clone()), ..Default::default() };
+        let ranges: Vec<String> =
+            from_file.resolve().unwrap().webhook_allow.iter().map(ToString::to_string).collect();
+        assert_eq!(ranges, ["10.1.0.0/16", "fd00::1/128"]);
+        let flag = BackendArgs {
+            config: Some(path),
+            webhook_allow: Some(vec!["127.0.0.0/8".into(), " ::1/128".into()]),
+            ..Default::default()
+        };
+        let ranges: Vec<String> =
+            flag.resolve().unwrap().webhook_allow.iter().map(ToString::to_string).collect();
+        assert_eq!(ranges, ["127.0.0.0/8", "::1/128"], "the flag wins over the file");
+        for bad in ["10.0.0.0/33", "localhost", "10.0.0.0/8/8", ""] {
+            let args = BackendArgs { webhook_allow: Some(vec![bad.into()]), ..Default::default() };
+            let error = args.resolve().unwrap_err().to_string();
+            assert!(error.starts_with(&format!("webhook_allow: {bad:?} is not")), "{error}");
+        }
+    }
+
+    #[test]
+    fn the_webhook_allowlist_flag_repeats_and_splits_at_commas() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: BackendArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "gavel",
+            "--webhook-allow",
+            "127.0.0.0/8,::1/128",
+            "--webhook-allow",
+            "10.0.0.0/8",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.args.webhook_allow.unwrap(),
+            ["127.0.0.0/8", "::1/128", "10.0.0.0/8"].map(String::from)
+        );
     }
 
     #[test]
