@@ -13,14 +13,16 @@
 //! module graph has no cycle. From the bottom:
 //!
 //! 0. the floor, which knows no handler state: `error`, `config`,
-//!    `metrics`, `egress` (the webhook egress policy, pure), `webhooks`
-//!    (the sender loop), `responses` (the error
-//!    answers `/openapi.json` lists), and the Normal-OJ dialect's pure
-//!    parts `normal_oj::rules` (eligibility, the `noj` payload, their
-//!    scoring) and `normal_oj::signing`;
+//!    `metrics`, `egress` (the webhook egress policy, pure), `responses`
+//!    (the error answers `/openapi.json` lists), and the Normal-OJ
+//!    dialect's pure parts `normal_oj::rules` (eligibility, the `noj`
+//!    payload, their scoring) and `normal_oj::signing`;
 //! 1. `json`, `problem_store` (problem records and their cache),
-//!    `normal_oj::wire` (their bodies and zips) — on the floor;
-//! 2. `idempotency` (the `Idempotency-Key` of the creates);
+//!    `normal_oj::wire` (their bodies and zips), `webhook_target` (a
+//!    webhook URL vetted against the policy, its name resolved once) — on
+//!    the floor;
+//! 2. `idempotency` (the `Idempotency-Key` of the creates), `webhooks`
+//!    (the sender loop);
 //! 3. `state` ([`AppState`]);
 //! 4. `auth`: each token tier an extractor (`Admin`, `Registration`,
 //!    `Caller`, `Runner`, `TheirRunner`, `BlobReader`);
@@ -52,6 +54,7 @@ pub mod responses;
 pub mod routes;
 pub mod runner_access;
 pub mod state;
+pub mod webhook_target;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -167,6 +170,11 @@ impl Backend {
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (stop, shutdown) = watch::channel(false);
+        let webhook_egress = webhook_target::WebhookEgress::from_config(&config);
+        tracing::info!(
+            allowed = ?webhook_egress.allowed(),
+            "webhooks may target public addresses and the allowed ranges only"
+        );
         let state = AppState {
             listener: queue.listen(),
             queue: queue.clone(),
@@ -176,8 +184,9 @@ impl Backend {
             code_urls,
             problems: Default::default(),
             shutdown: shutdown.clone(),
+            webhook_egress: webhook_egress.clone(),
         };
-        tokio::spawn(webhooks::send(queue.clone(), shutdown.clone()));
+        tokio::spawn(webhooks::send(queue.clone(), webhook_egress, shutdown.clone()));
         tokio::spawn(reap(queue, shutdown.clone()));
         let server = tokio::spawn(serve(listener, app(state), shutdown));
         tracing::info!(%addr, "backend listening");
@@ -318,14 +327,15 @@ mod tests {
         ("config", 0),
         ("metrics", 0),
         ("egress", 0),
-        ("webhooks", 0),
         ("responses", 0),
         ("normal_oj::rules", 0),
         ("normal_oj::signing", 0),
         ("json", 1),
         ("problem_store", 1),
         ("normal_oj::wire", 1),
+        ("webhook_target", 1),
         ("idempotency", 2),
+        ("webhooks", 2),
         ("state", 3),
         ("auth", 4),
         ("records", 5),

@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler reaches — the queue and its listener,
-//! the blob store, the settings, and this instance's caches. It names only
-//! modules below the handlers, so any module above may take it.
+//! the blob store, the settings, the webhook egress policy, and this
+//! instance's caches. It names only modules below the handlers, so any
+//! module above may take it.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::normal_oj::signing::Signer;
 use crate::problem_store::ProblemCache;
+use crate::webhook_target::WebhookEgress;
 
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -28,4 +30,6 @@ pub struct AppState {
     /// Turns true when the backend is shutting down: long-polls and event
     /// streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Where webhooks may post (`PUT /webhook` vets each URL with it).
+    pub webhook_egress: WebhookEgress,
 }

@@ -9,13 +9,22 @@
 //! webhook's secret>`. A receiver recomputes it over the raw body, compares
 //! in constant time, and refuses a `t` more than five minutes away from its
 //! clock (replays); the delivery id makes retries idempotent.
+//!
+//! Before each post the URL is vetted again (`webhook_target`): its name is
+//! resolved once, every address must pass the egress policy, and the post
+//! connects to those addresses only, on a client made for the delivery (no
+//! proxy, no redirects, no other lookup). A refused target is a failed
+//! attempt whose `last_error` says why.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
 use queue::{Attempt, DueDelivery, Queue, RetryPolicy};
 use sha2::Sha256;
 use tokio::sync::watch;
+
+use crate::webhook_target::{Target, WebhookEgress};
 
 /// How failed deliveries are retried: 1 s, 2 s, 4 s … at most 5 min apart,
 /// 8 attempts (about 8 minutes in all).
@@ -41,20 +50,9 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Posts due deliveries until shutdown.
-pub async fn send(queue: Queue, mut shutdown: watch::Receiver<bool>) {
-    let http = match reqwest::Client::builder()
-        .timeout(POST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("gavel-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(http) => http,
-        Err(e) => {
-            tracing::error!(error = %e, "webhooks disabled: no HTTP client");
-            return;
-        }
-    };
+/// Posts due deliveries until shutdown, each only to where `egress` lets
+/// it go.
+pub async fn send(queue: Queue, egress: WebhookEgress, mut shutdown: watch::Receiver<bool>) {
     loop {
         let due = match queue.take_deliveries(BATCH, HIDE).await {
             Ok(due) => due,
@@ -64,7 +62,7 @@ pub async fn send(queue: Queue, mut shutdown: watch::Receiver<bool>) {
             }
         };
         let idle = due.is_empty();
-        let posts = due.into_iter().map(|delivery| deliver(&queue, &http, delivery));
+        let posts = due.into_iter().map(|delivery| deliver(&queue, &egress, delivery));
         futures_util::future::join_all(posts).await;
         if idle {
             tokio::select! {
@@ -75,29 +73,8 @@ pub async fn send(queue: Queue, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn deliver(queue: &Queue, http: &reqwest::Client, delivery: DueDelivery) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let sent = http
-        .post(&delivery.url)
-        .header("Content-Type", "application/json")
-        .header("Gavel-Delivery", &delivery.delivery_id)
-        .header("Gavel-Signature", signature(&delivery.secret, now, &delivery.body))
-        .body(delivery.body.clone())
-        .send()
-        .await;
-    let attempt = match sent {
-        Ok(response) if response.status().is_success() => Attempt {
-            delivered: true,
-            status_code: Some(response.status().as_u16()),
-            error: String::new(),
-        },
-        Ok(response) => Attempt {
-            delivered: false,
-            status_code: Some(response.status().as_u16()),
-            error: format!("the receiver answered {}", response.status()),
-        },
-        Err(e) => Attempt { delivered: false, status_code: None, error: e.to_string() },
-    };
+async fn deliver(queue: &Queue, egress: &WebhookEgress, delivery: DueDelivery) {
+    let attempt = attempt(egress, &delivery).await;
     match queue.delivery_attempted(&delivery.delivery_id, &attempt, &RETRY).await {
         Ok(state) => tracing::info!(
             delivery_id = delivery.delivery_id,
@@ -109,6 +86,71 @@ async fn deliver(queue: &Queue, http: &reqwest::Client, delivery: DueDelivery) {
         Err(e) => {
             tracing::warn!(delivery_id = delivery.delivery_id, error = %e, "recording a webhook attempt failed")
         }
+    }
+}
+
+/// One try: the URL vetted (its name resolved once), then posted to the
+/// vetted addresses. A refused target is a failed attempt like any other,
+/// retried while the policy allows.
+async fn attempt(egress: &WebhookEgress, delivery: &DueDelivery) -> Attempt {
+    let failed = |error: String| Attempt { delivered: false, status_code: None, error };
+    let target = match egress.vet(&delivery.url).await {
+        Ok(target) => target,
+        Err(vetoed) => return failed(format!("not sent: {vetoed}")),
+    };
+    let http = match client(&target) {
+        Ok(http) => http,
+        Err(e) => return failed(format!("not sent: no HTTP client: {e}")),
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let sent = http
+        .post(target.url)
+        .header("Content-Type", "application/json")
+        .header("Gavel-Delivery", &delivery.delivery_id)
+        .header("Gavel-Signature", signature(&delivery.secret, now, &delivery.body))
+        .body(delivery.body.clone())
+        .send()
+        .await;
+    match sent {
+        Ok(response) if response.status().is_success() => Attempt {
+            delivered: true,
+            status_code: Some(response.status().as_u16()),
+            error: String::new(),
+        },
+        Ok(response) => Attempt {
+            delivered: false,
+            status_code: Some(response.status().as_u16()),
+            error: format!("the receiver answered {}", response.status()),
+        },
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+/// The client of one delivery: a name connects only to its vetted
+/// addresses, and nothing else is ever looked up ([`NoLookups`]); no proxy
+/// (a proxy would connect where it likes); redirects are not followed (a
+/// `3xx` is a failed attempt), so no answer can send a post elsewhere.
+fn client(target: &Target) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(POST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(NoLookups))
+        .user_agent(concat!("gavel-webhooks/", env!("CARGO_PKG_VERSION")));
+    if let Some((name, addresses)) = &target.pinned {
+        builder = builder.resolve_to_addrs(name, addresses);
+    }
+    builder.build()
+}
+
+/// The sender's DNS: every name a post may reach was resolved and vetted
+/// already, so any other lookup is refused.
+struct NoLookups;
+
+impl reqwest::dns::Resolve for NoLookups {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let error = format!("{} was not vetted: the sender looks up no names", name.as_str());
+        Box::pin(std::future::ready(Err(error.into())))
     }
 }
 

@@ -1,6 +1,12 @@
 //! `/webhook`: where the caller's final verdicts are posted (`docs/contract.md` §5), and
 //! what became of each notification. One webhook per client token (and one
 //! for the admin); `PUT` sets the URL and makes a new signing secret.
+//!
+//! A URL is set only when the egress policy lets the backend post to it
+//! (`webhook_target`): its host a public address or one the operator
+//! allowed (`--webhook-allow`), or a name all of whose addresses are; else
+//! `422 webhook_target_refused` says which address and range. The sender
+//! checks again before each delivery.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,6 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::ApiJson;
 use crate::responses::{CallerErrors, NotFound};
 use crate::state::AppState;
+use crate::webhook_target::Vetoed;
 
 /// Longest webhook URL.
 const MAX_URL: usize = 2048;
@@ -28,13 +35,31 @@ fn check_url(url: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(put, path = "/api/v1/webhook", tag = "webhooks", request_body = protocol::client::WebhookRequest, responses((status = 200, body = protocol::client::WebhookCreated), CallerErrors), security(("bearer" = [])))]
+/// The answer to a URL the egress policy refuses.
+fn refused(vetoed: &Vetoed) -> ApiError {
+    match vetoed {
+        Vetoed::BadUrl(why) => ApiError::bad_request("invalid_field", format!("url: {why}")),
+        _ => ApiError::unprocessable(
+            "webhook_target_refused",
+            format!(
+                "url: {vetoed}; webhooks may target public addresses only, unless the \
+                 backend's operator allows the range (--webhook-allow)"
+            ),
+        ),
+    }
+}
+
+#[utoipa::path(put, path = "/api/v1/webhook", tag = "webhooks", request_body = protocol::client::WebhookRequest, responses((status = 200, body = protocol::client::WebhookCreated), (status = 422, body = protocol::ErrorBody, description = "webhook_target_refused: the URL's host is, or resolves to, an address the egress policy refuses (loopback, private, link-local, …: not public and not in the operator's --webhook-allow), or does not resolve"), CallerErrors), security(("bearer" = [])))]
 pub async fn put(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(request): ApiJson<WebhookRequest>,
 ) -> ApiResult<ApiJson<WebhookCreated>> {
     check_url(&request.url)?;
+    if let Err(vetoed) = state.webhook_egress.vet(&request.url).await {
+        tracing::info!(owner = caller.owner(), url = request.url, %vetoed, "webhook refused");
+        return Err(refused(&vetoed));
+    }
     let secret = new_token("whsec_");
     state.queue.set_webhook(caller.owner(), &request.url, &secret).await?;
     tracing::info!(owner = caller.owner(), url = request.url, "webhook set");
