@@ -216,7 +216,7 @@ impl World {
         format!(
             "problems {:?}\npending {} leased {}\nother runners {strangers:?}\n\
              alice lists {} bob lists {}\nsubmission {:?} job {}\nrun {}\n\
-             alice's webhook {}\nfiles {:?}",
+             alice's webhook {} the admin's {}\nfiles {:?}",
             admin.problem_ids(),
             queue["pending"],
             queue["leased"],
@@ -226,6 +226,7 @@ impl World {
             submission.job_id,
             run["status"],
             self.alice.get("/webhook").status,
+            admin.get("/webhook").status,
             e2e::files_under(&self.stack.data_dir()),
         )
     }

@@ -2,6 +2,16 @@
 //! to a receiver (a plain TCP server here), signed as documented; a
 //! receiver that fails is retried with backoff until it answers 2xx, a down
 //! one is retried and its attempts are visible through the API.
+//!
+//! And the egress policy: the receivers listen on 127.0.0.1, which a
+//! backend refuses by default, so the tests that deliver start theirs with
+//! `--webhook-allow` for loopback ([`LOOPBACK`]); without it, loopback URLs
+//! (an address, `localhost`, `[::1]`, disguised forms) are refused at
+//! `PUT /webhook`, and a name that resolves to a refused address only
+//! after it was set is refused at delivery, with the reason in
+//! `last_error`. Names are resolved through the backend's test hook
+//! (`--test-webhook-hosts`, a hosts file the test rewrites), never DNS.
+//! Nothing here connects anywhere but 127.0.0.1.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -14,12 +24,14 @@ use e2e::runner::{TestRunner, report};
 use e2e::stack::Stack;
 use hmac::{Hmac, Mac};
 use judge_core::verdict::Status;
-use protocol::client::{DeliveryState, WebhookCreated, WebhookView};
+use protocol::client::{DeliveryState, DeliveryView, WebhookCreated, WebhookView};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
 const PROBLEM: &str = "a-plus-b";
 const ZIP: &str = "application/zip";
+/// The allowlist of a backend whose webhooks reach the loopback receivers.
+const LOOPBACK: &str = "127.0.0.0/8,::1/128";
 
 /// One request as the receiver read it.
 struct Received {
@@ -93,9 +105,15 @@ fn webhook(client: &Client) -> WebhookView {
     client.get("/webhook").expect(200).json()
 }
 
-/// A backend with the example problem, a client and a scripted runner.
+/// A backend that may post to loopback, with the example problem, a client
+/// and a scripted runner.
 fn setup(client: &str) -> (Stack, Client, TestRunner) {
-    let stack = Stack::start();
+    setup_with(client, &[("--webhook-allow", LOOPBACK)])
+}
+
+/// [`setup`] with the backend's flags `flags`.
+fn setup_with(client: &str, flags: &[(&str, &str)]) -> (Stack, Client, TestRunner) {
+    let stack = Stack::start_with(flags);
     let admin = stack.admin();
     admin.create_problem(PROBLEM, ZIP, package::zip(&package::example(PROBLEM)));
     let client = admin.create_client(client);
@@ -220,4 +238,114 @@ fn a_code_runs_end_is_posted_as_run_finished() {
         assert!(std::time::Instant::now() < deadline, "{:?}", webhook(&client).deliveries);
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A hosts file for the backend's test hook, holding `text`.
+fn hosts_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hosts");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (dir, path)
+}
+
+/// The deliveries of `client`'s webhook once `done` holds for the newest,
+/// within 15 s.
+fn newest_delivery(client: &Client, done: impl Fn(&DeliveryView) -> bool) -> DeliveryView {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let view = webhook(client);
+        if let Some(d) = view.deliveries.first().filter(|d| done(d)) {
+            return d.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "not yet: {view:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn webhooks_at_loopback_and_other_refused_ranges_are_refused_when_set() {
+    let (_hosts_dir, hosts) = hosts_file("127.0.0.1 localhost\n::1 localhost\n");
+    let (stack, client, runner) = setup_with("egress", &[("--test-webhook-hosts", &hosts)]);
+    let (url, received) = receiver(0);
+    let port = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook");
+    let refused = [
+        (format!("http://127.0.0.1:{port}/hook"), "127.0.0.1 is loopback (127.0.0.0/8)"),
+        (
+            format!("http://localhost:{port}/hook"),
+            "localhost resolves to 127.0.0.1, ::1, and 127.0.0.1 is loopback (127.0.0.0/8)",
+        ),
+        (format!("http://[::1]:{port}/hook"), "::1 is loopback (::1/128)"),
+        (
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            "::ffff:127.0.0.1 carries 127.0.0.1, which is loopback (127.0.0.0/8)",
+        ),
+        (format!("http://2130706433:{port}/hook"), "127.0.0.1 is loopback (127.0.0.0/8)"),
+        (format!("http://0:{port}/hook"), "0.0.0.0 is unspecified (0.0.0.0/32)"),
+        (
+            "http://169.254.169.254/latest/meta-data/".into(),
+            "169.254.169.254 is link-local (169.254.0.0/16)",
+        ),
+        ("https://10.0.0.1/hook".into(), "10.0.0.1 is private (10.0.0.0/8)"),
+        ("https://[fd00::1]/hook".into(), "fd00::1 is unique-local (fc00::/7)"),
+        ("http://nowhere.test/hook".into(), "nowhere.test does not resolve"),
+    ];
+    for (url, why) in &refused {
+        let error = client
+            .http
+            .json(reqwest::Method::PUT, "/webhook", Some(&client.token), &json!({ "url": url }))
+            .expect_error(422);
+        assert_eq!(error.error, "webhook_target_refused", "{url}: {}", error.detail);
+        assert!(error.detail.contains(why), "{url}: {:?} does not say {why:?}", error.detail);
+        assert!(error.detail.contains("--webhook-allow"), "{url}: {}", error.detail);
+    }
+    // Nothing was set, so a verdict posts nothing.
+    client.get("/webhook").expect_error(404);
+    judged(&stack, &client, &runner);
+    assert!(received.recv_timeout(Duration::from_secs(2)).is_err(), "a refused URL was posted to");
+}
+
+/// The name is set while it resolves to an allowed address (127.0.0.2, the
+/// only one this backend may reach: so even a sender that did not look
+/// again would stay on this machine), then resolves to 127.0.0.1: the
+/// delivery is refused with the reason, retried, and never connects.
+#[test]
+fn a_name_that_resolves_to_loopback_only_after_it_was_set_is_refused_at_delivery() {
+    let (_hosts_dir, hosts) = hosts_file("127.0.0.2 rebind.test\n");
+    let flags = [("--webhook-allow", "127.0.0.2/32"), ("--test-webhook-hosts", hosts.as_str())];
+    let (stack, client, runner) = setup_with("rebound", &flags);
+    let (url, received) = receiver(0);
+    let url = url.replace("127.0.0.1", "rebind.test");
+    set_webhook(&client, &url);
+    std::fs::write(&hosts, "127.0.0.1 rebind.test\n").unwrap();
+    let sid = judged(&stack, &client, &runner);
+
+    let delivery = newest_delivery(&client, |d| d.attempts >= 2);
+    assert_eq!(
+        (delivery.state, delivery.submission_id.as_str(), delivery.last_status_code),
+        (DeliveryState::Pending, sid.as_str(), None),
+        "retried as any failed delivery: {delivery:?}"
+    );
+    assert_eq!(
+        delivery.last_error,
+        "not sent: rebind.test resolves to 127.0.0.1, and 127.0.0.1 is loopback (127.0.0.0/8)"
+    );
+    assert!(received.recv_timeout(Duration::from_millis(500)).is_err(), "the receiver was reached");
+}
+
+#[test]
+fn with_the_allowlist_a_name_is_posted_to_the_loopback_address_it_resolves_to() {
+    let (_hosts_dir, hosts) = hosts_file("127.0.0.1 receiver.test\n");
+    let flags = [("--webhook-allow", LOOPBACK), ("--test-webhook-hosts", hosts.as_str())];
+    let (stack, client, runner) = setup_with("named", &flags);
+    let (url, received) = receiver(0);
+    let secret = set_webhook(&client, &url.replace("127.0.0.1", "receiver.test")).secret;
+    let sid = judged(&stack, &client, &runner);
+
+    let post = received.recv_timeout(Duration::from_secs(10)).expect("a delivery");
+    assert!(verify(&secret, &post.signature, &post.body), "{}", post.signature);
+    let body: Value = serde_json::from_str(&post.body).unwrap();
+    assert_eq!(body["submission_id"], sid.as_str());
+    let delivery = newest_delivery(&client, |d| d.state == DeliveryState::Delivered);
+    assert_eq!((delivery.attempts, delivery.last_status_code), (1, Some(200)), "{delivery:?}");
 }
