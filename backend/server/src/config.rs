@@ -232,6 +232,7 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.lease_ttl, Duration::from_secs(30));
         assert_eq!(config.redis_timeout, queue::DEFAULT_REDIS_TIMEOUT);
+        assert!(config.webhook_allow.is_empty(), "public addresses only by default");
         std::fs::write(
             dir.path().join("bad.toml"),
             "[backend]
