@@ -31,7 +31,9 @@ const START_LIMIT: Duration = Duration::from_secs(15);
 
 /// Flags of a test backend besides the address, Redis, data dir and tokens:
 /// short leases, so reclaims happen within seconds. [`Stack::start_with`]
-/// overrides or adds flags.
+/// overrides or adds flags. No webhook allowlist: like a real backend, a
+/// test backend refuses webhooks at loopback, so the tests that post to a
+/// loopback receiver add `--webhook-allow` (`tests/webhooks.rs`).
 const DEFAULT_FLAGS: [(&str, &str); 2] = [("--lease-ttl-s", "2"), ("--heartbeat-interval-s", "1")];
 
 /// Another backend instance: its process (while it runs), address and
