@@ -43,11 +43,11 @@ from componentize_py_types import Err
 SCRIPT_NAME = "main.py"
 """The name a program sees for itself (tracebacks, `sys.argv[0]`)."""
 
-FUEL_PER_MS = 8_800_000
-"""Fuel that counts as 1 ms of reported time: what this component burns for
-a millisecond of native CPython's CPU time, on reading 2 MB of integers
-and summing them (8.9 M) and sorting 2·10⁵ integers and printing them
-(8.7 M); docs/BENCHMARKS.md has the measurement."""
+FUEL_PER_MS = 10_900_000
+"""Fuel that counts as 1 ms of reported time, fitted to native CPython's CPU
+time on the input-parsing and sorting workloads: their fuel per native ms
+spans 7.5 M (sorting) to 12.8 M (`input()` per line), and 9.8 M puts every
+one of them within ±35 % (docs/BENCHMARKS.md has the measurement)."""
 
 FUEL_PER_CPU_MS = 9_000_000
 """Fuel this component burns per ms of real CPU (a 3·10⁶-step loop: 9.9 G
