@@ -190,3 +190,27 @@ fn a_handshake_that_never_comes_is_cut_off() {
     // Meanwhile and after, the backend serves others.
     stack.http().get_root("/healthz").expect(200);
 }
+
+#[test]
+fn a_bad_certificate_setting_stops_the_backend_at_start_with_exit_code_2() {
+    let pki = Pki::new("Gavel e2e CA");
+    let other = Pki::new("Some other CA");
+    let (cert, key) = (pki.path("cert.pem"), pki.path("key.pem"));
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let other_key = other.path("key.pem");
+    let missing = pki.path("missing.pem");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--tls-cert", cert], "tls_cert is set but tls_key is not"),
+        (&["--tls-cert", cert, "--tls-key", other_key.to_str().unwrap()], "does not fit tls_cert"),
+        (&["--tls-cert", missing.to_str().unwrap(), "--tls-key", key], "missing.pem: "),
+    ];
+    for (flags, needle) in cases {
+        let mut args =
+            vec!["backend", "--listen", "127.0.0.1:0", "--redis-url", "redis://127.0.0.1:1/"];
+        args.extend_from_slice(flags);
+        let out = e2e::gavel(&args, Duration::from_secs(30));
+        exited(&out, 2);
+        let error = text(&out.stderr);
+        assert!(error.starts_with("error: tls_") && error.contains(needle), "{flags:?}: {error}");
+    }
+}
