@@ -58,7 +58,8 @@ pub struct BackendArgs {
     #[arg(long, env = "GAVEL_MAX_PACKAGE_MB")]
     pub max_package_mb: Option<u64>,
     /// The URL runners reach this backend at, for links it hands out
-    /// (Normal-OJ code URLs) [default: http:// and the request's Host].
+    /// (Normal-OJ code URLs) [default: http:// (https:// with `--tls-cert`)
+    /// and the request's Host].
     #[arg(long, env = "GAVEL_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// The `?token=` Normal-OJ runners fetch testdata with
