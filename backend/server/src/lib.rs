@@ -243,6 +243,7 @@ async fn serve(
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES);
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let signal = stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
@@ -269,13 +270,20 @@ async fn serve(
             Some(acceptor) => {
                 // The handshake runs in the connection's task, so a slow
                 // one holds neither the accept loop nor other clients.
+                // A shutdown drops handshakes still under way rather than
+                // waiting for them.
                 let handshake = acceptor.accept(stream);
+                let mut stopping = signal.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
-                        Ok(Ok(stream)) => serve_connection(builder, stream, app, watcher).await,
-                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!("TLS handshake too slow: connection cut off"),
-                    }
+                    let stream = tokio::select! {
+                        done = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake) => match done {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => return tracing::debug!("TLS handshake too slow: cut off"),
+                        },
+                        _ = stopping.wait_for(|s| *s) => return,
+                    };
+                    serve_connection(builder, stream, app, watcher).await;
                 });
             }
         }

@@ -214,3 +214,17 @@ fn a_bad_certificate_setting_stops_the_backend_at_start_with_exit_code_2() {
         assert!(error.starts_with("error: tls_") && error.contains(needle), "{flags:?}: {error}");
     }
 }
+
+#[test]
+fn a_pending_handshake_does_not_hold_up_a_graceful_shutdown() {
+    let _serial = serial();
+    let pki = Pki::new("Gavel e2e CA");
+    let mut stack = pki.stack();
+    stack.http().get_root("/healthz").expect(200);
+    let addr = stack.url().trim_start_matches("https://").to_string();
+    let _idle = TcpStream::connect(&addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, took) = stack.terminate_backend(Duration::from_secs(15));
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(5), "shutdown waited {took:?} for a handshake");
+}
