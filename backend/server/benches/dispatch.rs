@@ -199,6 +199,7 @@ impl Env {
             normal_oj_sandbox_token: String::new(),
             webhook_allow: Vec::new(),
             test_webhook_hosts: None,
+            tls: None,
         };
         let backend = Backend::start(config).await?;
         let base = format!("http://{}{}", backend.addr, protocol::API_BASE);

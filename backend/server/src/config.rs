@@ -2,8 +2,11 @@
 //! file (`--config`), in that order of precedence (layered by
 //! `protocol::config`, as the runner's are), then defaults.
 
+pub mod tls;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
@@ -55,7 +58,8 @@ pub struct BackendArgs {
     #[arg(long, env = "GAVEL_MAX_PACKAGE_MB")]
     pub max_package_mb: Option<u64>,
     /// The URL runners reach this backend at, for links it hands out
-    /// (Normal-OJ code URLs) [default: http:// and the request's Host].
+    /// (Normal-OJ code URLs) [default: http:// (https:// with `--tls-cert`)
+    /// and the request's Host].
     #[arg(long, env = "GAVEL_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// The `?token=` Normal-OJ runners fetch testdata with
@@ -67,6 +71,13 @@ pub struct BackendArgs {
     /// separate them with commas [default: none: public addresses only].
     #[arg(long, env = "GAVEL_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Option<Vec<String>>,
+    /// Serve HTTPS with this PEM certificate (chain, the server's first);
+    /// needs `--tls-key` [default: plain HTTP].
+    #[arg(long, env = "GAVEL_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`.
+    #[arg(long, env = "GAVEL_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
     /// Test hook, not a setting: resolve webhook hosts from this
     /// hosts-format file, read at every lookup, instead of DNS. Its
     /// addresses are checked like any others.
@@ -105,6 +116,9 @@ pub struct Config {
     pub webhook_allow: Vec<IpNet>,
     /// Test hook: webhook hosts resolved from this hosts file, not DNS.
     pub test_webhook_hosts: Option<PathBuf>,
+    /// HTTPS with this certificate and key (`tls_cert`, `tls_key`);
+    /// `None` serves plain HTTP.
+    pub tls: Option<Arc<tls::ServerConfig>>,
 }
 
 impl BackendArgs {
@@ -137,6 +151,7 @@ impl BackendArgs {
                 .map(|range| allowed_range(range))
                 .collect::<anyhow::Result<_>>()?,
             test_webhook_hosts: self.test_webhook_hosts,
+            tls: tls::server_config(set.tls_cert.as_deref(), set.tls_key.as_deref())?,
         };
         config.validate()?;
         Ok(config)
@@ -290,6 +305,24 @@ leas_ttl_s = 5
             cli.args.webhook_allow.unwrap(),
             ["127.0.0.0/8", "::1/128", "10.0.0.0/8"].map(String::from)
         );
+    }
+
+    #[test]
+    fn tls_comes_from_the_file_or_the_flags_and_needs_both_halves() {
+        let dir = tempfile::tempdir().unwrap();
+        let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert, pair.cert.pem()).unwrap();
+        std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
+        assert!(BackendArgs::default().resolve().unwrap().tls.is_none(), "plain HTTP by default");
+        let path = dir.path().join("gavel.toml");
+        let file = format!("[backend]\ntls_cert = {:?}\ntls_key = {:?}\n", cert, key);
+        std::fs::write(&path, file).unwrap();
+        let from_file = BackendArgs { config: Some(path), ..Default::default() };
+        assert!(from_file.resolve().unwrap().tls.is_some());
+        let half = BackendArgs { tls_cert: Some(cert), ..Default::default() };
+        let error = half.resolve().unwrap_err().to_string();
+        assert_eq!(error, "tls_cert is set but tls_key is not: HTTPS needs both");
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! Modules import downward only: no handler imports another, and the
 //! module graph has no cycle. From the bottom:
 //!
-//! 0. the floor, which knows no handler state: `error`, `config`,
+//! 0. the floor, which knows no handler state: `error`, `config` (and
+//!    `config::tls`, the HTTPS certificate),
 //!    `metrics`, `egress` (the webhook egress policy, pure), `responses`
 //!    (the error answers `/openapi.json` lists), and the Normal-OJ
 //!    dialect's pure parts `normal_oj::rules` (eligibility, the `noj`
@@ -188,7 +189,8 @@ impl Backend {
         };
         tokio::spawn(webhooks::send(queue.clone(), webhook_egress, shutdown.clone()));
         tokio::spawn(reap(queue, shutdown.clone()));
-        let server = tokio::spawn(serve(listener, app(state), shutdown));
+        let tls = state.config.tls.clone();
+        let server = tokio::spawn(serve(listener, app(state), tls, shutdown));
         tracing::info!(%addr, "backend listening");
         Ok(Backend { addr, stop, server })
     }
@@ -214,17 +216,24 @@ const MAX_HEAD_BYTES: usize = 64 << 10;
 /// may take long, but never stop sending for this long).
 const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a client may take to finish its TLS handshake: as long as it
+/// may take to send a request's headers.
+const TLS_HANDSHAKE_TIMEOUT: Duration = HEADER_READ_TIMEOUT;
+
 /// Serves `app` on `listener` until `stopping` turns true, then waits for
 /// the requests in flight. Unlike a bare `axum::serve`, a client that sends
 /// its headers or its body too slowly is cut off (`HEADER_READ_TIMEOUT`,
 /// `BODY_IDLE_TIMEOUT`), so slow requests cannot hold connections forever,
-/// and headers are capped (`MAX_HEAD_BYTES`).
+/// and headers are capped (`MAX_HEAD_BYTES`). With `tls`, every connection
+/// is HTTPS (HTTP/2 or HTTP/1.1 by ALPN), and a handshake that does not
+/// finish within `TLS_HANDSHAKE_TIMEOUT` is cut off the same way.
 async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    tls: Option<Arc<config::tls::ServerConfig>>,
     mut stopping: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     let app = app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -233,6 +242,8 @@ async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let signal = stopping.clone();
     let stop = async move {
         let _ = stopping.wait_for(|s| *s).await;
     };
@@ -251,17 +262,52 @@ async fn serve(
             () = &mut stop => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection.into_owned());
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+        let (builder, app, watcher) = (builder.clone(), app.clone(), graceful.watcher());
+        match &acceptor {
+            None => {
+                tokio::spawn(serve_connection(builder, stream, app, watcher));
             }
-        });
+            Some(acceptor) => {
+                // The handshake runs in the connection's task, so a slow
+                // one holds neither the accept loop nor other clients.
+                // A shutdown drops handshakes still under way rather than
+                // waiting for them.
+                let handshake = acceptor.accept(stream);
+                let mut stopping = signal.clone();
+                tokio::spawn(async move {
+                    let stream = tokio::select! {
+                        done = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake) => match done {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => return tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => return tracing::debug!("TLS handshake too slow: cut off"),
+                        },
+                        _ = stopping.wait_for(|s| *s) => return,
+                    };
+                    serve_connection(builder, stream, app, watcher).await;
+                });
+            }
+        }
     }
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one connection (plain or TLS) until it ends, letting `watcher`
+/// end it gracefully on shutdown.
+async fn serve_connection<S>(
+    builder: hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    stream: S,
+    app: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let connection = builder.serve_connection_with_upgrades(io, service);
+    if let Err(e) = watcher.watch(connection.into_owned()).await {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }
 
 /// Reclaims expired leases as they fall due (at most a second late), so an
@@ -290,8 +336,9 @@ async fn reap(queue: Queue, mut shutdown: watch::Receiver<bool>) {
 
 /// Runs a backend until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let backend = Backend::start(config).await?;
-    println!("gavel backend listening on http://{}", backend.addr);
+    println!("gavel backend listening on {scheme}://{}", backend.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
     backend.shutdown().await
@@ -325,6 +372,7 @@ mod tests {
     const LAYERS: &[(&str, u8)] = &[
         ("error", 0),
         ("config", 0),
+        ("config::tls", 0),
         ("metrics", 0),
         ("egress", 0),
         ("responses", 0),

@@ -9,6 +9,7 @@
 //! code 1, naming the backend's URL). The endpoints are in docs/API.md.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -40,34 +41,42 @@ const DEFAULT_BACKEND: &str = "http://127.0.0.1:8080";
 /// `--backend` and a client's `--token` (a client token or the admin token).
 #[derive(Debug, clap::Args)]
 pub struct ClientTarget {
-    /// The backend's base URL.
+    /// The backend's base URL (`http://` or `https://`).
     #[arg(long, env = "GAVEL_BACKEND", default_value = DEFAULT_BACKEND)]
     pub backend: String,
     /// A client token (or the admin token).
     #[arg(long, env = "GAVEL_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// Trust the CA certificates of this PEM file besides the public ones
+    /// (an `https://` backend whose certificate a private CA signed).
+    #[arg(long, env = "GAVEL_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `--backend` and the admin `--token`, for admin-only calls.
 #[derive(Debug, clap::Args)]
 pub struct AdminTarget {
-    /// The backend's base URL.
+    /// The backend's base URL (`http://` or `https://`).
     #[arg(long, env = "GAVEL_BACKEND", default_value = DEFAULT_BACKEND)]
     pub backend: String,
     /// The backend's admin token.
     #[arg(long, env = "GAVEL_ADMIN_TOKEN", hide_env_values = true)]
     pub token: String,
+    /// Trust the CA certificates of this PEM file besides the public ones
+    /// (an `https://` backend whose certificate a private CA signed).
+    #[arg(long, env = "GAVEL_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl ClientTarget {
     pub fn api(&self) -> anyhow::Result<Api> {
-        Api::new(&self.backend, &self.token)
+        Api::with_ca(&self.backend, &self.token, self.ca_cert.as_deref())
     }
 }
 
 impl AdminTarget {
     pub fn api(&self) -> anyhow::Result<Api> {
-        Api::new(&self.backend, &self.token)
+        Api::with_ca(&self.backend, &self.token, self.ca_cert.as_deref())
     }
 }
 
@@ -81,12 +90,24 @@ pub struct Api {
 }
 
 impl Api {
+    #[cfg(test)]
     pub fn new(backend: &str, token: &str) -> anyhow::Result<Api> {
-        let http = reqwest::blocking::Client::builder()
+        Api::with_ca(backend, token, None)
+    }
+
+    /// The API at `backend` with `token`, trusting the certificates of the
+    /// PEM file `ca_cert` (if any) besides the public CAs; an unreadable
+    /// file is bad input.
+    pub fn with_ca(backend: &str, token: &str, ca_cert: Option<&Path>) -> anyhow::Result<Api> {
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE)
-            .build()
-            .context("building the HTTP client")?;
+            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE);
+        if let Some(path) = ca_cert {
+            for root in runner::client::read_ca_certs(path).map_err(BadInput)? {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder.build().context("building the HTTP client")?;
         let origin = backend.trim_end_matches('/').to_string();
         let base = format!("{origin}{}", protocol::API_BASE);
         Ok(Api { http, origin, base, token: token.to_string() })

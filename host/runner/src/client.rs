@@ -29,12 +29,45 @@ pub enum ClientError {
     SlotsFull,
     #[error("the backend answered {status}: {body}")]
     Status { status: StatusCode, body: String },
-    #[error("the backend could not be reached: {0}")]
+    /// Also a TLS failure (an unknown certificate authority, a name
+    /// mismatch): the message carries every cause, which says which.
+    #[error("the backend could not be reached: {}", causes(.0))]
     Transport(#[from] reqwest::Error),
     #[error("blob {digest}: {reason}")]
     Blob { digest: String, reason: String },
     #[error("writing a download: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// An error and its causes, `: `-joined (reqwest's own message leaves out
+/// why: "error sending request" rather than "invalid peer certificate").
+pub fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The certificates of the PEM file at `path`, as extra roots an HTTP
+/// client trusts besides the public ones (`--ca-cert`, for a backend whose
+/// certificate a private CA signed). Errors name the file.
+pub fn read_ca_certs(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("ca_cert {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("ca_cert {}: not PEM certificates: {}", path.display(), causes(&e)))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "ca_cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+            path.display()
+        ));
+    }
+    Ok(certs)
 }
 
 /// What a 409 means, from its `{error, detail}` body: a full set of slots
@@ -63,12 +96,24 @@ pub struct Identity {
 impl BackendClient {
     /// A client for the backend at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
+        Self::with_roots(base, &[])
+    }
+
+    /// A client for the backend at `base` (`http://` or `https://`) that
+    /// trusts `extra_roots` (see [`read_ca_certs`]) besides the public CAs.
+    pub fn with_roots(
+        base: &str,
+        extra_roots: &[reqwest::Certificate],
+    ) -> Result<Self, ClientError> {
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             // The backend closes connections idle for 10 s; reusing one it is
             // closing fails the request.
-            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE)
-            .build()?;
+            .pool_idle_timeout(protocol::CLIENT_POOL_IDLE);
+        for root in extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let http = builder.build()?;
         let api = format!("{}{}", base.trim_end_matches('/'), protocol::API_BASE);
         Ok(BackendClient { http, api })
     }

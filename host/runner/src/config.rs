@@ -42,6 +42,10 @@ pub struct RunnerArgs {
     /// Seconds running jobs get to finish on shutdown [default: 30].
     #[arg(long, env = "GAVEL_GRACE_S")]
     pub grace_s: Option<u64>,
+    /// Trust the CA certificates of this PEM file besides the public ones,
+    /// for an `https://` backend whose certificate a private CA signed.
+    #[arg(long, env = "GAVEL_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
     /// Offer the native languages (c, cpp, python3) when a Docker engine and
     /// the sandbox image are there [default: true].
     #[arg(long, env = "GAVEL_NATIVE")]
@@ -65,6 +69,8 @@ pub struct RunnerConfig {
     pub compiled_cache_dir: Option<PathBuf>,
     /// Whether to offer native languages (when Docker and the image are there).
     pub native: bool,
+    /// Roots trusted besides the public CAs (`ca_cert`).
+    pub ca_certs: Vec<reqwest::Certificate>,
 }
 
 impl RunnerArgs {
@@ -89,6 +95,10 @@ impl RunnerArgs {
             plugins_dir,
             compiled_cache_dir,
             native: set.native.unwrap_or(true),
+            ca_certs: match &set.ca_cert {
+                Some(path) => crate::client::read_ca_certs(path).map_err(anyhow::Error::msg)?,
+                None => Vec::new(),
+            },
         };
         if config.registration_token.is_empty() {
             bail!(
@@ -130,6 +140,23 @@ mod tests {
         let config = args.resolve(None, None).unwrap();
         assert_eq!((config.slots, config.backend.as_str()), (2, "http://127.0.0.1:8080"));
         assert_eq!((config.cache_bytes, config.native), (2048 << 20, true));
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = |path: &std::path::Path| RunnerArgs {
+            registration_token: Some("t".into()),
+            ca_cert: Some(path.to_path_buf()),
+            ..Default::default()
+        };
+        let missing = dir.path().join("nowhere.pem");
+        let error = args(&missing).resolve(None, None).unwrap_err().to_string();
+        assert!(error.starts_with(&format!("ca_cert {}: ", missing.display())), "{error}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let error = args(&empty).resolve(None, None).unwrap_err().to_string();
+        assert!(error.contains("no PEM certificate"), "{error}");
     }
 
     #[test]

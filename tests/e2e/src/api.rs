@@ -44,12 +44,21 @@ pub struct Reply {
 impl Http {
     /// A client for the backend at `base` (`http://127.0.0.1:PORT`).
     pub fn new(base: &str) -> Http {
-        let client = reqwest::blocking::Client::builder()
+        Http::with_ca(base, None)
+    }
+
+    /// A client for the backend at `base` (`https://127.0.0.1:PORT`) that
+    /// trusts the PEM CA certificate `ca` besides the public CAs.
+    pub fn with_ca(base: &str, ca: Option<&[u8]>) -> Http {
+        let mut builder = reqwest::blocking::Client::builder()
             .timeout(REQUEST_LIMIT)
             .connect_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(0)
-            .build()
-            .expect("building the HTTP client");
+            .pool_max_idle_per_host(0);
+        if let Some(pem) = ca {
+            let cert = reqwest::Certificate::from_pem(pem).expect("a PEM CA certificate");
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().expect("building the HTTP client");
         Http { client, base: base.trim_end_matches('/').to_string() }
     }
 

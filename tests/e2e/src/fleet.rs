@@ -37,12 +37,21 @@ pub struct RunnerOptions {
     pub plugins: Option<PathBuf>,
     /// `--native`: whether it offers what needs Docker (when Docker is here).
     pub native: bool,
+    /// `--ca-cert`: a PEM CA it trusts, for an `https://` backend.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl RunnerOptions {
     /// One slot, a 5 s grace period, no plugins folder.
     pub fn new(name: &str) -> RunnerOptions {
-        RunnerOptions { name: name.to_string(), slots: 1, grace_s: 5, plugins: None, native: true }
+        RunnerOptions {
+            name: name.to_string(),
+            slots: 1,
+            grace_s: 5,
+            plugins: None,
+            native: true,
+            ca_cert: None,
+        }
     }
 
     /// A runner that offers nothing that needs Docker (`--native false`).
@@ -58,6 +67,11 @@ impl RunnerOptions {
 
     pub fn grace_s(mut self, grace_s: u64) -> RunnerOptions {
         self.grace_s = grace_s;
+        self
+    }
+
+    pub fn ca_cert(mut self, path: &Path) -> RunnerOptions {
+        self.ca_cert = Some(path.to_path_buf());
         self
     }
 
@@ -147,6 +161,9 @@ impl RunnerProcess {
             .args(["--native", if self.options.native { "true" } else { "false" }])
             .arg("--data-dir")
             .arg(self.data_dir());
+        if let Some(ca) = &self.options.ca_cert {
+            command.arg("--ca-cert").arg(ca);
+        }
         let child = command
             .env("GAVEL_LOG", "info")
             .env("NO_COLOR", "1")

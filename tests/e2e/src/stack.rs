@@ -51,6 +51,9 @@ pub struct Stack {
     others: Vec<Other>,
     addr: SocketAddr,
     flags: BTreeMap<String, String>,
+    /// The PEM CA certificate clients trust, for a backend with
+    /// `--tls-cert` ([`Stack::start_tls`]).
+    ca: Option<Vec<u8>>,
     http: Http,
     redis: ManagedRedis,
     dir: tempfile::TempDir,
@@ -65,6 +68,18 @@ impl Stack {
     /// Redis and a backend whose flags are the defaults overridden by
     /// `flags` (`[("--max-attempts", "2")]`).
     pub fn start_with(flags: &[(&str, &str)]) -> Stack {
+        Stack::start_serving(flags, None)
+    }
+
+    /// Redis and a backend serving HTTPS with the PEM certificate and key
+    /// at `cert` and `key`; the stack's clients trust the PEM CA
+    /// certificate `ca`.
+    pub fn start_tls(cert: &Path, key: &Path, ca: &[u8]) -> Stack {
+        let (cert, key) = (cert.to_str().expect("a UTF-8 path"), key.to_str().expect("UTF-8"));
+        Stack::start_serving(&[("--tls-cert", cert), ("--tls-key", key)], Some(ca.to_vec()))
+    }
+
+    fn start_serving(flags: &[(&str, &str)], ca: Option<Vec<u8>>) -> Stack {
         let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
         let redis = start_redis(&dir.path().join("redis"));
         let mut all: BTreeMap<String, String> =
@@ -76,6 +91,7 @@ impl Stack {
             others: Vec::new(),
             addr: unbound,
             flags: all,
+            ca,
             http: Http::new("http://127.0.0.1:0"),
             redis,
             dir,
@@ -84,10 +100,14 @@ impl Stack {
         stack
     }
 
-    /// `http://127.0.0.1:PORT`: the backend's address (the same after a
-    /// restart).
+    /// `http://127.0.0.1:PORT` (`https://` with TLS): the backend's
+    /// address (the same after a restart).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.flags.contains_key("--tls-cert") { "https" } else { "http" }
     }
 
     /// `redis://127.0.0.1:PORT/`: the stack's Redis (the same after a
@@ -127,7 +147,7 @@ impl Stack {
         let (child, addr) = self.spawn_at(listen, &self.data_dir());
         self.backend = Some(child);
         self.addr = addr;
-        self.http = Http::new(&self.url());
+        self.http = Http::with_ca(&self.url(), self.ca.as_deref());
     }
 
     /// Starts `gavel backend` on `listen` with `data_dir`, retrying while a
@@ -187,7 +207,8 @@ impl Stack {
             // Reads every line, so the backend never blocks on a full pipe.
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { return };
-                if let Some(url) = line.split("listening on http://").nth(1) {
+                let url = line.split("listening on http://").nth(1);
+                if let Some(url) = url.or_else(|| line.split("listening on https://").nth(1)) {
                     let _ = tx.send(url.trim().to_string());
                 }
             }
@@ -222,7 +243,7 @@ impl Stack {
         match self.try_spawn_backend(unbound, &data_dir) {
             Ok((child, addr)) => {
                 self.others.push(Other { child: Some(child), addr, data_dir });
-                Http::new(&format!("http://{addr}"))
+                Http::with_ca(&format!("{}://{addr}", self.scheme()), self.ca.as_deref())
             }
             Err(why) => panic!("another gavel backend did not start: {why}\n{}", self.log_tail()),
         }

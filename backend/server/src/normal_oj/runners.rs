@@ -123,7 +123,8 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
         return url.clone();
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    format!("http://{}", host.map_or_else(|| state.config.listen.to_string(), str::to_string))
+    let scheme = if state.config.tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{}", host.map_or_else(|| state.config.listen.to_string(), str::to_string))
 }
 
 /// `GET /runners/{rn}/next-job`: `200` with a job their runner can run (its

@@ -77,7 +77,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             (Some(redis), url)
         }
     };
-    let backend_config = server::BackendArgs {
+    let mut backend_config = server::BackendArgs {
         config: args.config.clone(),
         listen: Some(args.listen),
         redis_url: Some(redis_url.clone()),
@@ -88,6 +88,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     }
     .resolve()
     .map_err(|e| BadInput(format!("{e:#}")))?;
+    // Everything here is on this machine: plain HTTP, whatever TLS a shared
+    // settings file gives `gavel backend`.
+    backend_config.tls = None;
     // Without --slots, a settings file's [runner] slots, else one per CPU.
     let slots = args.slots.or_else(|| {
         args.config.is_none().then(|| {
