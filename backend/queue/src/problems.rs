@@ -31,6 +31,12 @@ impl Queue {
         Ok(self.conn().get(keys::compiled_checker(self.prefix(), revision)).await?)
     }
 
+    /// Whether problem revision `revision` was ever stored (its blob set
+    /// exists).
+    pub async fn revision_exists(&self, revision: &str) -> Result<bool> {
+        Ok(self.conn().exists(keys::revision(self.prefix(), revision)).await?)
+    }
+
     /// Records a runner's compile of revision `revision`'s checker (blob
     /// `digest`, `blob_json` its reference): the blob joins the revision's
     /// set first, so runners holding its jobs may read it once it is named.

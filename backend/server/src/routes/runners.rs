@@ -285,7 +285,7 @@ pub async fn deregister(
 /// The largest compiled checker program a runner may share.
 pub const MAX_COMPILED_CHECKER_BYTES: usize = 64 << 20;
 
-#[utoipa::path(put, path = "/api/v1/runners/{rid}/checkers/{revision}", tag = "runners", params(("rid" = String, Path), ("revision" = String, Path, description = "The problem revision (manifest digest) whose checker this is")), request_body(content = Vec<u8>, content_type = "application/wasm", description = "The WASI module the runner compiled from the problem's C/C++ checker source"), responses((status = 204, description = "Stored: later jobs of the revision carry it, so runners without Docker can run it"), TooLarge, (status = 422, body = protocol::ErrorBody, description = "not_wasm"), RunnerErrors), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/api/v1/runners/{rid}/checkers/{revision}", tag = "runners", params(("rid" = String, Path), ("revision" = String, Path, description = "The problem revision (manifest digest) whose checker this is")), request_body(content = Vec<u8>, content_type = "application/wasm", description = "The WASI module the runner compiled from the problem's C/C++ checker source"), responses((status = 204, description = "Stored: later jobs of the revision carry it, so runners without Docker can run it"), TooLarge, (status = 422, body = protocol::ErrorBody, description = "not_wasm, unknown_revision"), RunnerErrors), security(("bearer" = [])))]
 pub async fn put_compiled_checker(
     State(state): State<AppState>,
     Path((_, revision)): Path<(String, String)>,
@@ -304,6 +304,12 @@ pub async fn put_compiled_checker(
         return Err(ApiError::unprocessable(
             "not_wasm",
             "a compiled checker is a WebAssembly core module (`\\0asm`, version 1)",
+        ));
+    }
+    if !state.queue.revision_exists(&revision).await? {
+        return Err(ApiError::unprocessable(
+            "unknown_revision",
+            format!("no problem revision {revision} is stored"),
         ));
     }
     let blob = state.blobs.put_bytes(&bytes).await?;
