@@ -7,8 +7,9 @@
 //!
 //! Compiled checkers are cached on disk by the digest of their sources and
 //! the compiler (its command line and the image), so a checker is compiled
-//! once per host, and a host without Docker can still run one compiled
-//! before.
+//! once per host; a runner also shares what it compiled with its backend,
+//! and a module handed back in a job ([`checker_program`]'s `compiled`)
+//! lets a host without Docker run the checker.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,8 +24,8 @@ use sha2::{Digest, Sha256};
 
 /// Fuel counted as one millisecond, and fuel wasmtime burns per real CPU
 /// millisecond, for C and C++ compiled with clang -O2 (measured against the
-/// same programs compiled natively with gcc -O2: `cargo xtask bench
-/// languages`, docs/BENCHMARKS.md).
+/// same programs compiled natively with g++ -O2: docs/BENCHMARKS.md,
+/// "`c-wasm` and `cpp-wasm`").
 pub const FUEL_PER_MS: u64 = 6_000_000;
 pub const FUEL_PER_CPU_MS: u64 = 2_000_000;
 
