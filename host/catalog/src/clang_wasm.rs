@@ -105,12 +105,10 @@ impl CodeRunner for ClangWasm<'_> {
             run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let calibration = calibration();
         let io = CallIo {
-            stdin: bytes::Bytes::copy_from_slice(&run.stdin),
             args: &run.args,
             env: &env,
             tap: Some(tap),
-            preopens: &[],
-            core_module: true,
+            ..CallIo::stdin(bytes::Bytes::copy_from_slice(&run.stdin))
         };
         let report =
             plugin_host::on_big_stack(|| program.run(calibration.call_limits(&run.limits), io));

@@ -68,8 +68,7 @@ impl Call {
     /// A fresh store: no preopened directory, no environment variable, no
     /// reachable network, `stdin` as the only input, capped in-memory output.
     pub fn new(engine: &Engine, limits: CallLimits, stdin: Bytes, args: &[String]) -> Call {
-        let io = CallIo { stdin, args, env: &[], tap: None, preopens: &[], core_module: false };
-        Self::with_io(engine, limits, io)
+        Self::with_io(engine, limits, CallIo { args, ..CallIo::stdin(stdin) })
             .expect("a call without preopened directories cannot fail to start")
     }
 
@@ -160,8 +159,15 @@ pub struct CallIo<'a> {
     /// Directories the guest may open (nothing else exists for it).
     pub preopens: &'a [Preopen],
     /// Whether the guest is a core module (WASI preview 1) rather than a
-    /// component.
+    /// component (`WasiProgram::run` sets it).
     pub core_module: bool,
+}
+
+impl CallIo<'_> {
+    /// Only `stdin`: no argument, environment variable, tap or directory.
+    pub fn stdin(stdin: Bytes) -> Self {
+        CallIo { stdin, args: &[], env: &[], tap: None, preopens: &[], core_module: false }
+    }
 }
 
 /// What a finished call produced and used.

@@ -273,14 +273,7 @@ struct WasmProgram<'a> {
 
 impl Program for WasmProgram<'_> {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
-        let io = CallIo {
-            stdin: Bytes::copy_from_slice(stdin),
-            args: &[],
-            env: &[],
-            tap: None,
-            preopens: &[],
-            core_module: false,
-        };
+        let io = CallIo::stdin(Bytes::copy_from_slice(stdin));
         on_big_stack(|| self.plugin.run_here(&self.program, limits, io))
     }
 }
@@ -309,12 +302,10 @@ impl CodeRunner for LanguagePlugin {
         let env: Vec<(String, String)> =
             run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let io = CallIo {
-            stdin: Bytes::copy_from_slice(&run.stdin),
             args: &run.args,
             env: &env,
             tap: Some(tap),
-            preopens: &[],
-            core_module: false,
+            ..CallIo::stdin(Bytes::copy_from_slice(&run.stdin))
         };
         let outcome = on_big_stack(|| self.run_here(&program, &run.limits, io));
         Ok(CodeRunOutcome::Ran { outcome, artifacts: Vec::new(), artifacts_dropped: Vec::new() })

@@ -119,14 +119,7 @@ pub struct JudgedProgram {
 impl Program for JudgedProgram {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
         let call_limits = self.calibration.call_limits(limits);
-        let io = CallIo {
-            stdin: Bytes::copy_from_slice(stdin),
-            args: &[],
-            env: &[],
-            tap: None,
-            preopens: &[],
-            core_module: true,
-        };
+        let io = CallIo::stdin(Bytes::copy_from_slice(stdin));
         let report = on_big_stack(|| self.program.run(call_limits, io));
         report.into_run_outcome(&self.calibration)
     }
@@ -168,7 +161,11 @@ impl ProgramChecker {
     ) -> Result<CheckVerdict, String> {
         let files =
             tempfile::tempdir().map_err(|e| format!("a folder for the checker's files: {e}"))?;
-        let feedback = tempfile::tempdir().map_err(|e| format!("a feedback folder: {e}"))?;
+        // Only a Kattis validator writes feedback files.
+        let feedback = (self.contract == Contract::Kattis)
+            .then(tempfile::tempdir)
+            .transpose()
+            .map_err(|e| format!("a feedback folder: {e}"))?;
         let write = |name: &str, data: &[u8]| {
             std::fs::write(files.path().join(name), data)
                 .map_err(|e| format!("writing {name}: {e}"))
@@ -186,7 +183,7 @@ impl ProgramChecker {
             guest: checker_program::FILES_DIR.into(),
             writable: false,
         }];
-        if self.contract == Contract::Kattis {
+        if let Some(feedback) = &feedback {
             preopens.push(Preopen {
                 host: feedback.path().to_path_buf(),
                 guest: checker_program::FEEDBACK_DIR.into(),
@@ -194,20 +191,14 @@ impl ProgramChecker {
             });
         }
         let args = self.contract.args(args);
-        let io = CallIo {
-            stdin,
-            args: &args,
-            env: &[],
-            tap: None,
-            preopens: &preopens,
-            core_module: true,
-        };
+        let io = CallIo { args: &args, preopens: &preopens, ..CallIo::stdin(stdin) };
         let report = self.program.run(self.limits, io);
         let Some(exit_code) = report.exit_code() else {
             let reason = report.failure.as_ref().map(Failure::reason).unwrap_or_default();
             return Ok(CheckVerdict::Fail { message: format!("the checker program: {reason}") });
         };
-        let feedback_file = |name: &str| read_capped(&feedback.path().join(name));
+        let feedback_file =
+            |name: &str| feedback.as_ref().and_then(|dir| read_capped(&dir.path().join(name)));
         let facts = ProgramFacts {
             exit_code,
             stderr: report.stderr,
