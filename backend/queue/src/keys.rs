@@ -20,6 +20,11 @@ pub(crate) fn pending(prefix: &str) -> String {
     format!("{prefix}pending")
 }
 
+/// `P..'refused'`: creates refused by a quota, by owner and reason.
+pub(crate) fn refused(prefix: &str) -> String {
+    format!("{prefix}refused")
+}
+
 /// `P..'leases'`: the leased jobs, by lease deadline.
 pub(crate) fn leases(prefix: &str) -> String {
     format!("{prefix}leases")
@@ -175,6 +180,7 @@ mod tests {
             super::job("P", "{jid}"),
             super::pending("P"),
             super::leases("P"),
+            super::refused("P"),
             super::submission("P", "{sid}"),
             super::submission_events("P", "{sid}"),
             super::submissions("P"),

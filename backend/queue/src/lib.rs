@@ -6,9 +6,15 @@
 //! hash tag (`{gavel}` by default), so the scripts run unchanged on a Redis
 //! Cluster slot. Times are the Redis server's, so backend instances agree.
 //!
-//! The queue is FIFO with capability matching: a claim leases the oldest
-//! queued job whose language, checker and labels the runner advertised
-//! (looking at a bounded window of the queue). A lease is a random fencing
+//! The queue is fair across owners, with capability matching: each
+//! owner's jobs wait in its own dispatch queue, FIFO; a claim leases a job
+//! whose language, checker and labels the runner advertised, from the best
+//! priority class with one (contest, practice, then the admin's rejudges)
+//! and, within it, from the queue that has had the least runner time for
+//! its weight (start-time fair queueing on each job's estimated cost,
+//! cases × time limit), looking at a bounded window of jobs
+//! (`lua/lib.lua`'s fair dispatch note). Creates are held to per-client
+//! quotas ([`Quotas`]) in the script that stores them. A lease is a random fencing
 //! token with a deadline; heartbeats renew it; an expired lease is reclaimed
 //! by whichever script runs next (claims, heartbeats, completions and the
 //! backend's reaper all sweep), so exactly one caller requeues it, and a job
@@ -50,6 +56,10 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+pub use clients::{
+    ClientSettings, ClientUpdate, DEFAULT_QUOTAS, MAX_WEIGHT, OwnerCounts, PriorityClass,
+    QUOTA_CEILING, Quotas, Refusal,
+};
 pub use jobs::{Abort, Claim, Fence, Idle, JobRecord, LeaseRef, Leased};
 pub use listener::Listener;
 pub use records::{
@@ -85,6 +95,8 @@ pub struct QueueConfig {
     /// this bounds how long a stalled one holds them (a timeout fails that
     /// call only; the connection stays).
     pub redis_timeout: Duration,
+    /// The quotas of a client the admin set none on.
+    pub quotas: Quotas,
 }
 
 impl Default for QueueConfig {
@@ -96,6 +108,7 @@ impl Default for QueueConfig {
             max_attempts: 3,
             scan_window: 200,
             redis_timeout: DEFAULT_REDIS_TIMEOUT,
+            quotas: DEFAULT_QUOTAS,
         }
     }
 }
@@ -156,7 +169,8 @@ pub fn is_valid_word(id: &str) -> bool {
 }
 
 impl Queue {
-    /// Connects, checks the server answers, and loads every script.
+    /// Connects, checks the server answers, loads every script, and puts
+    /// jobs an older backend queued in dispatch queues (`lua/adopt.lua`).
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue> {
         let client = redis::Client::open(url)?;
         let policy = connection_policy(config.redis_timeout);
@@ -164,12 +178,17 @@ impl Queue {
         for script in scripts::all() {
             script.prepare_invoke().load_async(&mut conn).await?;
         }
-        Ok(Queue {
+        let queue = Queue {
             conn,
             client,
             config: std::sync::Arc::new(config),
             known_tokens: Default::default(),
-        })
+        };
+        let adopted: u64 = queue.script(&scripts::Adopt).await?;
+        if adopted > 0 {
+            tracing::info!(adopted, "queued jobs of an older backend put in dispatch queues");
+        }
+        Ok(queue)
     }
 
     pub fn config(&self) -> &QueueConfig {

@@ -14,7 +14,7 @@ use protocol::runner::JobSpec;
 use protocol::runs::{ArtifactInfo, RunReport, RunStatus, RunSummary, RunView};
 use redis::AsyncCommands;
 
-use crate::{Queue, QueueError, Result, keys, scripts};
+use crate::{Queue, QueueError, Refusal, Result, keys, scripts};
 
 /// A submission about to be queued.
 #[derive(Debug, Clone)]
@@ -36,6 +36,9 @@ pub struct NewSubmission {
     pub normal_oj: Option<String>,
     /// The client's idempotency key, if it sent one.
     pub idempotency: Option<Idempotency>,
+    /// Its estimated runner time (ms; cases × time limit), what fair
+    /// dispatch charges its owner.
+    pub cost: u64,
 }
 
 /// A code run about to be queued.
@@ -50,6 +53,8 @@ pub struct NewRun {
     pub spec: JobSpec,
     /// The client's idempotency key, if it sent one.
     pub idempotency: Option<Idempotency>,
+    /// Its estimated runner time (ms; its time limit).
+    pub cost: u64,
 }
 
 /// How long an idempotency key is remembered. A client retries a create
@@ -89,6 +94,8 @@ pub enum Submitted {
     /// No runner offered the language within [`LANGUAGE_MEMORY`]: nothing
     /// changed.
     UnknownLanguage,
+    /// The owner is over a quota: nothing changed (the refusal is counted).
+    OverQuota(Refusal),
 }
 
 /// How recently a runner must have offered a language for a submission or
@@ -154,14 +161,16 @@ fn submitted(outcome: &str, id: String) -> Result<Submitted> {
         "conflict" => Ok(Submitted::Conflict(id)),
         "problem_changed" => Ok(Submitted::ProblemChanged),
         "unknown_language" => Ok(Submitted::UnknownLanguage),
+        "queue_full" | "rate_limited" => Ok(Submitted::OverQuota(Refusal::read(outcome, &id)?)),
         other => Err(QueueError::Corrupt(format!("submit.lua answered {other:?}"))),
     }
 }
 
 impl Queue {
     /// Records a submission and queues its job, unless its idempotency key
-    /// was used before, its problem is no longer at its revision, or no
-    /// runner offers its language (then nothing changes).
+    /// was used before, its owner is over a quota, its problem is no
+    /// longer at its revision, or no runner offers its language (then
+    /// nothing changes).
     pub async fn submit(&self, submission: &NewSubmission) -> Result<Submitted> {
         self.create(&scripts::Submit {
             id: &submission.id,
@@ -180,6 +189,8 @@ impl Queue {
             idempotency: submission.idempotency.as_ref(),
             idempotency_ttl: IDEMPOTENCY_TTL,
             language_memory: LANGUAGE_MEMORY,
+            cost: submission.cost,
+            default_quotas: self.config.quotas,
         })
         .await
     }
@@ -206,6 +217,8 @@ impl Queue {
             idempotency: run.idempotency.as_ref(),
             idempotency_ttl: IDEMPOTENCY_TTL,
             language_memory: LANGUAGE_MEMORY,
+            cost: run.cost,
+            default_quotas: self.config.quotas,
         })
         .await
     }
@@ -257,9 +270,17 @@ impl Queue {
         Ok(self.conn().zrevrange(keys::runs(self.prefix()), 0, stop).await?)
     }
 
-    /// Supersedes the submission's job with `new_job_id`.
-    pub async fn rejudge(&self, submission_id: &str, new_job_id: &str) -> Result<Change> {
-        let reply: String = self.script(&scripts::Rejudge { submission_id, new_job_id }).await?;
+    /// Supersedes the submission's job with `new_job_id`, in its owner's
+    /// dispatch queue, or behind every live job for the admin's rejudges
+    /// (`behind_live`).
+    pub async fn rejudge(
+        &self,
+        submission_id: &str,
+        new_job_id: &str,
+        behind_live: bool,
+    ) -> Result<Change> {
+        let call = scripts::Rejudge { submission_id, new_job_id, behind_live };
+        let reply: String = self.script(&call).await?;
         Ok(if reply == "ok" { Change::Done } else { Change::UnknownSubmission })
     }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use redis::{Script, ScriptInvocation};
 
-use crate::{Idempotency, millis, words};
+use crate::{Idempotency, Quotas, millis, words};
 
 macro_rules! script {
     ($name:literal) => {
@@ -42,10 +42,14 @@ static PUT_PROBLEM: LazyLock<Script> = script!("put_problem");
 static ABORT: LazyLock<Script> = script!("abort");
 static WEBHOOK_TAKE: LazyLock<Script> = script!("webhook_take");
 static WEBHOOK_DONE: LazyLock<Script> = script!("webhook_done");
+static CLIENT_SET: LazyLock<Script> = script!("client_set");
+static CLIENT_STATS: LazyLock<Script> = script!("client_stats");
+static QUOTA: LazyLock<Script> = script!("quota");
+static ADOPT: LazyLock<Script> = script!("adopt");
 
 /// Every script, for loading them all at start-up (a syntax error shows
 /// there, not on first use).
-pub(crate) fn all() -> [&'static Script; 16] {
+pub(crate) fn all() -> [&'static Script; 20] {
     [
         &REGISTER,
         &HEARTBEAT,
@@ -63,6 +67,10 @@ pub(crate) fn all() -> [&'static Script; 16] {
         &ABORT,
         &WEBHOOK_TAKE,
         &WEBHOOK_DONE,
+        &CLIENT_SET,
+        &CLIENT_STATS,
+        &QUOTA,
+        &ADOPT,
     ]
 }
 
@@ -294,6 +302,10 @@ pub(crate) struct Submit<'a> {
     pub idempotency_ttl: Duration,
     /// How recently a runner must have offered the language.
     pub language_memory: Duration,
+    /// The job's estimated runner time (ms): what fair dispatch charges.
+    pub cost: u64,
+    /// The quotas of a client the admin set none on.
+    pub default_quotas: Quotas,
 }
 
 impl ScriptCall for Submit<'_> {
@@ -320,7 +332,10 @@ impl ScriptCall for Submit<'_> {
                 .arg(millis(self.idempotency_ttl)),
             None => call.arg("").arg("").arg(0),
         };
-        call.arg(millis(self.language_memory));
+        call.arg(millis(self.language_memory))
+            .arg(self.cost.max(1))
+            .arg(self.default_quotas.creates_per_minute)
+            .arg(self.default_quotas.max_queued);
         call
     }
 }
@@ -329,12 +344,14 @@ impl ScriptCall for Submit<'_> {
 pub(crate) struct Rejudge<'a> {
     pub submission_id: &'a str,
     pub new_job_id: &'a str,
+    /// The admin's rejudge: queued behind every live job.
+    pub behind_live: bool,
 }
 
 impl ScriptCall for Rejudge<'_> {
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = REJUDGE.key(prefix);
-        call.arg(self.submission_id).arg(self.new_job_id);
+        call.arg(self.submission_id).arg(self.new_job_id).arg(flag(self.behind_live));
         call
     }
 }
@@ -444,5 +461,57 @@ impl ScriptCall for WebhookDone<'_> {
             .arg(millis(self.first_backoff))
             .arg(millis(self.max_backoff));
         call
+    }
+}
+
+/// `lua/client_set.lua`: sets a client's class, weight and quotas.
+pub(crate) struct ClientSet<'a> {
+    pub client_id: &'a str,
+    /// `(field, value)`; a value `""` clears the field (the default again).
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl ScriptCall for ClientSet<'_> {
+    fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
+        let mut call = CLIENT_SET.key(prefix);
+        call.arg(self.client_id);
+        for (field, value) in &self.fields {
+            call.arg(*field).arg(value);
+        }
+        call
+    }
+}
+
+/// `lua/client_stats.lua`: each owner's queued and leased jobs.
+pub(crate) struct ClientStats;
+
+impl ScriptCall for ClientStats {
+    fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
+        CLIENT_STATS.key(prefix)
+    }
+}
+
+/// `lua/quota.lua`: whether an owner is over a quota for one more create.
+pub(crate) struct Quota<'a> {
+    pub owner: &'a str,
+    pub default_quotas: Quotas,
+}
+
+impl ScriptCall for Quota<'_> {
+    fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
+        let mut call = QUOTA.key(prefix);
+        call.arg(self.owner)
+            .arg(self.default_quotas.creates_per_minute)
+            .arg(self.default_quotas.max_queued);
+        call
+    }
+}
+
+/// `lua/adopt.lua`: puts jobs an older backend queued in dispatch queues.
+pub(crate) struct Adopt;
+
+impl ScriptCall for Adopt {
+    fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
+        ADOPT.key(prefix)
     }
 }

@@ -122,6 +122,7 @@ fn new_submission(
         },
         normal_oj: normal_oj.map(str::to_string),
         idempotency: None,
+        cost: 1000,
     }
 }
 
@@ -419,6 +420,7 @@ fn keyed_submission(sid: &str, language: &str, revision: &str) -> NewSubmission 
         spec: python_run(),
         normal_oj: None,
         idempotency: Some(Idempotency { key: "k1".into(), fingerprint: "f1".into() }),
+        cost: 1000,
     }
 }
 
@@ -620,7 +622,7 @@ async fn a_rejudge_fences_off_the_old_job_and_tells_its_runner() {
     runner(&f.queue, "rn_a", &["javascript"], &[], 2).await;
     submit(&f.queue, "sb_1", "javascript", &[]).await;
     let old = claim(&f.queue, "rn_a").await.unwrap();
-    assert_eq!(f.queue.rejudge("sb_1", "jb_new").await.unwrap(), Change::Done);
+    assert_eq!(f.queue.rejudge("sb_1", "jb_new", false).await.unwrap(), Change::Done);
     assert_eq!(status(&f.queue, "sb_1").await, Status::Pending);
 
     let active = [ActiveJob { job_id: old.job_id.clone(), lease: old.lease.clone() }];
@@ -643,7 +645,7 @@ async fn a_rejudge_fences_off_the_old_job_and_tells_its_runner() {
     assert_eq!(fence, Fence::Accepted);
     let view = f.queue.submission("sb_1").await.unwrap().unwrap().view;
     assert_eq!((view.status, view.job_id.as_str()), (Status::Accepted, "jb_new"));
-    assert_eq!(f.queue.rejudge("sb_nope", "jb_x").await.unwrap(), Change::UnknownSubmission);
+    assert_eq!(f.queue.rejudge("sb_nope", "jb_x", false).await.unwrap(), Change::UnknownSubmission);
 }
 
 #[tokio::test]
@@ -799,7 +801,7 @@ async fn runners_fenced_by_identity_renew_complete_once_and_never_someone_elses_
     // A job superseded under its runner: the result is dropped, not applied.
     submit_with(&f.queue, "sb_2", "c", &[], Some(PAYLOAD)).await;
     let old = claim(&f.queue, "rn_a").await.unwrap();
-    assert_eq!(f.queue.rejudge("sb_2", "jb_sb_2_again").await.unwrap(), Change::Done);
+    assert_eq!(f.queue.rejudge("sb_2", "jb_sb_2_again", false).await.unwrap(), Change::Done);
     let fence = f.queue.complete("rn_a", &old.job_id, held, &accepted()).await.unwrap();
     assert_eq!(fence, Fence::Dropped);
     assert_eq!(status(&f.queue, "sb_2").await, Status::Pending);
@@ -864,6 +866,7 @@ async fn a_code_run_is_queued_leased_and_completed_by_its_report_only() {
         owner: "cl_1".into(),
         spec: spec.clone(),
         idempotency: None,
+        cost: 1000,
     };
     f.queue.submit_run(&run).await.unwrap();
     assert_eq!(f.queue.recent_runs(10).await.unwrap(), ["ru_1"]);
@@ -955,6 +958,7 @@ fn keyed(sid: &str, owner: &str, key: Option<&str>, fingerprint: &str) -> NewSub
         normal_oj: None,
         idempotency: key
             .map(|key| Idempotency { key: key.into(), fingerprint: fingerprint.into() }),
+        cost: 1000,
     }
 }
 
@@ -1033,6 +1037,7 @@ async fn a_code_run_keeps_its_idempotency_key_like_a_submission() {
         owner: "cl_1".into(),
         spec: python_run(),
         idempotency: Some(Idempotency { key: "k".into(), fingerprint: fingerprint.into() }),
+        cost: 1000,
     };
     assert_eq!(
         queue.submit_run(&run("ru_1", "fp-a")).await.unwrap(),

@@ -18,12 +18,22 @@
 //!   for its next job with each result (`next: true`, as `gavel runner`
 //!   does) and long-polls only when none came. The same cycle against
 //!   `queue::Queue` directly (no HTTP, no blob store) shows Redis's share.
+//! - **Backlog** (fair dispatch at work): clients (1, then 8) each queue
+//!   their share of the jobs over HTTP with their own tokens (untimed);
+//!   then 2 runners × 4 slots drain the backlog, every job through a claim
+//!   that must choose among the clients' queues. Claims/s is the jobs over
+//!   the drain's wall time; the claim round trip is each `GET /jobs/next`
+//!   or `PUT complete` with `next: true` that brought a job, as the runner
+//!   saw it. It uses the HTTP API only, so the same bench measures a
+//!   backend from before fair dispatch (whose clients have no quotas to
+//!   raise).
 //!
 //! Environment: `GAVEL_BENCH_JOBS` (default 5000) sets the jobs per
 //! throughput run, and the latency runs take 2/5 as many samples;
 //! `GAVEL_BENCH_SLOTS` (default 4) sets each throughput runner's slots
 //! (concurrent long-poll loops); `GAVEL_BENCH_SUBMITTERS` (default 8) the
-//! concurrent submitters; `GAVEL_BENCH_ONLY=latency,http,queue` picks parts;
+//! concurrent submitters; `GAVEL_BENCH_ONLY=latency,http,queue,backlog`
+//! picks parts;
 //! `GAVEL_BENCH_NEXT=0` makes runners complete without asking for the next
 //! job (every job then costs a slot a `jobs/next` round trip).
 //! Everything (backend, runners, driver) shares one tokio runtime with one
@@ -82,6 +92,7 @@ struct Settings {
     latency: bool,
     http: bool,
     queue: bool,
+    backlog: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -97,6 +108,7 @@ fn main() -> anyhow::Result<()> {
         latency: part("latency"),
         http: part("http"),
         queue: part("queue"),
+        backlog: part("backlog"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(settings))
@@ -141,8 +153,17 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         queue_only.push((concurrency, jobs, queue_only_run(concurrency, jobs).await?));
     }
 
+    let mut backlogs = Vec::new();
+    for clients in [1, 8].into_iter().filter(|_| settings.backlog) {
+        eprintln!("backlog: {clients} client(s), {jobs} jobs, 2 runners x 4 slots ...");
+        backlogs.push(backlog_run(clients, jobs, 2, 4).await?);
+    }
+
     if !latency.is_empty() {
         println!("{}", latency_table(&latency));
+    }
+    if !backlogs.is_empty() {
+        println!("{}", backlog_table(&backlogs));
     }
     if !throughput.is_empty() || !queue_only.is_empty() {
         println!("{}", throughput_table(&throughput, &queue_only, submitters, jobs, take_next));
@@ -334,13 +355,23 @@ impl Runner {
 
 /// Submits job `n` (its source is unique, as real submissions are).
 async fn submit(http: &reqwest::Client, url: &str, n: usize) -> anyhow::Result<String> {
+    submit_as(http, url, ADMIN_TOKEN, n).await
+}
+
+/// [`submit`] with `token` (the admin's or a client's).
+async fn submit_as(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    n: usize,
+) -> anyhow::Result<String> {
     let request = SubmitRequest {
         problem_id: PROBLEM.into(),
         language: LANGUAGE.into(),
         source: format!("// submission {n}\nconsole.log(3);\n"),
         labels: vec![],
     };
-    let answer = http.post(url).bearer_auth(ADMIN_TOKEN).json(&request).send().await?;
+    let answer = http.post(url).bearer_auth(token).json(&request).send().await?;
     ensure!(answer.status() == StatusCode::CREATED, "submit: {}", answer.text().await?);
     Ok(answer.json::<SubmitResponse>().await?.submission_id)
 }
@@ -582,6 +613,7 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
                     spec,
                     normal_oj: None,
                     idempotency: None,
+                    cost: 1000,
                 })
                 .await?;
             let lease = format!("ls_{n}");
@@ -613,6 +645,150 @@ async fn queue_only_run(concurrency: usize, jobs: usize) -> anyhow::Result<Durat
     let wall = started.elapsed();
     drop(redis);
     Ok(wall)
+}
+
+// ---- backlog ----
+
+struct BacklogResult {
+    clients: usize,
+    jobs: usize,
+    runners: usize,
+    slots: usize,
+    /// From the first claim to the last.
+    wall: Duration,
+    /// Each claim round trip that brought a job.
+    claims: Vec<Duration>,
+}
+
+/// `clients` clients queue `jobs` jobs between them (untimed), then
+/// `runners` × `slots` drain them; see the module doc.
+async fn backlog_run(
+    clients: usize,
+    jobs: usize,
+    runners: usize,
+    slots: usize,
+) -> anyhow::Result<BacklogResult> {
+    let env = Env::start().await?;
+    let http = client()?;
+    let mut tokens = Vec::new();
+    for c in 0..clients {
+        let created: serde_json::Value = http
+            .post(format!("{}/clients", env.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&serde_json::json!({ "name": format!("bench-{c}") }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let (id, token) = (created["client_id"].as_str(), created["token"].as_str());
+        let (Some(id), Some(token)) = (id, token) else { bail!("POST /clients: {created}") };
+        // Room for the whole backlog; a backend without quotas answers 404/405.
+        let room = serde_json::json!({ "creates_per_minute": 100_000, "max_queued": 100_000 });
+        http.patch(format!("{}/clients/{id}", env.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&room)
+            .send()
+            .await?;
+        tokens.push(token.to_string());
+    }
+    let mut registered = Vec::new();
+    for i in 0..runners {
+        registered.push(Arc::new(env.register(&format!("backlog-{i}"), slots as u32, true).await?));
+    }
+
+    // The backlog: 8 submitters, the clients' jobs interleaved.
+    let url = Arc::new(format!("{}/submissions", env.base));
+    let tokens = Arc::new(tokens);
+    let mut fill = Vec::new();
+    for s in 0..8 {
+        let (http, url, tokens) = (http.clone(), url.clone(), tokens.clone());
+        fill.push(tokio::spawn(async move {
+            for n in (s..jobs).step_by(8) {
+                submit_as(&http, &url, &tokens[n % tokens.len()], n).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in fill {
+        task.await??;
+    }
+
+    let (tx, mut done) = mpsc::unbounded_channel::<Duration>();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for runner in &registered {
+        for _ in 0..slots {
+            let (runner, tx) = (runner.clone(), tx.clone());
+            tasks.push(tokio::spawn(async move {
+                let result: anyhow::Result<()> = async {
+                    let mut next: Option<(Job, Duration)> = None;
+                    loop {
+                        let (job, took) = match next.take() {
+                            Some(found) => found,
+                            None => {
+                                let asked = Instant::now();
+                                match runner.next().await? {
+                                    Some((job, _)) => (job, asked.elapsed()),
+                                    None => continue,
+                                }
+                            }
+                        };
+                        let _ = tx.send(took);
+                        let asked = Instant::now();
+                        next = runner.complete(&job).await?.map(|job| (job, asked.elapsed()));
+                    }
+                }
+                .await;
+                if let Err(e) = result {
+                    eprintln!("runner: {e:#}");
+                }
+            }));
+        }
+    }
+    drop(tx);
+    let mut claims = Vec::with_capacity(jobs);
+    for _ in 0..jobs {
+        claims.push(within("a claim from the backlog", done.recv()).await?);
+    }
+    let wall = started.elapsed();
+    for task in &tasks {
+        task.abort();
+    }
+    env.stop().await?;
+    Ok(BacklogResult { clients, jobs, runners, slots, wall, claims })
+}
+
+fn backlog_table(results: &[BacklogResult]) -> String {
+    let mut out = String::new();
+    let lines = [
+        "BACKLOG DRAIN (the clients' jobs queued first, untimed; then the runners drain them)"
+            .to_string(),
+        "  claims/s = jobs / (first claim → last claim); claim = the round trip (ms) of the \
+         GET /jobs/next or PUT complete (next: true) that brought a job"
+            .to_string(),
+        format!(
+            "  {:<8} {:<16} {:>6} {:>8} {:>9} {:>8} {:>8} {:>8}",
+            "clients", "runners x slots", "jobs", "wall s", "claims/s", "p50", "p90", "p99"
+        ),
+    ];
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+    for r in results {
+        let mut sorted = r.claims.clone();
+        sorted.sort();
+        let [p50, p90, p99] = [0.5, 0.9, 0.99].map(|q| percentile(&sorted, q));
+        let wall = r.wall.as_secs_f64();
+        let shape = format!("{} x {}", r.runners, r.slots);
+        let _ = writeln!(
+            out,
+            "  {:<8} {shape:<16} {:>6} {wall:>8.2} {:>9.0} {p50:>8.3} {p90:>8.3} {p99:>8.3}",
+            r.clients,
+            r.jobs,
+            r.jobs as f64 / wall
+        );
+    }
+    out
 }
 
 // ---- report ----

@@ -8,19 +8,34 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use protocol::ErrorBody;
 
-/// An error answer: status, stable machine code, human sentence.
+/// An error answer: status, stable machine code, human sentence, and for a
+/// refusal that passes with time (429) when to retry.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub detail: String,
+    /// Sent as `Retry-After` (whole seconds, rounded up).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), retry_after: None }
+    }
+
+    /// `429`: the caller is over a quota; it may retry after `retry_after`.
+    pub fn too_many(
+        code: &'static str,
+        detail: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, detail)
+        }
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -160,8 +175,19 @@ pub async fn as_api_error(response: Response) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.code.to_string(), detail: self.detail };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(after) = self.retry_after {
+            let seconds = retry_after_seconds(after);
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
+}
+
+/// `Retry-After`'s value for a wait: whole seconds, rounded up, at least 1
+/// (a client that retries at once would only be refused again).
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
 }
 
 #[cfg(test)]
@@ -170,6 +196,22 @@ mod tests {
 
     fn redis_error(kind: std::io::ErrorKind) -> queue::QueueError {
         queue::QueueError::Redis(std::io::Error::from(kind).into())
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_never_zero() {
+        use std::time::Duration;
+        assert_eq!(retry_after_seconds(Duration::ZERO), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1000)), 1);
+        assert_eq!(retry_after_seconds(Duration::from_millis(1001)), 2);
+        assert_eq!(retry_after_seconds(Duration::from_millis(59_814)), 60);
+        let response =
+            ApiError::too_many("rate_limited", "x", Duration::from_millis(2500)).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
+        let plain = ApiError::conflict("c", "x").into_response();
+        assert!(plain.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]

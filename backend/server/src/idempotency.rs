@@ -108,7 +108,7 @@ pub fn answer<B: serde::Serialize>(
             ),
         )),
         // The create handlers answer these themselves.
-        Submitted::ProblemChanged | Submitted::UnknownLanguage => {
+        Submitted::ProblemChanged | Submitted::UnknownLanguage | Submitted::OverQuota(_) => {
             Err(ApiError::internal(format!("a refused create reached its answer: {outcome:?}")))
         }
     }

@@ -110,6 +110,7 @@ pub fn app(state: AppState) -> Router {
         .route("/runs/{id}/artifacts/{*name}", get(runs::artifact))
         .route("/runs/{id}/cancel", post(runs::cancel))
         .route("/clients", post(ops::create_client))
+        .route("/clients/{id}", get(ops::get_client).patch(ops::update_client))
         .route("/webhook", put(webhooks::put).get(webhooks::get).delete(webhooks::delete))
         .route("/languages", get(ops::languages))
         .route("/queue", get(ops::queue_state))

@@ -1,6 +1,7 @@
 //! Prometheus metrics: request latencies measured here (per instance), and
 //! queue gauges and counters read from Redis at scrape time (shared by every
-//! instance).
+//! instance), also per client: jobs queued and running, creates refused by
+//! a quota.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -50,8 +51,13 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The exposition text.
-    pub fn render(&self, stats: &queue::Stats) -> String {
+    /// The exposition text: the queue's `stats`, each owner's counts (a
+    /// client id, or `admin`), this instance's request latencies.
+    pub fn render(
+        &self,
+        stats: &queue::Stats,
+        owners: &BTreeMap<String, queue::OwnerCounts>,
+    ) -> String {
         let mut out = String::new();
         let gauges = [
             ("gavel_queue_pending", "Jobs waiting for a runner.", stats.pending),
@@ -79,6 +85,7 @@ impl Metrics {
         for (reason, value) in &stats.judgement_errors {
             let _ = writeln!(out, "gavel_judgement_errors_total{{reason=\"{reason}\"}} {value}");
         }
+        render_owners(&mut out, owners);
         let name = "gavel_http_request_duration_seconds";
         let _ = writeln!(out, "# HELP {name} HTTP request latency.\n# TYPE {name} histogram");
         let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,6 +99,33 @@ impl Metrics {
             let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
         }
         out
+    }
+}
+
+/// The per-client series: `gavel_client_queued`, `gavel_client_running`
+/// (gauges) and `gavel_client_refused_total` (by reason), labelled by
+/// client id. Ids are `cl_` ULIDs or `admin`, safe in a label.
+fn render_owners(out: &mut String, owners: &BTreeMap<String, queue::OwnerCounts>) {
+    type Gauge = (&'static str, &'static str, fn(&queue::OwnerCounts) -> u64);
+    let gauges: [Gauge; 2] = [
+        ("gavel_client_queued", "Jobs a client has queued (not yet leased).", |c| c.queued),
+        ("gavel_client_running", "Jobs of a client a runner holds a lease on.", |c| c.running),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for (client, counts) in owners {
+            let _ = writeln!(out, "{name}{{client=\"{client}\"}} {}", value(counts));
+        }
+    }
+    let name = "gavel_client_refused_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Creates refused by a client's quota, by reason.\n# TYPE {name} counter"
+    );
+    for (client, counts) in owners {
+        for (reason, n) in &counts.refused {
+            let _ = writeln!(out, "{name}{{client=\"{client}\",reason=\"{reason}\"}} {n}");
+        }
     }
 }
 
@@ -118,7 +152,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.observe("GET", "/a", 200, 0.0007);
         metrics.observe("GET", "/a", 200, 0.02);
-        let text = metrics.render(&queue::Stats { pending: 3, ..Default::default() });
+        let text = metrics.render(&queue::Stats { pending: 3, ..Default::default() }, &[].into());
         assert!(text.contains("gavel_queue_pending 3"));
         let labels = "method=\"GET\",route=\"/a\",status=\"200\"";
         assert!(text.contains(&format!(
@@ -131,5 +165,24 @@ mod tests {
             "gavel_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} 2"
         )));
         assert!(text.contains(&format!("gavel_http_request_duration_seconds_count{{{labels}}} 2")));
+    }
+
+    #[test]
+    fn each_client_has_its_queued_running_and_refused_series() {
+        let counts = queue::OwnerCounts {
+            queued: 7,
+            running: 2,
+            refused: [("rate_limited".to_string(), 3)].into(),
+        };
+        let owners = [("cl_a".to_string(), counts), ("admin".into(), Default::default())].into();
+        let text = Metrics::default().render(&queue::Stats::default(), &owners);
+        assert!(text.contains("gavel_client_queued{client=\"cl_a\"} 7"), "{text}");
+        assert!(text.contains("gavel_client_running{client=\"cl_a\"} 2"), "{text}");
+        assert!(text.contains("gavel_client_queued{client=\"admin\"} 0"), "{text}");
+        assert!(
+            text.contains("gavel_client_refused_total{client=\"cl_a\",reason=\"rate_limited\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE gavel_client_refused_total counter"), "{text}");
     }
 }

@@ -2,8 +2,10 @@
 //! (same jobs, leases and event log; a run's record has `kind = run`), so
 //! their handlers build on the same steps here — the start of an
 //! idempotent create, the label check, the answer for a language no runner
-//! offers, cancelling, following a record's event log, and checking the
-//! result a runner reports for a record's job before it is stored.
+//! offers, the 429 of a create over its client's quota, a job's estimated
+//! cost (what fair dispatch charges), cancelling, following a record's
+//! event log, and checking the result a runner reports for a record's job
+//! before it is stored.
 
 use axum::response::Response;
 use axum::response::sse::Event;
@@ -68,6 +70,43 @@ pub async fn unknown_language(state: &AppState, language: &str) -> ApiError {
             ),
         ),
         Err(e) => e.into(),
+    }
+}
+
+/// The 429 answer for a create refused by a quota (`Retry-After` says
+/// when a retry may pass).
+pub fn over_quota(refusal: queue::Refusal) -> ApiError {
+    let why = match refusal.reason {
+        "queue_full" => {
+            "this client has as many submissions and runs queued as its max_queued quota allows"
+        }
+        _ => {
+            "this client made as many creates in the last 60 s as its creates_per_minute quota allows"
+        }
+    };
+    let seconds = crate::error::retry_after_seconds(refusal.retry_after);
+    ApiError::too_many(
+        refusal.reason,
+        format!("{why}; nothing was created: retry after {seconds} s"),
+        refusal.retry_after,
+    )
+}
+
+/// A submission's estimated runner time (ms), what fair dispatch charges
+/// its owner: every case at its task's time limit; at least 1.
+pub fn judge_cost(tasks: &[judge_core::problem::Task]) -> u64 {
+    let cost =
+        tasks.iter().map(|task| (task.cases.len() as u64).saturating_mul(task.limits.time_ms));
+    cost.fold(0u64, u64::saturating_add).max(1)
+}
+
+/// Refuses a create (429) if its owner is over a quota now: asked before
+/// anything is stored outside Redis for it (a large source's blob), so a
+/// refused create leaves nothing behind. The create checks again.
+pub async fn check_quota(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    match state.queue.over_quota(caller.owner()).await? {
+        Some(refusal) => Err(over_quota(refusal)),
+        None => Ok(()),
     }
 }
 
@@ -245,6 +284,35 @@ mod tests {
         report.status = protocol::runs::RunStatus::Running;
         report.artifacts.clear();
         assert!(check_report(&report).is_err());
+    }
+
+    #[test]
+    fn a_submission_costs_each_case_at_its_tasks_time_limit() {
+        use judge_core::problem::{Limits, Task};
+        let task = |cases: usize, time_ms: u64| Task {
+            score: 1.0,
+            limits: Limits { time_ms, ..Limits::default() },
+            cases: (0..cases).map(|n| n.to_string()).collect(),
+            depends_on: Vec::new(),
+        };
+        assert_eq!(judge_cost(&[task(1, 1000)]), 1000);
+        assert_eq!(judge_cost(&[task(10, 2000), task(3, 500)]), 21_500);
+        assert_eq!(judge_cost(&[]), 1, "never free");
+        assert_eq!(judge_cost(&[task(2, u64::MAX)]), u64::MAX);
+    }
+
+    #[test]
+    fn a_quota_refusal_is_429_naming_the_quota_and_when_to_retry() {
+        use std::time::Duration;
+        let refusal =
+            queue::Refusal { reason: "rate_limited", retry_after: Duration::from_millis(1500) };
+        let error = over_quota(refusal);
+        assert_eq!((error.status.as_u16(), error.code), (429, "rate_limited"));
+        assert!(error.detail.contains("creates_per_minute"), "{}", error.detail);
+        assert!(error.detail.ends_with("retry after 2 s"), "{}", error.detail);
+        assert_eq!(error.retry_after, Some(Duration::from_millis(1500)));
+        let full = over_quota(queue::Refusal { reason: "queue_full", ..refusal });
+        assert!(full.detail.contains("max_queued"), "{}", full.detail);
     }
 
     #[test]

@@ -121,6 +121,28 @@ impl IntoResponses for TooLarge {
     }
 }
 
+/// `429` with `Retry-After`: a create over its client's quota.
+pub struct OverQuota;
+
+impl IntoResponses for OverQuota {
+    fn responses() -> Responses {
+        let (status, response) = error(
+            429,
+            "queue_full, rate_limited: the client is over a quota (max_queued, \
+             creates_per_minute); nothing was created; retry after `Retry-After` seconds",
+        );
+        let RefOr::T(mut response) = response else { return [(status, response)].into() };
+        let header = utoipa::openapi::HeaderBuilder::new()
+            .schema(
+                utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::Type::Integer),
+            )
+            .description(Some("Seconds until a retry may pass"))
+            .build();
+        response.headers.insert("Retry-After".into(), header);
+        [(status, RefOr::T(response))].into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +158,7 @@ mod tests {
             BlobReaderErrors::responses(),
             NotFound::responses(),
             TooLarge::responses(),
+            OverQuota::responses(),
         ];
         for (status, response) in sets.iter().flatten() {
             assert!(status.starts_with('4'), "{status}");

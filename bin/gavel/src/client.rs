@@ -6,7 +6,9 @@
 //! Every answer is read with a cap. The backend's answer decides what an
 //! error is: a `4xx` is the caller's fault ([`BadInput`], exit code 2, with
 //! the backend's `{error, detail}`), a `5xx` or no answer at all is not (exit
-//! code 1, naming the backend's URL). The endpoints are in docs/API.md.
+//! code 1, naming the backend's URL), and a `429` ([`OverQuota`]: the
+//! client is over a quota) passes with time: a create waits as its
+//! `Retry-After` says and sends again. The endpoints are in docs/API.md.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -32,6 +34,9 @@ const MAX_EVENT_LINE: u64 = 4 << 20;
 /// for a restarted backend or Redis to come back.
 const CREATE_ATTEMPTS: u32 = 4;
 const CREATE_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest a create waits in all for a quota to let it through (a
+/// rate quota frees room within a minute; a full queue as runners work).
+const QUOTA_PATIENCE: Duration = Duration::from_secs(300);
 /// The pause before an event stream that ended early is opened again.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
@@ -125,8 +130,9 @@ impl Api {
 
     /// `POST path` with `body` under a fresh `Idempotency-Key`, sent again
     /// with the same key while the backend fails to answer (transport
-    /// errors, `5xx`), at most [`CREATE_ATTEMPTS`] times: one create,
-    /// however many sends.
+    /// errors, `5xx`), at most [`CREATE_ATTEMPTS`] times, and after each
+    /// `429` once its `Retry-After` has passed (for up to
+    /// [`QUOTA_PATIENCE`] in all): one create, however many sends.
     pub fn create<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -142,16 +148,25 @@ impl Api {
         body: &impl Serialize,
         key: &str,
     ) -> anyhow::Result<T> {
-        let (mut attempt, mut pause) = (1, CREATE_BACKOFF);
+        let (mut attempt, mut pause, mut waited) = (1, CREATE_BACKOFF, Duration::ZERO);
         loop {
             let post = self.http.post(self.url(path)).header("Idempotency-Key", key).json(body);
-            match self.send(post) {
-                Err(e) if attempt < CREATE_ATTEMPTS && is_transient(&e) => {
-                    tracing::warn!(error = %format!("{e:#}"), attempt, "create failed; sending it again");
+            let error = match self.send(post) {
+                Err(e) => e,
+                answer => return answer,
+            };
+            match error.downcast_ref::<OverQuota>().map(|over| over.retry_after) {
+                Some(wait) if waited + wait <= QUOTA_PATIENCE => {
+                    tracing::warn!(error = %format!("{error:#}"), "over a quota; waiting to send the create again");
+                    std::thread::sleep(wait);
+                    waited += wait;
+                }
+                None if attempt < CREATE_ATTEMPTS && is_transient(&error) => {
+                    tracing::warn!(error = %format!("{error:#}"), attempt, "create failed; sending it again");
                     std::thread::sleep(pause);
                     (attempt, pause) = (attempt + 1, pause * 2);
                 }
-                answer => return answer,
+                _ => return Err(error),
             }
         }
     }
@@ -182,12 +197,15 @@ impl Api {
         if status.is_success() {
             return Ok(response);
         }
+        let headers = response.headers().clone();
         let text = read_capped(response, MAX_ANSWER_BYTES).unwrap_or_default();
         let detail = match serde_json::from_slice::<ErrorBody>(&text) {
             Ok(body) => format!("{} ({})", body.detail, body.error),
             Err(_) => String::from_utf8_lossy(&text).trim().to_string(),
         };
-        if status.is_client_error() {
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            Err(OverQuota { retry_after: retry_after(&headers), detail }.into())
+        } else if status.is_client_error() {
             Err(BadInput(format!("the backend refused: {detail} [{status}]")).into())
         } else {
             Err(ServerFailed { status, detail }.into())
@@ -251,6 +269,37 @@ pub fn is_transient(error: &anyhow::Error) -> bool {
     error.downcast_ref::<reqwest::Error>().is_some()
         || error.downcast_ref::<ServerFailed>().is_some()
 }
+
+/// How long a `429`'s `Retry-After` (whole seconds) says to wait: 1 s when
+/// it is missing or not a number (a date is not sent by Gavel).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    let seconds = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    Duration::from_secs(seconds.unwrap_or(1).max(1))
+}
+
+/// A `429`: the client is over a quota; a retry may pass after
+/// `retry_after`.
+#[derive(Debug)]
+pub struct OverQuota {
+    pub retry_after: Duration,
+    detail: String,
+}
+
+impl std::fmt::Display for OverQuota {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the backend refused for now: {} [429 Too Many Requests; Retry-After {} s]",
+            self.detail,
+            self.retry_after.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for OverQuota {}
 
 /// A `5xx` answer.
 #[derive(Debug)]
@@ -387,6 +436,81 @@ mod tests {
         };
         assert!(read_events(stream.as_bytes(), &mut after_two, &mut on).unwrap().is_none());
         assert_eq!(names, ["end"], "events handed over before a reconnect are skipped");
+    }
+
+    /// A backend on a loopback port that answers each request with the
+    /// next of `answers` (status line and headers, then a JSON body) and
+    /// sends back each request's head.
+    fn scripted_backend(answers: Vec<&'static str>) -> (String, std::sync::mpsc::Receiver<String>) {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for answer in answers {
+                let (mut stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut head, mut length) = (String::new(), 0usize);
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                tx.send(head).unwrap();
+                let (status, body) = answer.split_once("\n\n").unwrap();
+                let reply = format!(
+                    "{status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(reply.as_bytes()).unwrap();
+            }
+        });
+        (url, rx)
+    }
+
+    #[test]
+    fn a_create_over_a_quota_waits_as_told_and_sends_the_same_key_again() {
+        let refused = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 1\n\n\
+                       {\"error\":\"rate_limited\",\"detail\":\"slow down\"}";
+        let created = "HTTP/1.1 201 Created\n\n{\"submission_id\":\"sb_1\"}";
+        let (url, heads) = scripted_backend(vec![refused, created]);
+        let api = Api::new(&url, "t").unwrap();
+        let started = Instant::now();
+        let answer: serde_json::Value = api.create("/submissions", &1).unwrap();
+        assert_eq!(answer["submission_id"], "sb_1");
+        assert!(started.elapsed() >= Duration::from_secs(1), "waited as Retry-After said");
+        let key = |head: String| {
+            let line = head.lines().find(|l| l.to_ascii_lowercase().starts_with("idempotency-key"));
+            line.map(str::to_string)
+        };
+        let (first, second) = (key(heads.recv().unwrap()), key(heads.recv().unwrap()));
+        assert!(first.is_some());
+        assert_eq!(first, second, "one create: the same key");
+    }
+
+    #[test]
+    fn a_429_names_when_to_retry_and_is_not_bad_input() {
+        let refused = "HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\n\n\
+                       {\"error\":\"queue_full\",\"detail\":\"wait\"}";
+        let (url, _heads) = scripted_backend(vec![refused]);
+        let api = Api::new(&url, "t").unwrap();
+        let err = api.get::<serde_json::Value>("/queue").unwrap_err();
+        let over = err.downcast_ref::<OverQuota>().expect("an OverQuota");
+        assert_eq!(over.retry_after, Duration::from_secs(7));
+        assert!(err.to_string().contains("wait (queue_full)"), "{err}");
+        assert!(err.downcast_ref::<BadInput>().is_none());
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), Duration::from_secs(1));
+        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), Duration::from_secs(1));
     }
 
     #[test]

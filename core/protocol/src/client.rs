@@ -143,6 +143,58 @@ pub struct CreateClientResponse {
     pub token: String,
 }
 
+/// A client's priority class (set by the admin): runners take queued
+/// `contest` jobs before any `practice` job. The admin's rejudges go after
+/// both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PriorityClass {
+    Contest,
+    #[default]
+    Practice,
+}
+
+impl PriorityClass {
+    /// The name on the wire and in Redis.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriorityClass::Contest => "contest",
+            PriorityClass::Practice => "practice",
+        }
+    }
+}
+
+/// `GET`/`PATCH /clients/{id}` (admin): a client and what applies to it
+/// now (the defaults where the admin set nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub class: PriorityClass,
+    /// Its share of runner time against other clients of its class with
+    /// work queued (1 to 1000; default 1).
+    pub weight: u32,
+    /// Creates (submissions and runs) it may make in any 60 s.
+    pub creates_per_minute: u32,
+    /// Submissions and runs it may have queued (not yet leased) at once.
+    pub max_queued: u32,
+}
+
+/// `PATCH /clients/{id}` (admin): what to change; absent fields stay.
+/// Takes effect at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClientRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<PriorityClass>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creates_per_minute: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queued: Option<u32>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

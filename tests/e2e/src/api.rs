@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use protocol::ErrorBody;
 use protocol::client::{
-    CreateClientRequest, CreateClientResponse, ProblemView, SubmissionEvent, SubmissionView,
-    SubmitRequest, SubmitResponse,
+    ClientView, CreateClientRequest, CreateClientResponse, ProblemView, SubmissionEvent,
+    SubmissionView, SubmitRequest, SubmitResponse, UpdateClientRequest,
 };
 use reqwest::Method;
 use reqwest::blocking::RequestBuilder;
@@ -248,11 +248,28 @@ impl Client {
     /// `POST /clients` (admin): a new client with its token.
     #[track_caller]
     pub fn create_client(&self, name: &str) -> Client {
+        self.create_client_with_id(name).1
+    }
+
+    /// `POST /clients` (admin): a new client's id, and the client.
+    #[track_caller]
+    pub fn create_client_with_id(&self, name: &str) -> (String, Client) {
         let request = CreateClientRequest { name: name.to_string() };
         let created: CreateClientResponse = self.post("/clients", &request).expect(201).json();
         assert!(created.token.starts_with("ck_"), "client token {:?}", created.token);
         assert!(created.client_id.starts_with("cl_"), "client id {:?}", created.client_id);
-        Client::new(self.http.clone(), &created.token)
+        (created.client_id, Client::new(self.http.clone(), &created.token))
+    }
+
+    /// `PATCH /clients/{id}` (admin), whatever the answer.
+    pub fn update_client(&self, id: &str, update: &UpdateClientRequest) -> Reply {
+        self.http.json(Method::PATCH, &format!("/clients/{id}"), Some(&self.token), update)
+    }
+
+    /// `PATCH /clients/{id}` (admin) that must be accepted: the client now.
+    #[track_caller]
+    pub fn set_client(&self, id: &str, update: &UpdateClientRequest) -> ClientView {
+        self.update_client(id, update).expect(200).json()
     }
 
     /// `POST /submissions`, whatever the answer.

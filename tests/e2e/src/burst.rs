@@ -151,7 +151,14 @@ pub fn run(config: &Config) -> Summary {
         file("tests/01.out", "3\n"),
     ]);
     admin.create_problem(PROBLEM, ZIP, problem);
-    let client = admin.create_client("burst");
+    let (client_id, client) = admin.create_client_with_id("burst");
+    // A burst is what quotas stop: the admin gives this client room for it.
+    let room = protocol::client::UpdateClientRequest {
+        creates_per_minute: Some(queue::QUOTA_CEILING),
+        max_queued: Some(queue::QUOTA_CEILING),
+        ..Default::default()
+    };
+    admin.set_client(&client_id, &room);
     let runners: Vec<RunnerProcess> = (0..config.runners)
         .map(|n| RunnerProcess::start(&stack.url(), RunnerOptions::new(&format!("burst-{n}"))))
         .collect();

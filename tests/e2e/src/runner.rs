@@ -41,10 +41,16 @@ impl TestRunner {
     /// `tokens` checker.
     #[track_caller]
     pub fn register(http: &Http, name: &str) -> TestRunner {
+        TestRunner::register_with_slots(http, name, 1)
+    }
+
+    /// [`TestRunner::register`] with `slots` slots.
+    #[track_caller]
+    pub fn register_with_slots(http: &Http, name: &str, slots: u32) -> TestRunner {
         let request = RegisterRequest {
             name: name.to_string(),
             labels: Vec::new(),
-            slots: 1,
+            slots,
             languages: vec![LANGUAGE.to_string()],
             plugins: vec![PluginRef {
                 id: "tokens".into(),

@@ -23,10 +23,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::idempotency;
 use crate::json::ApiJson;
 use crate::records::{self, Logged, Start, cancel_record, check_labels, follow, unknown_language};
-use crate::responses::{CallerErrors, NotFound, TooLarge};
+use crate::responses::{CallerErrors, NotFound, OverQuota, TooLarge};
 use crate::state::AppState;
 
-#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), CallerErrors, (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = protocol::runs::RunRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second run")), responses((status = 201, body = protocol::runs::RunCreated, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), OverQuota, CallerErrors, (status = 400, description = "Malformed request: files, entry, args, env, limits; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,6 +42,8 @@ pub async fn create(
     check_labels(&request.labels)?;
     let labels = request.labels.clone();
     let job = run_job(request, state.config.max_source_bytes)?;
+    // One run at its time limit: what fair dispatch charges.
+    let cost = job.time_ms.max(1);
     let run = NewRun {
         id: new_id("ru_"),
         job_id: new_id("jb_"),
@@ -50,9 +52,11 @@ pub async fn create(
         owner: caller.owner().to_string(),
         spec: JobSpec::Run(job),
         idempotency,
+        cost,
     };
     let outcome = match state.queue.submit_run(&run).await? {
         Submitted::UnknownLanguage => return Err(unknown_language(&state, &run.language).await),
+        Submitted::OverQuota(refusal) => return Err(records::over_quota(refusal)),
         outcome => outcome,
     };
     if matches!(outcome, Submitted::Created(_)) {

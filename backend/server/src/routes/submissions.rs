@@ -20,13 +20,13 @@ use crate::idempotency;
 use crate::json::ApiJson;
 use crate::problem_store::ProblemRecord;
 use crate::records::{self, Start, cancel_record, check_labels, follow, unknown_language};
-use crate::responses::{CallerErrors, NotFound, TooLarge};
+use crate::responses::{CallerErrors, NotFound, OverQuota, TooLarge};
 use crate::state::AppState;
 
 /// Sources up to this size are sent inside the job instead of as a blob.
 const INLINE_SOURCE_BYTES: usize = 64 << 10;
 
-#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), CallerErrors, (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/api/v1/submissions", tag = "submissions", request_body = protocol::client::SubmitRequest, params(("Idempotency-Key" = Option<String>, Header, description = "1 to 200 printable ASCII characters naming this create: the same key again (a retry, to any instance, for a day) answers the first 201 instead of making a second submission")), responses((status = 201, body = protocol::client::SubmitResponse, headers(("Idempotent-Replayed" = String, description = "`true` when the answer is a replay of an earlier create with the same Idempotency-Key"))), TooLarge, (status = 422, description = "unknown_problem, unknown_language; idempotency_conflict: the Idempotency-Key was used for another request", body = protocol::ErrorBody), OverQuota, CallerErrors, (status = 400, description = "Malformed request; invalid_header: a malformed Idempotency-Key", body = protocol::ErrorBody)), security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,12 +68,13 @@ pub async fn create(
         let size = request.source.len() as u64;
         (protocol::runner::BlobRef { digest, size }, Some(request.source))
     } else {
-        // Stored only for a language a runner offers, so a refused
-        // submission leaves no file behind.
+        // Stored only for a language a runner offers and a client within
+        // its quotas, so a refused submission leaves no file behind.
         let offered = state.queue.languages(queue::LANGUAGE_MEMORY).await?;
         if !offered.contains(&request.language) {
             return Err(unknown_language(&state, &request.language).await);
         }
+        records::check_quota(&state, &caller).await?;
         let blob = state.blobs.put_bytes(request.source.as_bytes()).await?;
         (protocol::runner::BlobRef { digest: blob.digest, size: blob.size }, None)
     };
@@ -102,6 +103,7 @@ pub async fn create(
         },
         normal_oj: None,
         idempotency,
+        cost: 1,
     };
     let mut fresh = false;
     let outcome = loop {
@@ -129,6 +131,7 @@ pub async fn create(
                 ));
             }
             Submitted::UnknownLanguage => return Err(unknown_language(&state, &language).await),
+            Submitted::OverQuota(refusal) => return Err(records::over_quota(refusal)),
             outcome => break outcome,
         }
     };
@@ -199,6 +202,7 @@ fn for_problem(
             .map(str::to_string),
     };
     submission.max_score = record.view.max_score;
+    submission.cost = records::judge_cost(&record.view.tasks);
     if let JobSpec::Judge { problem, compiled_checker, .. } = &mut submission.spec {
         *problem = ProblemRef { id: record.view.id.clone(), manifest: record.manifest.clone() };
         *compiled_checker = compiled;
@@ -273,7 +277,9 @@ pub async fn rejudge(
 ) -> ApiResult<ApiJson<SubmissionView>> {
     visible(&state, &caller, &id).await?;
     let job_id = new_id("jb_");
-    if state.queue.rejudge(&id, &job_id).await? != Change::Done {
+    // The admin's rejudges (often many at once) wait behind live work.
+    let behind_live = matches!(caller, Caller::Admin);
+    if state.queue.rejudge(&id, &job_id, behind_live).await? != Change::Done {
         return Err(ApiError::not_found(format!("no submission {id}")));
     }
     tracing::info!(submission_id = id, job_id, "rejudge queued");
