@@ -15,7 +15,8 @@
 //!   packages with debootstrap; `setup` and `test` do it where Docker runs).
 //! - `bench`  — run the benchmarks (`docs/BENCHMARKS.md` records them);
 //!   `bench languages` runs the Wasm languages against node and CPython
-//!   (see `bench_languages.rs`).
+//!   (see `bench_languages.rs`); `bench dispatch` only the backend's
+//!   dispatch bench (latency, throughput, backlog drains).
 //! - `chaos --minutes N [--release] [--seed N] [--native auto|yes|no]` —
 //!   build `gavel`, then run the chaos harness (`tests/e2e/src/chaos.rs`)
 //!   for N minutes of faults; it ends with one line `chaos: accepted=…
@@ -54,7 +55,10 @@ fn main() -> anyhow::Result<()> {
         Some("bench") => match args.get(1).map(String::as_str) {
             None => bench(&root),
             Some("languages") => bench_languages(&root),
-            Some(other) => bail!("unknown bench `{other}`: `cargo xtask bench [languages]`"),
+            Some("dispatch") => bench_dispatch(&root),
+            Some(other) => {
+                bail!("unknown bench `{other}`: `cargo xtask bench [languages|dispatch]`")
+            }
         },
         Some("chaos") => harness(&root, "chaos", &args[1..]),
         Some("burst") => harness(&root, "burst", &args[1..]),
@@ -62,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         Some("images") => install_prerequisites(&root).and_then(|()| images(&root, "debug")),
         Some("-h" | "--help") | None => {
             println!(
-                "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench [languages]|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
+                "usage: cargo xtask <setup|test [--no-lint]|tidy|plugins|images|bench [languages|dispatch]|chaos --minutes N|burst [--submissions N]|fuzz [--seconds N]>"
             );
             Ok(())
         }
@@ -516,6 +520,13 @@ fn bench(root: &Path) -> anyhow::Result<()> {
         rss.trim()
     );
     Ok(())
+}
+
+/// The backend's dispatch alone: latency, throughput, backlog drains
+/// (`backend/server/benches/dispatch.rs`; `GAVEL_BENCH_*` pick its parts).
+fn bench_dispatch(root: &Path) -> anyhow::Result<()> {
+    step("backend: dispatch latency, throughput and backlog drains");
+    run(cargo().current_dir(root).args(["bench", "--package", "server", "--bench", "dispatch"]))
 }
 
 /// The Wasm languages against node and CPython (see `bench_languages`).
