@@ -20,7 +20,13 @@
 //! POST that gets no answer (or a `5xx`) is sent again with the same key,
 //! on the other instance, a bounded number of times, so a submission stored
 //! by a backend killed before it answered is answered by the retry (a
-//! replay) instead of being stored twice.
+//! replay) instead of being stored twice; a `429` (over a quota) is sent
+//! again with the same key once its `Retry-After` has passed.
+//!
+//! A second client sends a few submissions now and then while the first
+//! keeps its stream going: fair dispatch must judge each of them before the
+//! first client has had [`FAIRNESS_BOUND`] more judged (by the backend's
+//! own creation and finish times), faults or not.
 //!
 //! Then it checks the promises of `docs/contract.md` §9: every accepted submission (a
 //! `201`; a POST that failed after its retries is not accepted) reaches
@@ -106,6 +112,9 @@ pub struct Summary {
     pub fault_kinds: BTreeMap<String, usize>,
     /// Every failed check, in a sentence (the counts above included).
     pub violations: Vec<String>,
+    /// Submissions of the second client judged, and the most of the first
+    /// client's judged while one of them waited.
+    pub second_client: (usize, usize),
 }
 
 impl Summary {
@@ -298,9 +307,17 @@ const REGISTER_LIMIT: Duration = Duration::from_secs(30);
 const CREATE_RETRIES: u32 = 12;
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 const RETRY_PAUSE_MAX: Duration = Duration::from_secs(2);
+/// The most submissions of the first client that may be judged while one
+/// of the second client's waits (from its creation to its verdict).
+pub const FAIRNESS_BOUND: usize = 40;
+/// How many submissions the second client sends, and how far apart.
+const SECOND_CLIENT_SUBMISSIONS: usize = 8;
+const SECOND_CLIENT_GAP_MS: (u64, u64) = (3000, 6000);
 
 /// An accepted submission.
 struct Accepted {
+    /// Which client sent it (0: the stream, 1: the second client).
+    client: usize,
     solution: usize,
     /// The first final verdict polled (`STATUS SCORE`).
     first_final: Option<String>,
@@ -380,7 +397,8 @@ pub fn run(config: &Config) -> Summary {
     let backends = [stack.http(), second.clone()];
     let urls = [stack.url(), second.root_url("")];
     upload_problems(&backends, &solutions);
-    let token = stack.admin().create_client("chaos").token;
+    let tokens =
+        [stack.admin().create_client("chaos").token, stack.admin().create_client("chaos-b").token];
 
     // Runners 1 and 3 talk to backend A, runner 2 to backend B.
     let mut runners: Vec<Runner> = (0..3)
@@ -405,17 +423,22 @@ pub fn run(config: &Config) -> Summary {
     let stop_polling = Arc::new(AtomicBool::new(false));
     let _stop_guards = (StopOnDrop(stop_submitting.clone()), StopOnDrop(stop_polling.clone()));
     let submitter = {
-        let (backends, token, solutions) = (backends.clone(), token.clone(), solutions.clone());
+        let (backends, token, solutions) = (backends.clone(), tokens[0].clone(), solutions.clone());
         let (book, stop, seed, cap) =
             (book.clone(), stop_submitting.clone(), config.seed, config.max_outstanding);
         std::thread::spawn(move || {
             submit_stream(&backends, &token, &solutions, &book, &stop, seed, cap)
         })
     };
+    let second_client = {
+        let (backends, token, solutions) = (backends.clone(), tokens[1].clone(), solutions.clone());
+        let (book, stop, seed) = (book.clone(), stop_submitting.clone(), config.seed);
+        std::thread::spawn(move || submit_few(&backends, &token, &solutions, &book, &stop, seed))
+    };
     let poller = {
-        let (backends, token, book, stop) =
-            (backends.clone(), token.clone(), book.clone(), stop_polling.clone());
-        std::thread::spawn(move || poll_verdicts(&backends, &token, &book, &stop))
+        let (backends, tokens, book, stop) =
+            (backends.clone(), tokens.clone(), book.clone(), stop_polling.clone());
+        std::thread::spawn(move || poll_verdicts(&backends, &tokens, &book, &stop))
     };
 
     // The fault schedule: the kinds in a shuffled round, round after round,
@@ -450,6 +473,7 @@ pub fn run(config: &Config) -> Summary {
     }
     stop_submitting.store(true, Ordering::SeqCst);
     let _ = submitter.join();
+    let _ = second_client.join();
     clock
         .say(&format!("faults over after {:?}; waiting for the last verdicts", schedule.elapsed()));
 
@@ -475,9 +499,14 @@ pub fn run(config: &Config) -> Summary {
     let _ = poller.join();
 
     let book = std::mem::take(&mut *lock(&book));
-    let mut summary = check(&stack, &runners, &backends, &token, &solutions, &book, config);
+    let mut summary = check(&stack, &runners, &backends, &tokens, &solutions, &book, config);
     summary.faults = faults;
     summary.fault_kinds = kinds.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
+    clock.say(&format!(
+        "second client: {} judged, each while at most {} of the first client's were \
+         (bound {FAIRNESS_BOUND})",
+        summary.second_client.0, summary.second_client.1
+    ));
     clock.say(&format!(
         "POSTs sent again: {:?}, answered as replays: {}; not accepted: {:?}; leases \
          reclaimed: {}; faults: {kinds:?}",
@@ -552,6 +581,8 @@ enum Answer {
     Accepted(String, bool),
     /// No answer, or a `5xx`: worth sending again with the same key.
     Unanswered(String),
+    /// `429`: over a quota; worth sending again after the wait.
+    Later(Duration),
     /// Anything else.
     Refused(String),
 }
@@ -577,6 +608,10 @@ fn submit(http: &Http, token: &str, solution: &Solution, key: &str) -> Answer {
             }
         }
         Ok(reply) if reply.status >= 500 => Answer::Unanswered(reply.status.to_string()),
+        Ok(reply) if reply.status == 429 => {
+            let after = reply.headers.get("retry-after").and_then(|v| v.to_str().ok());
+            Answer::Later(Duration::from_secs(after.and_then(|v| v.parse().ok()).unwrap_or(1)))
+        }
         Ok(reply) => Answer::Refused(reply.status.to_string()),
         Err(_) => Answer::Unanswered("no answer".into()),
     }
@@ -584,7 +619,8 @@ fn submit(http: &Http, token: &str, solution: &Solution, key: &str) -> Answer {
 
 /// `POST /submissions` under a fresh key, first on instance `first`, sent
 /// again with the same key (alternating instances, backing off) while it
-/// gets no answer, at most [`CREATE_RETRIES`] times.
+/// gets no answer, or once its `Retry-After` passed after a `429`, at most
+/// [`CREATE_RETRIES`] times.
 fn submit_with_retries(
     backends: &[Http; 2],
     token: &str,
@@ -596,11 +632,22 @@ fn submit_with_retries(
     let mut pause = RETRY_PAUSE;
     let mut answer = submit(&backends[first % 2], token, solution, key);
     for retry in 1..=CREATE_RETRIES {
-        let Answer::Unanswered(why) = &answer else { break };
-        *lock(book).retried.entry(why.clone()).or_default() += 1;
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(RETRY_PAUSE_MAX);
+        match &answer {
+            Answer::Unanswered(why) => {
+                *lock(book).retried.entry(why.clone()).or_default() += 1;
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(RETRY_PAUSE_MAX);
+            }
+            Answer::Later(wait) => {
+                *lock(book).retried.entry("429".into()).or_default() += 1;
+                std::thread::sleep(*wait);
+            }
+            Answer::Accepted(..) | Answer::Refused(_) => break,
+        }
         answer = submit(&backends[(first + retry as usize) % 2], token, solution, key);
+    }
+    if let Answer::Later(_) = answer {
+        return Answer::Refused("429".into());
     }
     answer
 }
@@ -647,35 +694,71 @@ fn submit_stream(
         let key = format!("chaos-{seed}-{turn}");
         let answer = submit_with_retries(backends, token, &solutions[index], &key, turn, book);
         turn += 1;
-        let mut book = lock(book);
-        match answer {
-            Answer::Accepted(id, replayed) => {
-                book.replayed += usize::from(replayed);
-                book.accepted.insert(id, Accepted { solution: index, first_final: None });
-            }
-            Answer::Unanswered(why) | Answer::Refused(why) => {
-                *book.refused.entry(why).or_default() += 1;
-            }
-        }
-        drop(book);
+        record(book, answer, 0, index);
         std::thread::sleep(rng.millis(50, 250));
+    }
+}
+
+/// Books what a create of client `client` (of solution `index`) got.
+fn record(book: &Mutex<Book>, answer: Answer, client: usize, index: usize) {
+    let mut book = lock(book);
+    match answer {
+        Answer::Accepted(id, replayed) => {
+            book.replayed += usize::from(replayed);
+            book.accepted.insert(id, Accepted { client, solution: index, first_final: None });
+        }
+        Answer::Unanswered(why) | Answer::Refused(why) => {
+            *book.refused.entry(why).or_default() += 1;
+        }
+        Answer::Later(_) => *book.refused.entry("429".into()).or_default() += 1,
+    }
+}
+
+/// The second client: a few submissions, seconds apart, until `stop`.
+fn submit_few(
+    backends: &[Http; 2],
+    token: &str,
+    solutions: &[Solution],
+    book: &Mutex<Book>,
+    stop: &AtomicBool,
+    seed: u64,
+) {
+    let mut rng = Rng::new(seed.wrapping_add(2));
+    for turn in 0..SECOND_CLIENT_SUBMISSIONS {
+        let (low, high) = SECOND_CLIENT_GAP_MS;
+        let wake = Instant::now() + rng.millis(low, high);
+        while Instant::now() < wake {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let index = rng.below(solutions.len());
+        let key = format!("chaos-b-{seed}-{turn}");
+        let answer = submit_with_retries(backends, token, &solutions[index], &key, turn, book);
+        record(book, answer, 1, index);
     }
 }
 
 /// Polls the submissions without a verdict yet, on either instance, until
 /// `stop`.
-fn poll_verdicts(backends: &[Http; 2], token: &str, book: &Mutex<Book>, stop: &AtomicBool) {
+fn poll_verdicts(
+    backends: &[Http; 2],
+    tokens: &[String; 2],
+    book: &Mutex<Book>,
+    stop: &AtomicBool,
+) {
     let mut turn = 0;
     while !stop.load(Ordering::SeqCst) {
-        let waiting: Vec<String> = lock(book)
+        let waiting: Vec<(String, usize)> = lock(book)
             .accepted
             .iter()
             .filter(|(_, a)| a.first_final.is_none())
-            .map(|(id, _)| id.clone())
+            .map(|(id, a)| (id.clone(), a.client))
             .collect();
-        for id in waiting {
+        for (id, client) in waiting {
             turn += 1;
-            if let Some(view) = view_anywhere(backends, token, &id, turn % 2)
+            if let Some(view) = view_anywhere(backends, &tokens[client], &id, turn % 2)
                 && is_final(view.status)
                 && let Some(accepted) = lock(book).accepted.get_mut(&id)
             {
@@ -851,7 +934,7 @@ fn check(
     stack: &Stack,
     runners: &[Runner],
     backends: &[Http; 2],
-    token: &str,
+    tokens: &[String; 2],
     solutions: &[Solution],
     book: &Book,
     config: &Config,
@@ -864,9 +947,11 @@ fn check(
     let mut wrong = Vec::new();
     let mut lost = Vec::new();
     let mut changed = Vec::new();
+    // (client, created, finished) of each judged submission.
+    let mut judged = Vec::new();
     for (n, (id, accepted)) in book.accepted.iter().enumerate() {
         let solution = &solutions[accepted.solution];
-        let Some(view) = view_anywhere(backends, token, id, n % 2) else {
+        let Some(view) = view_anywhere(backends, &tokens[accepted.client], id, n % 2) else {
             lost.push(format!("{id} ({}): unreadable", solution.name));
             continue;
         };
@@ -878,6 +963,7 @@ fn check(
             continue;
         }
         summary.judged += 1;
+        judged.push((accepted.client, view.created_at_ms, view.finished_at_ms.unwrap_or(0)));
         let got = outcome(&view);
         if !solution.expected.contains(&got) {
             wrong.push(format!(
@@ -894,6 +980,14 @@ fn check(
     }
     summary.lost = lost.len();
     summary.wrong = wrong.len();
+    let waits = first_client_judged_while_second_waited(&judged);
+    summary.second_client = (waits.len(), waits.iter().copied().max().unwrap_or(0));
+    if let Some(worst) = waits.iter().copied().filter(|n| *n >= FAIRNESS_BOUND).max() {
+        violations.push(format!(
+            "a submission of the second client waited while {worst} of the first client's were \
+             judged (bound {FAIRNESS_BOUND}): {waits:?}"
+        ));
+    }
     if !lost.is_empty() {
         violations.push(format!("{} accepted submission(s) lost: {}", lost.len(), lost.join("; ")));
     }
@@ -1022,6 +1116,23 @@ fn check(
     summary
 }
 
+/// For each judged submission of the second client (1), how many of the
+/// first client's (0) were judged after it was created and before or when
+/// it was: `judged` is (client, created at, finished at), in the backend's
+/// milliseconds.
+fn first_client_judged_while_second_waited(judged: &[(usize, u64, u64)]) -> Vec<usize> {
+    judged
+        .iter()
+        .filter(|(client, ..)| *client == 1)
+        .map(|(_, created, finished)| {
+            judged
+                .iter()
+                .filter(|(client, _, done)| *client == 0 && done > created && done <= finished)
+                .count()
+        })
+        .collect()
+}
+
 /// What Redis holds, read directly (the key schema of
 /// `backend/queue/lua/lib.lua`).
 struct RedisFacts {
@@ -1117,6 +1228,13 @@ mod tests {
                 assert!(score.parse::<f64>().is_ok(), "{solution:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_first_clients_verdicts_are_counted_within_each_wait_of_the_second() {
+        let judged =
+            [(0, 0, 5), (1, 10, 30), (0, 1, 11), (0, 2, 30), (0, 3, 31), (1, 40, 41), (0, 4, 10)];
+        assert_eq!(first_client_judged_while_second_waited(&judged), [2, 0]);
     }
 
     #[test]
