@@ -167,12 +167,17 @@ impl BackendClient {
                     tracing::warn!(backend = %self.apis[at], error = %causes(&e), "backend instance unreachable: trying the next");
                 }
                 Err(e) => {
-                    if count > 1 {
-                        let _ = self.current.compare_exchange(
-                            first,
-                            (at + 1) % count,
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
+                    let next = (at + 1) % count;
+                    let swapped = self.current.compare_exchange(
+                        first,
+                        next,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                    if count > 1 && swapped.is_ok() {
+                        tracing::info!(
+                            backend = %self.apis[next],
+                            "now calling this backend instance (the last one failed)"
                         );
                     }
                     return Err(e);
