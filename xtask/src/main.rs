@@ -109,8 +109,10 @@ const SUPERVISOR_TARGET: &str = "x86_64-unknown-linux-musl";
 /// Installs what a fresh machine lacks: the Wasm and musl targets,
 /// `redis-server`, a C compiler for Wasm (the JavaScript plugin), the pinned
 /// componentize-py (the Python plugin; from PyPI, into a virtual environment
-/// under the plugins' target dir, where `plugin-build` looks for it), and
-/// `debootstrap` where a Docker engine runs.
+/// under the plugins' target dir, where `plugin-build` looks for it), the
+/// pinned S3 test server (moto, from PyPI, into `<target>/s3-server/venv`,
+/// where `blobstore::testing` looks for it), and `debootstrap` where a
+/// Docker engine runs.
 fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
     step("checking prerequisites");
     install_package("redis-server", "redis-server")?;
@@ -141,7 +143,15 @@ fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
     if !venv_works {
         apt_install("python3-venv")?;
     }
-    let plugin_target = target_dir(root).join("plugins");
+    let target = target_dir(root);
+    if blobstore::testing::install(&target).map_err(anyhow::Error::msg)? {
+        step(&format!(
+            "installed the S3 test server ({}) at {}",
+            blobstore::testing::MOTO,
+            blobstore::testing::venv(&target).display()
+        ));
+    }
+    let plugin_target = target.join("plugins");
     let tool = plugin_build::componentize_py(&plugin_target);
     if plugin_build::install_componentize_py(&plugin_target).map_err(anyhow::Error::msg)? {
         step(&format!(

@@ -1,59 +1,89 @@
-//! Gavel's blob store: content-addressed files on local disk.
+//! Gavel's blob store: content-addressed blobs behind one seam, [`Store`],
+//! with two implementations chosen by one setting ([`Location`]):
 //!
-//! Submissions' sources, testdata and checker plugins are stored once, under
-//! the lowercase hex SHA-256 of their content:
+//! - `file://DIR` ([`file::FileStore`], the embedded default): files under
+//!   a local data directory, confined to it with cap-std;
+//! - `s3://BUCKET/PREFIX` ([`s3::S3Store`]): objects in any S3-compatible
+//!   object store (AWS S3, MinIO, Ceph RGW, Garage, R2…), so several backend
+//!   instances share one store.
 //!
-//! ```text
-//! <data_dir>/
-//!   blobs/ab/cdef…   one read-only file per blob: 2 hex digits, then the other 62
-//!   tmp/             uploads in progress; emptied by `BlobStore::open`
-//! ```
+//! Submissions' large sources, problem files and manifests, and compiled
+//! checkers are stored once, under the lowercase hex SHA-256 of their
+//! content. [`BlobStore`] is what the backend holds: it checks every digest
+//! a caller gives before any store sees it, and keeps the rules both stores
+//! share in one place:
 //!
-//! Design choices:
-//!
-//! - **Nothing leaves the data directory.** Every open, create, rename and
-//!   delete goes through a [`cap_std::fs::Dir`] handle for `blobs/` or `tmp/`,
-//!   so no path (and no symlink) can reach outside them, even through a bug.
-//!   On top of that, a digest from a caller must be exactly 64 lowercase hex
-//!   characters before any path is built from it ([`is_valid_digest`]).
-//! - **Streaming, never whole blobs in memory.** Uploads are written chunk by
-//!   chunk to a uniquely named temp file while being hashed; downloads hand out
-//!   an open [`tokio::fs::File`].
-//! - **Atomic publication.** A finished temp file is fsynced, made read-only
-//!   and renamed into `blobs/`; the shard directory is fsynced after. Readers
-//!   therefore see a blob whole or not at all, and concurrent uploads of the
-//!   same content are harmless: whichever rename lands last replaces an
-//!   identical file.
-//! - **Failures leave nothing behind.** A temp file is deleted when its upload
-//!   fails (too large, digest mismatch, body error) or is dropped mid-way
-//!   (a client disconnect cancels the future); a crash leaves it in `tmp/`,
-//!   which the next [`BlobStore::open`] empties. One process owns a data
-//!   directory.
-//! - **Blocking work off the runtime.** File I/O and hashing run in
-//!   [`tokio::task::spawn_blocking`].
+//! - **Streaming, never whole blobs in memory.** Uploads are hashed and
+//!   counted chunk by chunk ([`Tally`]) while the store writes them; reads
+//!   are streams. (`put_bytes` and `read_small` are for small blobs that are
+//!   in memory anyway.)
+//! - **Nothing half-stored is ever visible.** A store publishes a blob only
+//!   once its whole content is written and its digest is known and matches
+//!   what the caller announced; a failed, refused or cancelled upload leaves
+//!   nothing under a digest.
+//! - **Verified on read.** [`BlobStore::open_blob`] hashes what it streams
+//!   and ends the stream with [`BlobError::Corrupt`] when the content is not
+//!   the digest's (a disk or an object store that changed it), so a reader
+//!   never takes wrong bytes for a blob.
+
+pub mod file;
+mod location;
+pub mod s3;
+pub mod testing;
 
 use std::fmt::Display;
-use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use cap_std::ambient_authority;
-use cap_std::fs::{Dir, OpenOptions};
+use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest as _, Sha256};
+
+pub use location::Location;
 
 /// Size of the reads when copying or hashing a local file.
 const CHUNK: usize = 64 * 1024;
 
-/// A content-addressed blob store rooted in one data directory.
-///
-/// Cheap to clone: clones share the directory handles.
+/// A blob's bytes as a stream of chunks.
+pub type ByteStream = BoxStream<'static, Result<Bytes, BlobError>>;
+
+/// The seam: what a blob store does. Implementations see only valid
+/// digests ([`is_valid_digest`]); [`BlobStore`] checks them first.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores everything `body` yields, counted and hashed with a [`Tally`]
+    /// of `max_bytes`, and publishes it under its digest only when the body
+    /// ended without error and the digest is `expected` (when given).
+    /// Storing content that is already there succeeds.
+    async fn put(
+        &self,
+        body: ByteStream,
+        max_bytes: u64,
+        expected: Option<&str>,
+    ) -> Result<Blob, BlobError>;
+
+    /// The stored bytes of `digest` and their size, unverified; `None` when
+    /// there is no such blob.
+    async fn get(&self, digest: &str) -> Result<Option<(ByteStream, u64)>, BlobError>;
+
+    /// Whether the blob `digest` is stored.
+    async fn contains(&self, digest: &str) -> Result<bool, BlobError>;
+
+    /// Every entry the store holds, blobs and uploads in progress alike,
+    /// by name relative to the store's root (`blobs/…`, `tmp/…`): for tests
+    /// and sweeps.
+    async fn entries(&self) -> Result<Vec<String>, BlobError>;
+}
+
+/// The backend's blob store: one [`Store`] behind the checks and rules
+/// every store shares. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BlobStore {
-    blobs: Arc<Dir>,
-    tmp: Arc<Dir>,
+    store: Arc<dyn Store>,
 }
 
 /// A stored blob: its SHA-256 (64 lowercase hex characters) and its size.
@@ -73,12 +103,19 @@ pub enum BlobError {
     #[error("blob digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch { expected: String, actual: String },
     /// A digest from the caller is not 64 lowercase hex characters (shown
-    /// truncated); the disk was not touched.
+    /// truncated); no store was asked.
     #[error("invalid blob digest {0:?}: expected 64 lowercase hex characters")]
     InvalidDigest(String),
+    /// A stored blob's content is not its digest's (or not its size): the
+    /// store changed it. The read ends with this error.
+    #[error("stored blob {digest} is corrupt: {why}")]
+    Corrupt { digest: String, why: String },
     /// The filesystem failed.
     #[error("blob store I/O: {0}")]
     Io(#[from] io::Error),
+    /// The object store failed or could not be reached.
+    #[error("object store: {0}")]
+    Remote(String),
     /// The upload's body stream failed; nothing was stored.
     #[error("reading the blob body: {0}")]
     Source(String),
@@ -89,40 +126,92 @@ pub fn is_valid_digest(digest: &str) -> bool {
     digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// Splits a checked digest into its shard directory and file name; the only
-/// way a digest becomes a path.
-fn blob_path(digest: &str) -> Result<(&str, &str), BlobError> {
-    if !is_valid_digest(digest) {
-        // Keep the error (and any log line made of it) short.
-        return Err(BlobError::InvalidDigest(digest.chars().take(80).collect()));
+/// `Ok(())` for a valid digest, else [`BlobError::InvalidDigest`] (kept
+/// short, as is any log line made of it).
+fn check_digest(digest: &str) -> Result<(), BlobError> {
+    if is_valid_digest(digest) {
+        Ok(())
+    } else {
+        Err(BlobError::InvalidDigest(digest.chars().take(80).collect()))
     }
-    Ok(digest.split_at(2))
+}
+
+/// An upload's running size and SHA-256, refusing to grow past a limit.
+#[derive(Debug)]
+pub struct Tally {
+    hasher: Sha256,
+    size: u64,
+    max_bytes: u64,
+}
+
+impl Tally {
+    pub fn new(max_bytes: u64) -> Self {
+        Self { hasher: Sha256::new(), size: 0, max_bytes }
+    }
+
+    /// Counts and hashes a chunk, unless it takes the size over the limit
+    /// ([`BlobError::TooLarge`]: the caller stops reading at once).
+    pub fn add(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
+        self.size = self
+            .size
+            .checked_add(chunk.len() as u64)
+            .filter(|&size| size <= self.max_bytes)
+            .ok_or(BlobError::TooLarge { limit: self.max_bytes })?;
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// The blob counted, if its digest is `expected` (when given).
+    pub fn finish(self, expected: Option<&str>) -> Result<Blob, BlobError> {
+        let digest = hex::encode(self.hasher.finalize());
+        match expected {
+            Some(expected) if expected != digest => {
+                Err(BlobError::DigestMismatch { expected: expected.to_owned(), actual: digest })
+            }
+            _ => Ok(Blob { digest, size: self.size }),
+        }
+    }
 }
 
 impl BlobStore {
-    /// Opens the store in `data_dir`, creating `<data_dir>/blobs` and
-    /// `<data_dir>/tmp` as needed, and deletes whatever is left in `tmp/` (the
-    /// uploads of a process that crashed).
-    pub fn open(data_dir: &Path) -> io::Result<Self> {
-        Dir::create_ambient_dir_all(data_dir, ambient_authority())?;
-        let root = Dir::open_ambient_dir(data_dir, ambient_authority())?;
-        root.create_dir_all("blobs")?;
-        root.create_dir_all("tmp")?;
-        let blobs = root.open_dir("blobs")?;
-        let tmp = root.open_dir("tmp")?;
-        for entry in tmp.entries()? {
-            let entry = entry?;
-            let name = entry.file_name();
-            if entry.file_type()?.is_dir() {
-                tmp.remove_dir_all(&name)?;
-            } else {
-                tmp.remove_file(&name)?;
-            }
-        }
-        Ok(Self { blobs: Arc::new(blobs), tmp: Arc::new(tmp) })
+    /// The store at `location`: `file://` opens (and creates) the directory
+    /// and empties its `tmp/` (see [`file::FileStore::open`]); `s3://` reads
+    /// the endpoint, region and credentials from the standard `AWS_*`
+    /// variables and checks that the bucket answers (see
+    /// [`s3::S3Store::open`]).
+    pub async fn open(location: &Location) -> Result<Self, BlobError> {
+        Self::open_with_env(location, std::env::vars().collect::<Vec<_>>()).await
     }
 
-    /// Stores the content of `body`, streamed to a temp file while hashed.
+    /// [`BlobStore::open`] with the `AWS_*` variables taken from `env`
+    /// instead of the process's environment.
+    pub async fn open_with_env(
+        location: &Location,
+        env: impl IntoIterator<Item = (String, String)> + Send,
+    ) -> Result<Self, BlobError> {
+        let store: Arc<dyn Store> = match location {
+            Location::File(dir) => {
+                let dir = dir.clone();
+                Arc::new(blocking(move || Ok(file::FileStore::open(&dir)?)).await?)
+            }
+            Location::S3 { bucket, prefix } => {
+                Arc::new(s3::S3Store::open(bucket, prefix, env).await?)
+            }
+        };
+        Ok(Self { store })
+    }
+
+    /// The local store in `data_dir` (`file://DATA_DIR`).
+    pub fn file(data_dir: &Path) -> io::Result<Self> {
+        Ok(Self { store: Arc::new(file::FileStore::open(data_dir)?) })
+    }
+
+    /// A blob store over any [`Store`].
+    pub fn with_store(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Stores the content of `body`, streamed to the store while hashed.
     ///
     /// Refuses content over `max_bytes` as soon as a chunk crosses the limit
     /// ([`BlobError::TooLarge`]), and content whose digest is not `expected`
@@ -137,103 +226,114 @@ impl BlobStore {
         expected: Option<&str>,
     ) -> Result<Blob, BlobError>
     where
-        S: Stream<Item = Result<Bytes, E>>,
+        S: Stream<Item = Result<Bytes, E>> + Send + 'static,
         E: Display,
     {
         if let Some(expected) = expected {
-            blob_path(expected)?;
+            check_digest(expected)?;
         }
-        let store = self.clone();
-        let (temp, file) = blocking(move || Ok(store.create_temp()?)).await?;
-        let mut writer = Writer::new(file, max_bytes);
-        let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| BlobError::Source(e.to_string()))?;
-            writer = blocking(move || {
-                writer.write(&chunk)?;
-                Ok(writer)
-            })
-            .await?;
-        }
-        let store = self.clone();
-        let expected = expected.map(str::to_owned);
-        blocking(move || store.finish(temp, writer, expected.as_deref())).await
+        let body = body.map(|chunk| chunk.map_err(|e| BlobError::Source(e.to_string())));
+        self.store.put(body.boxed(), max_bytes, expected).await
     }
 
     /// Stores a copy of the local file at `path` (e.g. an unpacked upload);
-    /// the file itself is left alone.
+    /// the file itself is left alone. The file is hashed first, so content
+    /// already stored is not sent again.
     ///
     /// `path` is opened through its parent directory with cap-std, so a
     /// symlink that leads outside that directory is refused, as is anything
     /// but a regular file.
     pub async fn put_file(&self, path: &Path) -> Result<Blob, BlobError> {
-        let store = self.clone();
-        let path = path.to_owned();
-        blocking(move || {
-            let file = open_local(&path)?;
-            store.put_reader(file, u64::MAX)
-        })
-        .await
+        let hashed = path.to_owned();
+        let blob = blocking(move || Ok(Self::hash_file(&hashed)?)).await?;
+        if self.store.contains(&blob.digest).await? {
+            return Ok(blob);
+        }
+        let opened = path.to_owned();
+        let file = blocking(move || Ok(file::open_local(&opened)?)).await?;
+        let body =
+            tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), CHUNK);
+        // The digest found above: a file that changed since is refused.
+        self.put_stream(body, blob.size, Some(&blob.digest)).await
     }
 
     /// Stores a small blob that is already in memory (a submission's source,
     /// a manifest).
     pub async fn put_bytes(&self, bytes: &[u8]) -> Result<Blob, BlobError> {
-        let store = self.clone();
-        let bytes = bytes.to_vec();
-        blocking(move || store.put_reader(bytes.as_slice(), u64::MAX)).await
+        let chunk = Bytes::copy_from_slice(bytes);
+        let body = futures_util::stream::iter([Ok::<_, io::Error>(chunk)]);
+        self.put_stream(body, u64::MAX, None).await
     }
 
-    /// Opens the blob `digest` for streaming: the file and its size, or
-    /// `None` if there is no such blob.
-    pub async fn open_blob(
-        &self,
-        digest: &str,
-    ) -> Result<Option<(tokio::fs::File, u64)>, BlobError> {
-        let store = self.clone();
-        let digest = digest.to_owned();
-        let opened = blocking(move || store.open_std(&digest)).await?;
-        Ok(opened.map(|(file, size)| (tokio::fs::File::from_std(file), size)))
+    /// Opens the blob `digest` for streaming: its bytes, verified as they
+    /// pass (the stream ends with [`BlobError::Corrupt`] if they are not the
+    /// digest's), and its size; `None` if there is no such blob.
+    pub async fn open_blob(&self, digest: &str) -> Result<Option<(ByteStream, u64)>, BlobError> {
+        check_digest(digest)?;
+        let Some((stream, size)) = self.store.get(digest).await? else {
+            return Ok(None);
+        };
+        let verified =
+            Verified { inner: stream, tally: Some(Tally::new(size)), digest: digest.into() };
+        Ok(Some((verified.boxed(), size)))
     }
 
-    /// Reads a small blob (a manifest) whole: `None` if there is no such blob,
-    /// [`BlobError::TooLarge`] if it is over `max_bytes`.
+    /// Reads a small blob (a manifest) whole, verified: `None` if there is
+    /// no such blob, [`BlobError::TooLarge`] if it is over `max_bytes`.
     pub async fn read_small(
         &self,
         digest: &str,
         max_bytes: u64,
     ) -> Result<Option<Vec<u8>>, BlobError> {
-        let store = self.clone();
-        let digest = digest.to_owned();
-        blocking(move || {
-            let Some((mut file, size)) = store.open_std(&digest)? else {
-                return Ok(None);
-            };
-            if size > max_bytes {
-                return Err(BlobError::TooLarge { limit: max_bytes });
-            }
-            // Blobs never change once stored: read exactly `size` bytes.
-            let size = usize::try_from(size).map_err(io::Error::other)?;
-            let mut content = vec![0; size];
-            file.read_exact(&mut content)?;
-            Ok(Some(content))
-        })
-        .await
+        let Some((mut stream, size)) = self.open_blob(digest).await? else {
+            return Ok(None);
+        };
+        if size > max_bytes {
+            return Err(BlobError::TooLarge { limit: max_bytes });
+        }
+        let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(chunk) = stream.next().await {
+            content.extend_from_slice(&chunk?);
+        }
+        Ok(Some(content))
+    }
+
+    /// Blocking [`BlobStore::open_blob`], for code that reads many blobs in
+    /// one blocking task (packing a problem's testdata): a verified reader
+    /// and the size. Call it from a blocking thread of a tokio runtime
+    /// (`spawn_blocking`), never from async code.
+    pub fn open_blocking(
+        &self,
+        digest: &str,
+    ) -> Result<Option<(impl Read + Send + use<>, u64)>, BlobError> {
+        let handle = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+        let Some((stream, size)) = handle.block_on(self.open_blob(digest))? else {
+            return Ok(None);
+        };
+        let reader = tokio_util::io::StreamReader::new(stream.map(|r| r.map_err(io::Error::other)));
+        Ok(Some((tokio_util::io::SyncIoBridge::new_with_handle(reader, handle), size)))
     }
 
     /// Whether the blob `digest` is stored.
-    pub fn contains(&self, digest: &str) -> Result<bool, BlobError> {
-        let (shard, name) = blob_path(digest)?;
-        Ok(self.blobs.try_exists(Path::new(shard).join(name))?)
+    pub async fn contains(&self, digest: &str) -> Result<bool, BlobError> {
+        check_digest(digest)?;
+        self.store.contains(digest).await
+    }
+
+    /// Every entry the store holds, blobs and uploads in progress alike
+    /// (see [`Store::entries`]), sorted.
+    pub async fn entries(&self) -> Result<Vec<String>, BlobError> {
+        let mut entries = self.store.entries().await?;
+        entries.sort();
+        Ok(entries)
     }
 
     /// The digest and size of the local file at `path`, read in chunks; the
     /// same digest [`BlobStore::put_file`] would store it under (and with the
     /// same rules for opening `path`). Blocking.
     pub fn hash_file(path: &Path) -> io::Result<Blob> {
-        let mut file = open_local(path)?;
-        let mut hasher = Sha256::new();
-        let mut size = 0;
+        let mut file = file::open_local(path)?;
+        let mut tally = Tally::new(u64::MAX);
         let mut buf = vec![0; CHUNK];
         loop {
             let n = match file.read(&mut buf) {
@@ -242,173 +342,55 @@ impl BlobStore {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            hasher.update(&buf[..n]);
-            size += n as u64;
+            tally.add(&buf[..n]).map_err(io::Error::other)?;
         }
-        Ok(Blob { digest: hex::encode(hasher.finalize()), size })
+        tally.finish(None).map_err(io::Error::other)
     }
+}
 
-    /// Blocking: opens a blob as a std file with its size.
-    /// Blocking [`BlobStore::open_blob`]: for code that reads many blobs in
-    /// one blocking task (e.g. packing a problem's testdata).
-    pub fn open_std(&self, digest: &str) -> Result<Option<(std::fs::File, u64)>, BlobError> {
-        let (shard, name) = blob_path(digest)?;
-        let file = match self.blobs.open(Path::new(shard).join(name)) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let size = file.metadata()?.len();
-        Ok(Some((file.into_std(), size)))
-    }
+/// A stored blob's stream, hashed as it passes: the end is an error when the
+/// content is not `digest`'s or not the size the store announced.
+struct Verified {
+    inner: ByteStream,
+    /// `None` once the end has been checked.
+    tally: Option<Tally>,
+    digest: String,
+}
 
-    /// Blocking: stores everything `reader` yields.
-    fn put_reader(&self, mut reader: impl Read, max_bytes: u64) -> Result<Blob, BlobError> {
-        let (temp, file) = self.create_temp()?;
-        let mut writer = Writer::new(file, max_bytes);
-        let mut buf = vec![0; CHUNK];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            };
-            writer.write(&buf[..n])?;
-        }
-        self.finish(temp, writer, None)
-    }
+impl Stream for Verified {
+    type Item = Result<Bytes, BlobError>;
 
-    /// Blocking: creates a new, uniquely named file in `tmp/`.
-    fn create_temp(&self) -> io::Result<(TempFile, std::fs::File)> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        loop {
-            let n = NEXT.fetch_add(1, Ordering::Relaxed);
-            let name = format!("{}-{n}.part", std::process::id());
-            match self.tmp.open_with(&name, &options) {
-                Ok(file) => {
-                    let temp = TempFile { dir: Arc::clone(&self.tmp), name };
-                    return Ok((temp, file.into_std()));
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(tally) = this.tally.as_mut() else { return Poll::Ready(None) };
+        let corrupt = |why: String| BlobError::Corrupt { digest: this.digest.clone(), why };
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => match tally.add(&chunk) {
+                Ok(()) => Poll::Ready(Some(Ok(chunk))),
+                Err(_) => {
+                    this.tally = None;
+                    Poll::Ready(Some(Err(corrupt("longer than its size".into()))))
                 }
-                // Left by an earlier process with our pid; try the next name.
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e),
+            },
+            Poll::Ready(Some(Err(e))) => {
+                this.tally = None;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                let tally = this.tally.take().expect("checked above");
+                let expected = tally.max_bytes;
+                let size = tally.size;
+                match tally.finish(Some(&this.digest)) {
+                    Ok(_) if size == expected => Poll::Ready(None),
+                    Ok(_) => Poll::Ready(Some(Err(corrupt(format!(
+                        "{size} bytes, announced {expected}"
+                    ))))),
+                    Err(_) => Poll::Ready(Some(Err(corrupt("content hashes otherwise".into())))),
+                }
             }
         }
     }
-
-    /// Blocking: makes a fully written temp file durable, checks its digest
-    /// and publishes it under `blobs/`.
-    fn finish(
-        &self,
-        temp: TempFile,
-        writer: Writer,
-        expected: Option<&str>,
-    ) -> Result<Blob, BlobError> {
-        let Writer { file, hasher, size, .. } = writer;
-        let mut permissions = file.metadata()?.permissions();
-        permissions.set_readonly(true);
-        file.set_permissions(permissions)?;
-        file.sync_all()?;
-        drop(file);
-
-        let digest = hex::encode(hasher.finalize());
-        if let Some(expected) = expected
-            && expected != digest
-        {
-            return Err(BlobError::DigestMismatch {
-                expected: expected.to_owned(),
-                actual: digest,
-            });
-        }
-
-        let (shard_name, name) = blob_path(&digest)?;
-        match self.blobs.create_dir(shard_name) {
-            Ok(()) => sync_dir(&self.blobs)?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e.into()),
-        }
-        let shard = self.blobs.open_dir(shard_name)?;
-        // Already stored: dropping `temp` deletes the copy.
-        if !shard.try_exists(name)? {
-            self.tmp.rename(&temp.name, &shard, name)?;
-            sync_dir(&shard)?;
-        }
-        Ok(Blob { digest, size })
-    }
-}
-
-/// A file in `tmp/`, deleted when dropped: after a failure, a cancelled
-/// upload, or once renamed away (then there is nothing left to delete).
-struct TempFile {
-    dir: Arc<Dir>,
-    name: String,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        // NotFound after a successful rename; anything else is swept by the
-        // next `BlobStore::open`.
-        let _ = self.dir.remove_file(&self.name);
-    }
-}
-
-/// The temp file being written, with the running hash and size.
-struct Writer {
-    file: std::fs::File,
-    hasher: Sha256,
-    size: u64,
-    max_bytes: u64,
-}
-
-impl Writer {
-    fn new(file: std::fs::File, max_bytes: u64) -> Self {
-        Self { file, hasher: Sha256::new(), size: 0, max_bytes }
-    }
-
-    /// Blocking: appends a chunk, unless it takes the size over the limit.
-    fn write(&mut self, chunk: &[u8]) -> Result<(), BlobError> {
-        self.size = self
-            .size
-            .checked_add(chunk.len() as u64)
-            .filter(|&size| size <= self.max_bytes)
-            .ok_or(BlobError::TooLarge { limit: self.max_bytes })?;
-        self.hasher.update(chunk);
-        self.file.write_all(chunk)?;
-        Ok(())
-    }
-}
-
-/// Opens a local file through its parent directory (see [`BlobStore::put_file`]).
-fn open_local(path: &Path) -> io::Result<std::fs::File> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} does not name a file", path.display()),
-        )
-    })?;
-    let parent = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let dir = Dir::open_ambient_dir(&parent, ambient_authority())?;
-    let file = dir.open(name)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} is not a regular file", path.display()),
-        ));
-    }
-    Ok(file.into_std())
-}
-
-/// Blocking: makes a directory's entries durable.
-fn sync_dir(dir: &Dir) -> io::Result<()> {
-    // A `Dir` is an `O_PATH` handle on Linux, which cannot be fsynced; open
-    // the directory itself for reading.
-    dir.open(".")?.sync_all()
 }
 
 /// Runs blocking filesystem work on tokio's blocking pool.

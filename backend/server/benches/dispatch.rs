@@ -208,6 +208,7 @@ impl Env {
             redis_url: redis.url(),
             redis_timeout: queue::DEFAULT_REDIS_TIMEOUT,
             data_dir: dir.path().join("data"),
+            blob_store: blobstore::Location::File(dir.path().join("data")),
             admin_token: ADMIN_TOKEN.into(),
             registration_token: REGISTRATION_TOKEN.into(),
             lease_ttl: Duration::from_secs(30),

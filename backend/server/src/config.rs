@@ -33,9 +33,17 @@ pub struct BackendArgs {
     /// requests slower; this bounds how long a stalled one holds them.
     #[arg(long, env = "GAVEL_REDIS_TIMEOUT_MS")]
     pub redis_timeout_ms: Option<u64>,
-    /// Directory of the blob store and uploads [default: ./gavel-data].
+    /// Directory of uploads being unpacked, packed Normal-OJ testdata and
+    /// (unless `--blob-store` says otherwise) the blobs [default: ./gavel-data].
     #[arg(long, env = "GAVEL_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where blobs live: `file://DIR`, or `s3://BUCKET/PREFIX` on any
+    /// S3-compatible store (endpoint, region and credentials from
+    /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`); several instances share an `s3://` store
+    /// [default: file://DATA_DIR].
+    #[arg(long, env = "GAVEL_BLOB_STORE")]
+    pub blob_store: Option<String>,
     /// The admin token (problems, client tokens, runners list).
     #[arg(long, env = "GAVEL_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -100,6 +108,8 @@ pub struct Config {
     /// The longest one Redis call waits for its answer.
     pub redis_timeout: Duration,
     pub data_dir: PathBuf,
+    /// Where blobs live (`blob_store`).
+    pub blob_store: blobstore::Location,
     pub admin_token: String,
     pub registration_token: String,
     pub lease_ttl: Duration,
@@ -127,13 +137,19 @@ impl BackendArgs {
     pub fn resolve(self) -> anyhow::Result<Config> {
         let set = protocol::config::load(&self, self.config.as_deref(), "backend")
             .map_err(anyhow::Error::msg)?;
+        let data_dir: PathBuf = set.data_dir.unwrap_or_else(|| "gavel-data".into());
+        let blob_store = match &set.blob_store {
+            Some(text) => text.parse().map_err(anyhow::Error::msg)?,
+            None => blobstore::Location::File(data_dir.clone()),
+        };
         let config = Config {
             listen: set.listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
             redis_url: set.redis_url.unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
             redis_timeout: set
                 .redis_timeout_ms
                 .map_or(queue::DEFAULT_REDIS_TIMEOUT, Duration::from_millis),
-            data_dir: set.data_dir.unwrap_or_else(|| "gavel-data".into()),
+            data_dir,
+            blob_store,
             admin_token: set.admin_token.unwrap_or_default(),
             registration_token: set.registration_token.unwrap_or_default(),
             lease_ttl: Duration::from_secs(set.lease_ttl_s.unwrap_or(30)),
@@ -236,6 +252,29 @@ mod tests {
         assert_eq!(args.resolve().unwrap().redis_timeout, Duration::from_millis(700));
         let config = BackendArgs::default().resolve().unwrap();
         assert_eq!(config.redis_timeout, queue::DEFAULT_REDIS_TIMEOUT);
+    }
+
+    #[test]
+    fn the_blob_store_defaults_to_the_data_dir_and_takes_one_setting() {
+        let config = BackendArgs { data_dir: Some("/srv/g".into()), ..Default::default() };
+        let config = config.resolve().unwrap();
+        assert_eq!(config.blob_store, blobstore::Location::File("/srv/g".into()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("backend.toml");
+        std::fs::write(&path, "[backend]\nblob_store = \"s3://judge/blobs\"\n").unwrap();
+        let config = BackendArgs { config: Some(path.clone()), ..Default::default() };
+        let location = blobstore::Location::S3 { bucket: "judge".into(), prefix: "blobs".into() };
+        assert_eq!(config.resolve().unwrap().blob_store, location);
+        let flag = BackendArgs {
+            config: Some(path),
+            blob_store: Some("file:///var/lib/gavel".into()),
+            ..Default::default()
+        };
+        let location = blobstore::Location::File("/var/lib/gavel".into());
+        assert_eq!(flag.resolve().unwrap().blob_store, location);
+        let bad = BackendArgs { blob_store: Some("/var/lib/gavel".into()), ..Default::default() };
+        let error = bad.resolve().unwrap_err().to_string();
+        assert!(error.contains("file://DIR or s3://BUCKET/PREFIX"), "{error}");
     }
 
     #[test]

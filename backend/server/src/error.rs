@@ -116,6 +116,14 @@ impl From<blobstore::BlobError> for ApiError {
             blobstore::BlobError::Source(e) => {
                 ApiError::bad_request("body", format!("reading the body failed: {e}"))
             }
+            blobstore::BlobError::Remote(e) => {
+                tracing::warn!(error = %e, "the blob store failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "blob_store_unavailable",
+                    "the backend's blob store is unavailable; retry later",
+                )
+            }
             other => ApiError::internal(other),
         }
     }

@@ -153,8 +153,10 @@ impl Backend {
         let queue = Queue::connect(&config.redis_url, queue_config)
             .await
             .with_context(|| format!("connecting to Redis at {}", config.redis_url))?;
-        let blobs = BlobStore::open(&config.data_dir)
-            .with_context(|| format!("opening the blob store in {}", config.data_dir.display()))?;
+        let blobs = BlobStore::open(&config.blob_store)
+            .await
+            .with_context(|| format!("opening the blob store {}", config.blob_store))?;
+        tracing::info!(blob_store = %config.blob_store, "blob store open");
         if config.admin_token.is_empty() {
             tracing::warn!("no admin token set: admin endpoints refuse every call");
         }

@@ -98,7 +98,7 @@ pub async fn run(config: RunnerConfig, mut shutdown: watch::Receiver<bool>) -> a
         tokio::task::spawn_blocking(move || Catalog::new(host_config, plugins_dir.as_deref()))
             .await??;
     let native = if config.native { connect_native(&data_dir).await } else { None };
-    let client = BackendClient::with_roots(&config.backend, &config.ca_certs)?;
+    let client = BackendClient::with_roots(&config.backends, &config.ca_certs)?;
     let agent = Arc::new(Agent {
         context: execute::Context {
             client: client.clone(),

@@ -3,6 +3,8 @@
 //! their SHA-256 checked.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -79,11 +81,19 @@ fn conflict(body: &str) -> ClientError {
     }
 }
 
-/// An HTTP client for one backend.
+/// An HTTP client for a backend, reached at one or more base URLs: the
+/// instances of one deployment (one Redis, one blob store), any of which
+/// serves any call. Calls go to the current instance; a call that cannot
+/// connect to it (nothing was sent) is sent to the next at once, and one
+/// that failed after it was sent makes the next instance current for the
+/// calls after it (the caller retries as it always does). Clones share
+/// which instance is current.
 #[derive(Debug, Clone)]
 pub struct BackendClient {
     http: reqwest::Client,
-    api: String,
+    /// Each instance's API root (`…/api/v1`).
+    apis: Arc<[String]>,
+    current: Arc<AtomicUsize>,
 }
 
 /// A registered runner's identity: its id and bearer token.
@@ -93,16 +103,22 @@ pub struct Identity {
     pub token: String,
 }
 
+/// `path` under an instance's API root.
+fn url(api: &str, path: &str) -> String {
+    format!("{api}{path}")
+}
+
 impl BackendClient {
     /// A client for the backend at `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str) -> Result<Self, ClientError> {
-        Self::with_roots(base, &[])
+        Self::with_roots(&[base.to_string()], &[])
     }
 
-    /// A client for the backend at `base` (`http://` or `https://`) that
-    /// trusts `extra_roots` (see [`read_ca_certs`]) besides the public CAs.
+    /// A client for the backend instances at `bases` (`http://` or
+    /// `https://`; at least one) that trusts `extra_roots` (see
+    /// [`read_ca_certs`]) besides the public CAs.
     pub fn with_roots(
-        base: &str,
+        bases: &[String],
         extra_roots: &[reqwest::Certificate],
     ) -> Result<Self, ClientError> {
         let mut builder = reqwest::Client::builder()
@@ -114,12 +130,60 @@ impl BackendClient {
             builder = builder.add_root_certificate(root.clone());
         }
         let http = builder.build()?;
-        let api = format!("{}{}", base.trim_end_matches('/'), protocol::API_BASE);
-        Ok(BackendClient { http, api })
+        let apis: Vec<String> = bases
+            .iter()
+            .map(|base| format!("{}{}", base.trim_end_matches('/'), protocol::API_BASE))
+            .collect();
+        assert!(!apis.is_empty(), "a backend client needs at least one URL");
+        Ok(BackendClient { http, apis: apis.into(), current: Arc::default() })
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.api)
+    /// The API root calls go to now.
+    pub fn current(&self) -> &str {
+        &self.apis[self.current.load(Ordering::Relaxed) % self.apis.len()]
+    }
+
+    /// Sends the request `build` makes for an instance's API root to the
+    /// current instance, failing over as the type's doc says.
+    async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let count = self.apis.len();
+        let first = self.current.load(Ordering::Relaxed) % count;
+        let mut tried = 0;
+        loop {
+            let at = (first + tried) % count;
+            tried += 1;
+            match build(&self.http, &self.apis[at]).send().await {
+                Ok(response) => {
+                    if at != first {
+                        self.current.store(at, Ordering::Relaxed);
+                        tracing::info!(backend = %self.apis[at], "now calling this backend instance");
+                    }
+                    return Ok(response);
+                }
+                Err(e) if e.is_connect() && tried < count => {
+                    tracing::warn!(backend = %self.apis[at], error = %causes(&e), "backend instance unreachable: trying the next");
+                }
+                Err(e) => {
+                    let next = (at + 1) % count;
+                    let swapped = self.current.compare_exchange(
+                        first,
+                        next,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    );
+                    if count > 1 && swapped.is_ok() {
+                        tracing::info!(
+                            backend = %self.apis[next],
+                            "now calling this backend instance (the last one failed)"
+                        );
+                    }
+                    return Err(e);
+                }
+            }
+        }
     }
 
     async fn check(response: reqwest::Response) -> Result<reqwest::Response, ClientError> {
@@ -140,12 +204,12 @@ impl BackendClient {
         request: &RegisterRequest,
     ) -> Result<RegisterResponse, ClientError> {
         let response = self
-            .http
-            .post(self.url("/runners/register"))
-            .bearer_auth(registration_token)
-            .json(request)
-            .timeout(Duration::from_secs(30))
-            .send()
+            .send(|http, api| {
+                http.post(url(api, "/runners/register"))
+                    .bearer_auth(registration_token)
+                    .json(request)
+                    .timeout(Duration::from_secs(30))
+            })
             .await?;
         Ok(Self::check(response).await?.json().await?)
     }
@@ -156,12 +220,12 @@ impl BackendClient {
         request: &HeartbeatRequest,
     ) -> Result<HeartbeatResponse, ClientError> {
         let response = self
-            .http
-            .post(self.url(&format!("/runners/{}/heartbeat", me.runner_id)))
-            .bearer_auth(&me.token)
-            .json(request)
-            .timeout(Duration::from_secs(30))
-            .send()
+            .send(|http, api| {
+                http.post(url(api, &format!("/runners/{}/heartbeat", me.runner_id)))
+                    .bearer_auth(&me.token)
+                    .json(request)
+                    .timeout(Duration::from_secs(30))
+            })
             .await?;
         Ok(Self::check(response).await?.json().await?)
     }
@@ -174,11 +238,14 @@ impl BackendClient {
     ) -> Result<Option<Job>, ClientError> {
         let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         let response = self
-            .http
-            .get(self.url(&format!("/runners/{}/jobs/next?wait_ms={wait_ms}", me.runner_id)))
-            .bearer_auth(&me.token)
-            .timeout(wait + Duration::from_secs(30))
-            .send()
+            .send(|http, api| {
+                http.get(url(
+                    api,
+                    &format!("/runners/{}/jobs/next?wait_ms={wait_ms}", me.runner_id),
+                ))
+                .bearer_auth(&me.token)
+                .timeout(wait + Duration::from_secs(30))
+            })
             .await?;
         let response = Self::check(response).await?;
         if response.status() == StatusCode::NO_CONTENT {
@@ -196,12 +263,12 @@ impl BackendClient {
     ) -> Result<(), ClientError> {
         let body = EventsRequest { lease: lease.to_string(), events };
         let response = self
-            .http
-            .post(self.url(&format!("/runners/{}/jobs/{job_id}/events", me.runner_id)))
-            .bearer_auth(&me.token)
-            .json(&body)
-            .timeout(Duration::from_secs(30))
-            .send()
+            .send(|http, api| {
+                http.post(url(api, &format!("/runners/{}/jobs/{job_id}/events", me.runner_id)))
+                    .bearer_auth(&me.token)
+                    .json(&body)
+                    .timeout(Duration::from_secs(30))
+            })
             .await?;
         Self::check(response).await.map(drop)
     }
@@ -218,12 +285,12 @@ impl BackendClient {
     ) -> Result<Option<Job>, ClientError> {
         let body = CompleteRequest { lease: lease.to_string(), result: result.clone(), next };
         let response = self
-            .http
-            .put(self.url(&format!("/runners/{}/jobs/{job_id}/complete", me.runner_id)))
-            .bearer_auth(&me.token)
-            .json(&body)
-            .timeout(Duration::from_secs(60))
-            .send()
+            .send(|http, api| {
+                http.put(url(api, &format!("/runners/{}/jobs/{job_id}/complete", me.runner_id)))
+                    .bearer_auth(&me.token)
+                    .json(&body)
+                    .timeout(Duration::from_secs(60))
+            })
             .await?;
         let response = Self::check(response).await?;
         if !next {
@@ -241,24 +308,24 @@ impl BackendClient {
         wasm: Vec<u8>,
     ) -> Result<(), ClientError> {
         let response = self
-            .http
-            .put(self.url(&format!("/runners/{}/checkers/{revision}", me.runner_id)))
-            .bearer_auth(&me.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/wasm")
-            .body(wasm)
-            .timeout(Duration::from_secs(120))
-            .send()
+            .send(|http, api| {
+                http.put(url(api, &format!("/runners/{}/checkers/{revision}", me.runner_id)))
+                    .bearer_auth(&me.token)
+                    .header(reqwest::header::CONTENT_TYPE, "application/wasm")
+                    .body(wasm.clone())
+                    .timeout(Duration::from_secs(120))
+            })
             .await?;
         Self::check(response).await.map(drop)
     }
 
     pub async fn deregister(&self, me: &Identity) -> Result<(), ClientError> {
         let response = self
-            .http
-            .delete(self.url(&format!("/runners/{}", me.runner_id)))
-            .bearer_auth(&me.token)
-            .timeout(Duration::from_secs(10))
-            .send()
+            .send(|http, api| {
+                http.delete(url(api, &format!("/runners/{}", me.runner_id)))
+                    .bearer_auth(&me.token)
+                    .timeout(Duration::from_secs(10))
+            })
             .await?;
         Self::check(response).await.map(drop)
     }
@@ -274,11 +341,11 @@ impl BackendClient {
     ) -> Result<u64, ClientError> {
         let fail = |reason: String| ClientError::Blob { digest: digest.to_string(), reason };
         let response = self
-            .http
-            .get(self.url(&format!("/blobs/{digest}")))
-            .bearer_auth(&me.token)
-            .timeout(Duration::from_secs(600))
-            .send()
+            .send(|http, api| {
+                http.get(url(api, &format!("/blobs/{digest}")))
+                    .bearer_auth(&me.token)
+                    .timeout(Duration::from_secs(600))
+            })
             .await?;
         let response = Self::check(response).await?;
         let mut file = tokio::fs::File::create(dest).await?;
@@ -372,6 +439,27 @@ mod tests {
         );
         client.heartbeat(&me, &beat).await.unwrap();
         assert_eq!(accepted.load(Ordering::SeqCst), 2, "an idle connection was reused");
+    }
+
+    #[tokio::test]
+    async fn a_call_that_cannot_connect_goes_to_the_next_instance_and_stays() {
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_url = format!("http://{}", dead.local_addr().unwrap());
+        drop(dead);
+        let (alive, accepted) = counting_server();
+        let client = BackendClient::with_roots(&[dead_url, alive.clone()], &[]).unwrap();
+        let me = Identity { runner_id: "rn_x".into(), token: "rk_x".into() };
+        let beat = HeartbeatRequest::default();
+        client.heartbeat(&me, &beat).await.unwrap();
+        assert!(client.current().starts_with(&alive), "{}", client.current());
+        client.heartbeat(&me, &beat).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection to the live instance");
+        // With no live instance at all, the call fails (the caller retries).
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let gone_url = format!("http://{}", gone.local_addr().unwrap());
+        drop(gone);
+        let client = BackendClient::with_roots(&[gone_url.clone(), gone_url], &[]).unwrap();
+        assert!(matches!(client.heartbeat(&me, &beat).await, Err(ClientError::Transport(_))));
     }
 
     #[test]

@@ -18,9 +18,13 @@ pub struct RunnerArgs {
     #[arg(long, env = "GAVEL_RUNNER_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
-    /// The backend's base URL [default: http://127.0.0.1:8080].
-    #[arg(long, env = "GAVEL_BACKEND")]
-    pub backend: Option<String>,
+    /// The backend's base URL; several instances of one deployment (one
+    /// Redis, one blob store) by repeating the flag or separating them with
+    /// commas: the runner fails over between them [default:
+    /// http://127.0.0.1:8080].
+    #[arg(long, env = "GAVEL_BACKEND", value_delimiter = ',')]
+    #[serde(default, deserialize_with = "one_or_more")]
+    pub backend: Option<Vec<String>>,
     /// The backend's runner registration token.
     #[arg(long, env = "GAVEL_REGISTRATION_TOKEN", hide_env_values = true)]
     pub registration_token: Option<String>,
@@ -52,10 +56,27 @@ pub struct RunnerArgs {
     pub native: Option<bool>,
 }
 
+/// A TOML `backend`: one URL (`"http://a"`) or a list of them.
+fn one_or_more<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMore {
+        One(String),
+        More(Vec<String>),
+    }
+    Ok(Option::<OneOrMore>::deserialize(deserializer)?.map(|urls| match urls {
+        OneOrMore::One(url) => vec![url],
+        OneOrMore::More(urls) => urls,
+    }))
+}
+
 /// Resolved settings.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
-    pub backend: String,
+    /// The backend instances' base URLs (at least one).
+    pub backends: Vec<String>,
     pub registration_token: String,
     pub name: String,
     pub slots: u32,
@@ -84,7 +105,10 @@ impl RunnerArgs {
         let set = protocol::config::load(&self, self.config.as_deref(), "runner")
             .map_err(anyhow::Error::msg)?;
         let config = RunnerConfig {
-            backend: set.backend.unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+            backends: set
+                .backend
+                .filter(|urls| !urls.is_empty())
+                .unwrap_or_else(|| vec!["http://127.0.0.1:8080".into()]),
             registration_token: set.registration_token.unwrap_or_default(),
             name: set.name.unwrap_or_else(host_name),
             slots: set.slots.unwrap_or(1),
@@ -108,8 +132,10 @@ impl RunnerArgs {
         if !(1..=1024).contains(&config.slots) {
             bail!("slots must be 1 to 1024");
         }
-        if !config.backend.starts_with("http://") && !config.backend.starts_with("https://") {
-            bail!("backend must be an http:// or https:// URL, not {:?}", config.backend);
+        for url in &config.backends {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                bail!("backend must be an http:// or https:// URL, not {url:?}");
+            }
         }
         Ok(config)
     }
@@ -138,7 +164,8 @@ mod tests {
             ..Default::default()
         };
         let config = args.resolve(None, None).unwrap();
-        assert_eq!((config.slots, config.backend.as_str()), (2, "http://127.0.0.1:8080"));
+        assert_eq!(config.slots, 2);
+        assert_eq!(config.backends, ["http://127.0.0.1:8080"]);
         assert_eq!((config.cache_bytes, config.native), (2048 << 20, true));
     }
 
@@ -168,8 +195,34 @@ mod tests {
         let args = RunnerArgs { config: Some(path.clone()), slots: Some(2), ..Default::default() };
         let config = args.resolve(None, None).unwrap();
         assert_eq!((config.slots, config.labels.as_slice()), (2, ["gpu".to_string()].as_slice()));
-        assert_eq!(config.backend, "http://127.0.0.1:8080");
+        assert_eq!(config.backends, ["http://127.0.0.1:8080"]);
         let error = RunnerArgs::default().resolve(None, None).unwrap_err();
         assert!(error.to_string().contains("registration token"));
+    }
+
+    #[test]
+    fn several_backends_by_flag_list_or_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let resolve = |args: RunnerArgs| {
+            RunnerArgs { registration_token: Some("t".into()), ..args }.resolve(None, None)
+        };
+        let two = vec!["http://a:1".to_string(), "https://b:2".to_string()];
+        let flags = RunnerArgs { backend: Some(two.clone()), ..Default::default() };
+        assert_eq!(resolve(flags).unwrap().backends, two);
+        for (text, expected) in [
+            ("backend = \"http://a:1\"\n", vec!["http://a:1".to_string()]),
+            ("backend = [\"http://a:1\", \"https://b:2\"]\n", two.clone()),
+        ] {
+            let path = dir.path().join("runner.toml");
+            std::fs::write(&path, text).unwrap();
+            let file = RunnerArgs { config: Some(path), ..Default::default() };
+            assert_eq!(resolve(file).unwrap().backends, expected, "{text}");
+        }
+        let bad = RunnerArgs {
+            backend: Some(vec!["http://a".into(), "b:2".into()]),
+            ..Default::default()
+        };
+        let error = resolve(bad).unwrap_err().to_string();
+        assert!(error.contains("\"b:2\""), "{error}");
     }
 }

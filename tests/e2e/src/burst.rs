@@ -333,7 +333,7 @@ fn tally(
 
 /// A `/proc/PID/status` memory line (`VmRSS`, `VmHWM`) in MiB; NaN when
 /// unreadable.
-fn memory_mib(pid: u32, field: &str) -> f64 {
+pub fn memory_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()

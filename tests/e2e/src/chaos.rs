@@ -1,8 +1,11 @@
 //! The chaos harness: a whole Gavel deployment as real processes — Redis
-//! (AOF, `appendfsync always`), two backend instances on it (no proxy:
-//! clients alternate between them) and three `gavel runner`s (two slots
-//! each) — judging a stream of the example solutions, whose verdicts are
-//! known, while faults are injected on a schedule:
+//! (AOF, `appendfsync always`), an S3-protocol server holding the blobs,
+//! two backend instances on both (no proxy: clients alternate between
+//! them) and three `gavel runner`s (two slots each) — judging a stream of
+//! the example solutions, whose verdicts are known, while faults are
+//! injected on a schedule. Each problem is pushed through one instance
+//! only (alternately A and B), so runners read its blobs through the other
+//! instance too, under the faults below:
 //!
 //! - **kill -9 a runner** (the busiest), and start it again on its data dir
 //!   (its identity and outbox);
@@ -388,7 +391,7 @@ pub fn run(config: &Config) -> Summary {
         config.duration
     ));
 
-    let mut stack = Stack::start_with(&[
+    let mut stack = Stack::start_on_s3(&[
         ("--lease-ttl-s", &LEASE_TTL_S.to_string()),
         ("--heartbeat-interval-s", "1"),
         ("--max-attempts", MAX_ATTEMPTS),
@@ -547,11 +550,12 @@ impl Runner {
     }
 }
 
-/// Uploads every problem the solutions need to both instances (each has
-/// a blob store of its own; the second upload is the same revision).
+/// Uploads every problem the solutions need through one instance,
+/// alternately A and B: the blob store is shared, so the other instance
+/// serves its blobs too.
 fn upload_problems(backends: &[Http; 2], solutions: &[Solution]) {
     let problems: BTreeSet<&str> = solutions.iter().map(|s| s.problem.as_str()).collect();
-    for problem in problems {
+    for (n, problem) in problems.into_iter().enumerate() {
         let mut entries = package::example(problem);
         let dir = crate::root().join("examples/problems").join(problem);
         let manifest = std::fs::read_to_string(dir.join("problem.toml")).unwrap_or_default();
@@ -562,16 +566,14 @@ fn upload_problems(backends: &[Http; 2], solutions: &[Solution]) {
             entries.push(Entry::File("checker.wasm".into(), wasm));
         }
         let archive = package::zip(&entries);
-        for http in backends {
-            let reply =
-                Client::new(http.clone(), ADMIN_TOKEN).put_problem(problem, ZIP, archive.clone());
-            assert!(
-                matches!(reply.status, 200 | 201),
-                "uploading {problem}: {} {}",
-                reply.status,
-                reply.text()
-            );
-        }
+        let reply =
+            Client::new(backends[n % 2].clone(), ADMIN_TOKEN).put_problem(problem, ZIP, archive);
+        assert!(
+            matches!(reply.status, 200 | 201),
+            "uploading {problem}: {} {}",
+            reply.status,
+            reply.text()
+        );
     }
 }
 
@@ -1005,7 +1007,7 @@ fn check(
     // wait for those (a little).
     let deadline = Instant::now() + Duration::from_secs(30);
     let facts = loop {
-        let facts = redis_facts(&stack.redis_url(), book);
+        let facts = redis_facts(&stack.redis_url(), book.accepted.keys());
         let settled = facts.as_ref().is_ok_and(|f| f.not_final.is_empty());
         if settled || Instant::now() > deadline {
             break facts;
@@ -1135,20 +1137,25 @@ fn first_client_judged_while_second_waited(judged: &[(usize, u64, u64)]) -> Vec<
 
 /// What Redis holds, read directly (the key schema of
 /// `backend/queue/lua/lib.lua`).
-struct RedisFacts {
+pub struct RedisFacts {
     /// The ids of the submissions stored.
-    stored: BTreeSet<String>,
+    pub stored: BTreeSet<String>,
     /// Jobs whose state is `done` (completed by a runner).
-    jobs_done: u64,
+    pub jobs_done: u64,
     /// The `completed` counter.
-    completed: u64,
+    pub completed: u64,
     /// `finished` events per accepted submission.
-    finished_events: BTreeMap<String, usize>,
+    pub finished_events: BTreeMap<String, usize>,
     /// Stored submissions that are not final.
-    not_final: Vec<String>,
+    pub not_final: Vec<String>,
 }
 
-fn redis_facts(url: &str, book: &Book) -> redis::RedisResult<RedisFacts> {
+/// What Redis at `url` holds of every submission, with the `finished`
+/// events of those in `accepted`.
+pub fn redis_facts<'a>(
+    url: &str,
+    accepted: impl IntoIterator<Item = &'a String>,
+) -> redis::RedisResult<RedisFacts> {
     let client = redis::Client::open(url)?;
     let mut redis = client.get_connection_with_timeout(Duration::from_secs(5))?;
     let ids: Vec<String> = redis::cmd("ZRANGE")
@@ -1178,7 +1185,7 @@ fn redis_facts(url: &str, book: &Book) -> redis::RedisResult<RedisFacts> {
     let completed: Option<u64> =
         redis::cmd("HGET").arg(format!("{PREFIX}stats")).arg("completed").query(&mut redis)?;
     let mut finished_events = BTreeMap::new();
-    for id in book.accepted.keys() {
+    for id in accepted {
         let events: Vec<String> = redis::cmd("LRANGE")
             .arg(format!("{PREFIX}sub:{id}:events"))
             .arg(0)

@@ -7,6 +7,12 @@
 //! killed with SIGKILL and restarted on the same address, Redis and data dir
 //! ([`Stack::restart_backend`]), and Redis can be killed
 //! ([`Stack::kill_redis`]) or stalled for a while ([`Stack::pause_redis`]).
+//!
+//! [`Stack::start_on_s3`] keeps the blobs in an S3-protocol server on
+//! loopback instead (`blobstore::testing`, started with the stack), shared
+//! by every instance of the stack, as a deployment of several backends
+//! shares one; otherwise each instance has a `file://` store in its own
+//! data dir.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use blobstore::testing::S3Server;
 use queue::managed::ManagedRedis;
 
 use crate::api::{Client, Http};
@@ -56,8 +63,15 @@ pub struct Stack {
     ca: Option<Vec<u8>>,
     http: Http,
     redis: ManagedRedis,
+    /// The S3 server every instance keeps its blobs in, for a stack
+    /// started with [`Stack::start_on_s3`].
+    s3: Option<S3Server>,
     dir: tempfile::TempDir,
 }
+
+/// The bucket and prefix of a [`Stack::start_on_s3`] stack's blobs.
+const S3_BUCKET: &str = "gavel-e2e";
+const S3_BLOB_STORE: &str = "s3://gavel-e2e/blobs";
 
 impl Stack {
     /// Redis and a backend with the default flags.
@@ -79,8 +93,30 @@ impl Stack {
         Stack::start_serving(&[("--tls-cert", cert), ("--tls-key", key)], Some(ca.to_vec()))
     }
 
+    /// Redis, an S3-protocol server on loopback and a backend keeping its
+    /// blobs there (`--blob-store s3://…`, the endpoint and static
+    /// credentials in `AWS_*`), with the default flags overridden by
+    /// `flags`. Every instance of the stack shares the store.
+    pub fn start_on_s3(flags: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
+        let s3 = S3Server::start(&[S3_BUCKET], &dir.path().join("s3.log"))
+            .unwrap_or_else(|e| panic!("starting the S3 test server: {e}"));
+        let mut all = flags.to_vec();
+        all.push(("--blob-store", S3_BLOB_STORE));
+        Stack::start_in(dir, &all, None, Some(s3))
+    }
+
     fn start_serving(flags: &[(&str, &str)], ca: Option<Vec<u8>>) -> Stack {
         let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
+        Stack::start_in(dir, flags, ca, None)
+    }
+
+    fn start_in(
+        dir: tempfile::TempDir,
+        flags: &[(&str, &str)],
+        ca: Option<Vec<u8>>,
+        s3: Option<S3Server>,
+    ) -> Stack {
         let redis = start_redis(&dir.path().join("redis"));
         let mut all: BTreeMap<String, String> =
             DEFAULT_FLAGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -94,6 +130,7 @@ impl Stack {
             ca,
             http: Http::new("http://127.0.0.1:0"),
             redis,
+            s3,
             dir,
         };
         stack.spawn_backend(unbound);
@@ -124,6 +161,11 @@ impl Stack {
     /// The admin, as an API client.
     pub fn admin(&self) -> Client {
         Client::new(self.http(), ADMIN_TOKEN)
+    }
+
+    /// The process id of the `n`th other instance, while it runs.
+    pub fn another_backend_pid(&self, n: usize) -> Option<u32> {
+        self.others[n].child.as_ref().map(Child::id)
     }
 
     /// The backend process's id, while it runs.
@@ -178,9 +220,13 @@ impl Stack {
             .map_err(|e| format!("opening the backend log: {e}"))?;
         let mut command = Command::new(gavel_bin());
         for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("GAVEL_") {
+            let name_text = name.to_string_lossy();
+            if name_text.starts_with("GAVEL_") || name_text.starts_with("AWS_") {
                 command.env_remove(name);
             }
+        }
+        if let Some(s3) = &self.s3 {
+            command.envs(s3.env());
         }
         command
             .arg("backend")
@@ -235,8 +281,10 @@ impl Stack {
     }
 
     /// Starts one more backend instance on the same Redis, with the same
-    /// flags and a data dir of its own (a blob store has one owner), and
-    /// returns a client for it. It is killed with the stack.
+    /// flags and a data dir of its own, and returns a client for it. It
+    /// shares the blob store of a [`Stack::start_on_s3`] stack; otherwise
+    /// it has a `file://` store of its own (one process owns a directory).
+    /// It is killed with the stack.
     pub fn start_another_backend(&mut self) -> Http {
         let data_dir = self.dir.path().join(format!("data-{}", self.others.len() + 2));
         let unbound: SocketAddr = ([127, 0, 0, 1], 0).into();

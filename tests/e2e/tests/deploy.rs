@@ -1,4 +1,4 @@
-//! The deployment files of `examples/deploy/`: the compose file is valid,
+//! The deployment files of `examples/deploy/`: the compose files are valid,
 //! and its image builds here from the repository (on the local base image,
 //! no registry) with a `gavel` and a `redis-server` that run.
 
@@ -37,6 +37,15 @@ fn the_compose_file_is_valid_and_its_image_builds_from_the_repository() {
         .args(["config", "-q"])
         .env("GAVEL_ADMIN_TOKEN", "a")
         .env("GAVEL_REGISTRATION_TOKEN", "r"));
+    run(Command::new("docker-compose")
+        .arg("-f")
+        .arg(deploy.join("compose.scale-out.yaml"))
+        .args(["config", "-q"])
+        .env("GAVEL_ADMIN_TOKEN", "a")
+        .env("GAVEL_REGISTRATION_TOKEN", "r")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s"));
 
     // `gavel image build` keeps gavel-native-base:latest, the Dockerfile's base.
     let out = e2e::gavel(&["image", "build"], Duration::from_secs(900));

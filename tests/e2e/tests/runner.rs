@@ -434,7 +434,9 @@ fn results_judged_while_the_backend_is_down_all_arrive_after_it_returns() {
     // finish their jobs meanwhile and keep the results in their outboxes.
     stack.kill_backend();
     let down = Instant::now();
-    wait_until("the four results wait in the outboxes", Duration::from_secs(10), || {
+    // (Judging them takes ~2 s on an idle machine; 30 s leaves room for a
+    // loaded one.)
+    wait_until("the four results wait in the outboxes", Duration::from_secs(30), || {
         runner_1.outbox().len() + runner_2.outbox().len() == 4
     });
     assert_eq!((runner_1.outbox().len(), runner_2.outbox().len()), (2, 2));

@@ -7,7 +7,10 @@
 //! blobs (deterministically: fixed times and order) and kept in
 //! `<data-dir>/compat/normal-oj/`, with its checksum: md5 of the zip's
 //! bytes followed by the meta data as Python's `json.dumps` writes it —
-//! what their runner computes from what it fetched.
+//! what their runner computes from what it fetched. That folder is this
+//! instance's cache, safe across instances: a revision is content-addressed
+//! and its zip the same bytes wherever it is packed, so each instance packs
+//! from the shared blob store what it has not packed yet.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -200,7 +203,7 @@ fn write_zip(
                     .get(&path)
                     .ok_or_else(|| anyhow::anyhow!("{path} is not in the manifest"))?;
                 let (mut file, _) = blobs
-                    .open_std(&blob.digest)?
+                    .open_blocking(&blob.digest)?
                     .ok_or_else(|| anyhow::anyhow!("{path}: blob {} missing", blob.digest))?;
                 zip.start_file(format!("{t:02}{c:02}.{extension}"), entry_options())?;
                 std::io::copy(&mut file, &mut zip)?;

@@ -1,12 +1,12 @@
-//! `GET /blobs/{sha256}`: content-addressed files, streamed from disk and
-//! cacheable forever. The admin reads any blob; a runner only those of jobs
+//! `GET /blobs/{sha256}`: content-addressed blobs, streamed from the blob
+//! store (verified as they pass) and cacheable forever. The admin reads any blob; a runner only those of jobs
 //! it holds a live lease on; everyone else gets 404.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use tokio_util::io::ReaderStream;
+use futures_util::TryStreamExt;
 
 use crate::auth::BlobReader;
 use crate::error::{ApiError, ApiResult};
@@ -34,10 +34,13 @@ pub async fn get(
     if !may_read {
         return Err(not_found());
     }
-    let Some((file, size)) = state.blobs.open_blob(&digest).await? else {
+    let Some((stream, size)) = state.blobs.open_blob(&digest).await? else {
         return Err(not_found());
     };
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    // A stream that fails midway (the store failed, or its bytes are not
+    // the digest's) aborts the response: the reader sees a short body.
+    let stream = stream.inspect_err(|e| tracing::error!(error = %e, "streaming a blob failed"));
+    let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));

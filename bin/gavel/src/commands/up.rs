@@ -106,7 +106,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         for i in 1..=args.runners {
             let config = runner::RunnerArgs {
                 config: args.config.clone(),
-                backend: Some(url.clone()),
+                backend: Some(vec![url.clone()]),
                 registration_token: Some(tokens.registration_token.clone()),
                 name: Some(format!("local-{i}")),
                 slots,
