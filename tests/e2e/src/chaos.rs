@@ -27,9 +27,15 @@
 //! again with the same key once its `Retry-After` has passed.
 //!
 //! A second client sends a few submissions now and then while the first
-//! keeps its stream going: fair dispatch must judge each of them before the
-//! first client has had [`FAIRNESS_BOUND`] more judged (by the backend's
-//! own creation and finish times), faults or not.
+//! keeps its stream going: fair dispatch must hand each of them to a runner
+//! before the first client has had [`FAIRNESS_BOUND`] more judged, faults
+//! or not — counted over the time it waited in the queue (polled as
+//! `PENDING`: from its create to its lease, and again after a reclaim),
+//! against the backend's finish times of the first client's. The count
+//! from its create to its verdict is reported too; it also holds the time
+//! a fault kept the job or its result from the backend (a runner paused
+//! with it, a backend down while its runner holds the result), which no
+//! dispatch can shorten.
 //!
 //! Then it checks the promises of `docs/contract.md` §9: every accepted submission (a
 //! `201`; a POST that failed after its retries is not accepted) reaches
@@ -116,8 +122,9 @@ pub struct Summary {
     /// Every failed check, in a sentence (the counts above included).
     pub violations: Vec<String>,
     /// Submissions of the second client judged, and the most of the first
-    /// client's judged while one of them waited.
-    pub second_client: (usize, usize),
+    /// client's judged while one of them was queued, and from its create to
+    /// its verdict.
+    pub second_client: (usize, usize, usize),
 }
 
 impl Summary {
@@ -324,6 +331,17 @@ struct Accepted {
     solution: usize,
     /// The first final verdict polled (`STATUS SCORE`).
     first_final: Option<String>,
+    /// When it was seen queued (ms since the epoch, this host's clock as
+    /// the backend's): closed spans, and the open one (second client only).
+    queued: Vec<(u64, u64)>,
+    queued_since: Option<u64>,
+}
+
+/// Now, in ms since the epoch (the clock Redis's `TIME` reads here too).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What the client threads saw.
@@ -505,10 +523,11 @@ pub fn run(config: &Config) -> Summary {
     let mut summary = check(&stack, &runners, &backends, &tokens, &solutions, &book, config);
     summary.faults = faults;
     summary.fault_kinds = kinds.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
+    let (judged_b, queued_b, to_verdict_b) = summary.second_client;
     clock.say(&format!(
-        "second client: {} judged, each while at most {} of the first client's were \
-         (bound {FAIRNESS_BOUND})",
-        summary.second_client.0, summary.second_client.1
+        "second client: {judged_b} judged; the first client had at most {queued_b} judged while \
+         one of them was queued (bound {FAIRNESS_BOUND}), {to_verdict_b} from its create to its \
+         verdict"
     ));
     clock.say(&format!(
         "POSTs sent again: {:?}, answered as replays: {}; not accepted: {:?}; leases \
@@ -696,18 +715,26 @@ fn submit_stream(
         let key = format!("chaos-{seed}-{turn}");
         let answer = submit_with_retries(backends, token, &solutions[index], &key, turn, book);
         turn += 1;
-        record(book, answer, 0, index);
+        record(book, answer, 0, index, None);
         std::thread::sleep(rng.millis(50, 250));
     }
 }
 
-/// Books what a create of client `client` (of solution `index`) got.
-fn record(book: &Mutex<Book>, answer: Answer, client: usize, index: usize) {
+/// Books what a create of client `client` (of solution `index`) got;
+/// `sent`: when it was sent, to follow its time in the queue.
+fn record(book: &Mutex<Book>, answer: Answer, client: usize, index: usize, sent: Option<u64>) {
     let mut book = lock(book);
     match answer {
         Answer::Accepted(id, replayed) => {
             book.replayed += usize::from(replayed);
-            book.accepted.insert(id, Accepted { client, solution: index, first_final: None });
+            let accepted = Accepted {
+                client,
+                solution: index,
+                first_final: None,
+                queued: Vec::new(),
+                queued_since: sent,
+            };
+            book.accepted.insert(id, accepted);
         }
         Answer::Unanswered(why) | Answer::Refused(why) => {
             *book.refused.entry(why).or_default() += 1;
@@ -737,8 +764,9 @@ fn submit_few(
         }
         let index = rng.below(solutions.len());
         let key = format!("chaos-b-{seed}-{turn}");
+        let sent = now_ms();
         let answer = submit_with_retries(backends, token, &solutions[index], &key, turn, book);
-        record(book, answer, 1, index);
+        record(book, answer, 1, index, Some(sent));
     }
 }
 
@@ -760,14 +788,32 @@ fn poll_verdicts(
             .collect();
         for (id, client) in waiting {
             turn += 1;
-            if let Some(view) = view_anywhere(backends, &tokens[client], &id, turn % 2)
-                && is_final(view.status)
-                && let Some(accepted) = lock(book).accepted.get_mut(&id)
-            {
+            let Some(view) = view_anywhere(backends, &tokens[client], &id, turn % 2) else {
+                continue;
+            };
+            let (now, mut book) = (now_ms(), lock(book));
+            let Some(accepted) = book.accepted.get_mut(&id) else { continue };
+            if client == 1 {
+                follow_queued(accepted, view.status == Status::Pending, now);
+            }
+            if is_final(view.status) {
                 accepted.first_final = Some(outcome(&view));
             }
         }
         std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Opens or closes a submission's span in the queue as a poll at `now`
+/// saw it queued or not.
+fn follow_queued(accepted: &mut Accepted, queued: bool, now: u64) {
+    match (queued, accepted.queued_since) {
+        (true, None) => accepted.queued_since = Some(now),
+        (false, Some(since)) => {
+            accepted.queued.push((since, now));
+            accepted.queued_since = None;
+        }
+        _ => {}
     }
 }
 
@@ -951,6 +997,8 @@ fn check(
     let mut changed = Vec::new();
     // (client, created, finished) of each judged submission.
     let mut judged = Vec::new();
+    // The second client's spans in the queue, by submission.
+    let mut queued_spans = Vec::new();
     for (n, (id, accepted)) in book.accepted.iter().enumerate() {
         let solution = &solutions[accepted.solution];
         let Some(view) = view_anywhere(backends, &tokens[accepted.client], id, n % 2) else {
@@ -966,6 +1014,9 @@ fn check(
         }
         summary.judged += 1;
         judged.push((accepted.client, view.created_at_ms, view.finished_at_ms.unwrap_or(0)));
+        if accepted.client == 1 {
+            queued_spans.push(accepted.queued.clone());
+        }
         let got = outcome(&view);
         if !solution.expected.contains(&got) {
             wrong.push(format!(
@@ -983,11 +1034,17 @@ fn check(
     summary.lost = lost.len();
     summary.wrong = wrong.len();
     let waits = first_client_judged_while_second_waited(&judged);
-    summary.second_client = (waits.len(), waits.iter().copied().max().unwrap_or(0));
-    if let Some(worst) = waits.iter().copied().filter(|n| *n >= FAIRNESS_BOUND).max() {
+    let finished_first: Vec<u64> =
+        judged.iter().filter(|(client, ..)| *client == 0).map(|(_, _, done)| *done).collect();
+    let queued: Vec<usize> =
+        queued_spans.iter().map(|spans| judged_within(&finished_first, spans)).collect();
+    let worst = |counts: &[usize]| counts.iter().copied().max().unwrap_or(0);
+    summary.second_client = (queued.len(), worst(&queued), worst(&waits));
+    if worst(&queued) >= FAIRNESS_BOUND {
         violations.push(format!(
-            "a submission of the second client waited while {worst} of the first client's were \
-             judged (bound {FAIRNESS_BOUND}): {waits:?}"
+            "a submission of the second client waited in the queue while {} of the first \
+             client's were judged (bound {FAIRNESS_BOUND}): {queued:?} (to its verdict: {waits:?})",
+            worst(&queued)
         ));
     }
     if !lost.is_empty() {
@@ -1118,6 +1175,14 @@ fn check(
     summary
 }
 
+/// How many of the `finished` times fall within one of `spans` (closed).
+fn judged_within(finished: &[u64], spans: &[(u64, u64)]) -> usize {
+    finished
+        .iter()
+        .filter(|done| spans.iter().any(|(from, to)| from <= *done && *done <= to))
+        .count()
+}
+
 /// For each judged submission of the second client (1), how many of the
 /// first client's (0) were judged after it was created and before or when
 /// it was: `judged` is (client, created at, finished at), in the backend's
@@ -1242,6 +1307,24 @@ mod tests {
         let judged =
             [(0, 0, 5), (1, 10, 30), (0, 1, 11), (0, 2, 30), (0, 3, 31), (1, 40, 41), (0, 4, 10)];
         assert_eq!(first_client_judged_while_second_waited(&judged), [2, 0]);
+    }
+
+    #[test]
+    fn the_time_in_the_queue_is_followed_from_polls() {
+        let mut accepted = Accepted {
+            client: 1,
+            solution: 0,
+            first_final: None,
+            queued: Vec::new(),
+            queued_since: Some(100),
+        };
+        follow_queued(&mut accepted, true, 150);
+        follow_queued(&mut accepted, false, 200);
+        follow_queued(&mut accepted, false, 250);
+        follow_queued(&mut accepted, true, 300);
+        follow_queued(&mut accepted, false, 320);
+        assert_eq!(accepted.queued, [(100, 200), (300, 320)]);
+        assert_eq!(judged_within(&[99, 100, 150, 201, 310, 400], &accepted.queued), 3);
     }
 
     #[test]
