@@ -1,7 +1,7 @@
--- claim.lua: reclaims expired leases, then leases the oldest queued job this
--- runner can run (its language, checker and labels match what the runner
--- advertised; a Normal-OJ runner gets only jobs with a `noj` payload) to the
--- runner (`claim_job` in lib.lua).
+-- claim.lua: reclaims expired leases, then leases to the runner the next
+-- queued job it can run (its language, checker and labels match what the
+-- runner advertised; a Normal-OJ runner gets only jobs with a `noj`
+-- payload), chosen fairly across owners (`claim_job` in lib.lua).
 -- KEYS[1]: key prefix
 -- ARGV[1]: runner id   ARGV[2]: the new lease (random)
 -- ARGV[3]: lease time-to-live (ms)   ARGV[4]: max attempts

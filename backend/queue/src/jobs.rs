@@ -1,7 +1,8 @@
-//! Jobs and their leases: a claim leases the oldest queued job a runner can
-//! run; progress events and completions are fenced by the lease (or, for
-//! runners that do not echo leases, by the runner's identity); a runner may
-//! hand a job back; the reaper's sweep requeues jobs whose lease expired.
+//! Jobs and their leases: a claim leases a queued job a runner can run,
+//! chosen fairly across owners (`claim_job` in `lua/lib.lua`); progress
+//! events and completions are fenced by the lease (or, for runners that do
+//! not echo leases, by the runner's identity); a runner may hand a job
+//! back; the reaper's sweep requeues jobs whose lease expired.
 //! Also what a runner may read while it holds a lease, and the secrets
 //! backend instances share to sign a job's download URLs.
 
@@ -115,7 +116,7 @@ fn fence_of(outcome: &str) -> Fence {
 }
 
 impl Queue {
-    /// Leases the oldest queued job the runner can run. `woken_for`: the
+    /// Leases the next queued job the runner can run (fair dispatch). `woken_for`: the
     /// jobs whose wakes brought the caller here (a claim that finds nothing
     /// says which of them are still queued).
     pub async fn claim(&self, runner_id: &str, lease: &str, woken_for: &[String]) -> Result<Claim> {

@@ -149,7 +149,7 @@ impl ScriptCall for Heartbeat<'_> {
     }
 }
 
-/// `lua/claim.lua`: leases the oldest queued job the runner can run.
+/// `lua/claim.lua`: leases the next queued job the runner can run.
 pub(crate) struct Claim<'a> {
     pub runner_id: &'a str,
     pub lease: &'a str,
