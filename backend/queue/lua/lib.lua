@@ -91,6 +91,20 @@
 --                              expires a week after it ends
 --   P..'deliveries:due'        zset did -> when to (re)try it (ms)
 --   P..'delivery-seq'          counter: delivery ids
+--   P..'schema'                string: the version of this key schema and
+--                              these scripts (`SCHEMA_VERSION` in
+--                              `src/schema.rs`); set by the first backend,
+--                              a backend refuses to start on a newer one
+--   P..'retention'             hash: runs_ms, events_ms (how long a finished
+--                              code run, and a finished submission's event
+--                              log, is kept; 0 = forever); written by every
+--                              backend at start and at each sweep
+--   P..'gc-lock'               string: the token of the backend instance
+--                              running the blob sweep; expires
+-- A finished code run's hash and event log expire `runs_ms` after it
+-- finished (`expire_finished`; its artifacts are inline in the hash); a
+-- finished submission's event log `events_ms` after (its record stays).
+-- `retention.lua` drops expired runs from P..'runs'.
 -- Channels: P..'wake' (a job became claimable: its id and what it needs of
 -- a runner, see `publish_wake`; or 'capabilities': a runner's changed),
 -- P..'events:'..sid (a new event was appended; the payload is its seq).
@@ -380,6 +394,21 @@ local function queue_webhook(sid, sub, status, score, message, now)
   redis.call('LTRIM', list, 0, DELIVERIES_LISTED - 1)
 end
 
+-- A retention of P..'retention' (ms; 0 = keep forever).
+local function retention_ms(field)
+  return tonumber(redis.call('HGET', P .. 'retention', field)) or 0
+end
+
+-- Gives finished submission (or run) `sid` its expiry: a code run's hash
+-- (with its artifacts) and event log `runs_ms` after `finished_at`, a
+-- submission's event log `events_ms` after it (see the key schema).
+local function expire_finished(sid, kind, finished_at)
+  local ttl = retention_ms(kind == 'run' and 'runs_ms' or 'events_ms')
+  if ttl <= 0 then return end
+  if kind == 'run' then redis.call('PEXPIREAT', sub_key(sid), finished_at + ttl) end
+  redis.call('PEXPIREAT', sub_key(sid) .. ':events', finished_at + ttl)
+end
+
 -- Records a submission's final verdict, if `jid` is still its job, and
 -- notifies its owner's webhook (a cancel is not a verdict). `sub`:
 -- `submission_of(sid)` if the caller has it.
@@ -389,6 +418,7 @@ local function finish(sid, jid, status, score, message, result, now, sub)
   redis.call('HSET', sub_key(sid), 'status', status, 'score', score, 'message', message,
     'result', result, 'finished_at', now)
   append_event(sid, jid, { type = 'finished', status = status, score = tonumber(score), message = message })
+  expire_finished(sid, sub.kind, now)
   if status ~= 'CANCELLED' then queue_webhook(sid, sub, status, score, message, now) end
 end
 

@@ -60,6 +60,11 @@ pub(crate) fn problem(prefix: &str, problem_id: &str) -> String {
     format!("{prefix}problem:{problem_id}")
 }
 
+/// `P..'problem-revision:'..id`: a problem's current revision.
+pub(crate) fn problem_revision(prefix: &str, problem_id: &str) -> String {
+    format!("{prefix}problem-revision:{problem_id}")
+}
+
 /// `P..'revision:'..rev`: the blob digests a problem revision reads.
 pub(crate) fn revision(prefix: &str, revision: &str) -> String {
     format!("{prefix}revision:{revision}")
@@ -135,6 +140,16 @@ pub(crate) fn delivery(prefix: &str, delivery_id: &str) -> String {
     format!("{prefix}delivery:{delivery_id}")
 }
 
+/// `P..'schema'`: the key schema's version.
+pub(crate) fn schema(prefix: &str) -> String {
+    format!("{prefix}schema")
+}
+
+/// `P..'gc-lock'`: who runs the blob sweep.
+pub(crate) fn gc_lock(prefix: &str) -> String {
+    format!("{prefix}gc-lock")
+}
+
 /// The channel `P..'wake'`: a job became claimable, or a runner's
 /// capabilities changed.
 pub(crate) fn wake_channel(prefix: &str) -> String {
@@ -188,6 +203,7 @@ mod tests {
             super::idempotency("P", "{owner}", "{key}"),
             super::problem("P", "{id}"),
             super::problems("P"),
+            super::problem_revision("P", "{id}"),
             super::revision("P", "{rev}"),
             super::compiled_checker("P", "{rev}"),
             super::runner("P", "{rid}"),
@@ -202,6 +218,8 @@ mod tests {
             super::webhook("P", "{owner}"),
             super::webhook_deliveries("P", "{owner}"),
             super::delivery("P", "{did}"),
+            super::schema("P"),
+            super::gc_lock("P"),
             super::wake_channel("P"),
             super::events_channel("P", "{sid}"),
         ];

@@ -34,10 +34,14 @@
 //! (claims, leases, events, completions, hand-backs, the reaper's sweep),
 //! `records` (submissions and code runs: creating, reading, listing,
 //! rejudging, cancelling), `problems`, `clients`, `webhooks` (owners'
-//! webhooks and their deliveries) and `stats`. `keys` names every Redis key
+//! webhooks and their deliveries), `stats`, `retention` (how long finished
+//! records are kept), `schema` (the key schema's version, checked at
+//! connect) and `blob_refs` (every blob the state refers to, for the blob
+//! sweep). `keys` names every Redis key
 //! the Rust side builds; `scripts` loads the Lua scripts and builds each
 //! one's arguments in the order its header documents.
 
+mod blob_refs;
 mod clients;
 mod jobs;
 mod keys;
@@ -46,7 +50,9 @@ mod listener;
 pub mod managed;
 mod problems;
 mod records;
+mod retention;
 mod runners;
+mod schema;
 mod scripts;
 mod stats;
 mod waiters;
@@ -66,7 +72,9 @@ pub use records::{
     Change, IDEMPOTENCY_TTL, Idempotency, LANGUAGE_MEMORY, Listing, NewRun, NewSubmission,
     RunRecord, SUMMARY_SCAN, SubmissionRecord, Submitted, SummaryRecord,
 };
+pub use retention::Retention;
 pub use runners::{Capabilities, NewRunner, RunnerAuth};
+pub use schema::SCHEMA_VERSION;
 pub use stats::Stats;
 pub use waiters::{Need, Offer, Waiter, Waiters};
 pub use webhooks::{Attempt, DueDelivery, RetryPolicy};
@@ -128,6 +136,14 @@ pub enum QueueError {
     Redis(#[from] redis::RedisError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Redis holds keys of a schema version this build does not know
+    /// (written by a newer backend): nothing was changed.
+    #[error(
+        "Redis holds key schema version {found:?} ({key}), newer than version {supported}, \
+         the newest this backend understands: refusing to start rather than corrupt it; \
+         run a backend of that version (or newer), or use another Redis or key prefix"
+    )]
+    Schema { key: String, found: String, supported: u64 },
 }
 
 impl QueueError {
@@ -169,12 +185,15 @@ pub fn is_valid_word(id: &str) -> bool {
 }
 
 impl Queue {
-    /// Connects, checks the server answers, loads every script, and puts
-    /// jobs an older backend queued in dispatch queues (`lua/adopt.lua`).
+    /// Connects, checks the server answers and holds a key schema this
+    /// build understands ([`QueueError::Schema`] if not; see `schema`),
+    /// loads every script, and puts jobs an older backend queued in
+    /// dispatch queues (`lua/adopt.lua`).
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue> {
         let client = redis::Client::open(url)?;
         let policy = connection_policy(config.redis_timeout);
         let mut conn = ConnectionManager::new_with_config(client.clone(), policy).await?;
+        schema::ensure(&mut conn, &config.prefix).await?;
         for script in scripts::all() {
             script.prepare_invoke().load_async(&mut conn).await?;
         }

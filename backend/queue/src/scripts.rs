@@ -46,10 +46,11 @@ static CLIENT_SET: LazyLock<Script> = script!("client_set");
 static CLIENT_STATS: LazyLock<Script> = script!("client_stats");
 static QUOTA: LazyLock<Script> = script!("quota");
 static ADOPT: LazyLock<Script> = script!("adopt");
+static RETENTION: LazyLock<Script> = script!("retention");
 
 /// Every script, for loading them all at start-up (a syntax error shows
 /// there, not on first use).
-pub(crate) fn all() -> [&'static Script; 20] {
+pub(crate) fn all() -> [&'static Script; 21] {
     [
         &REGISTER,
         &HEARTBEAT,
@@ -71,6 +72,7 @@ pub(crate) fn all() -> [&'static Script; 20] {
         &CLIENT_STATS,
         &QUOTA,
         &ADOPT,
+        &RETENTION,
     ]
 }
 
@@ -513,5 +515,22 @@ pub(crate) struct Adopt;
 impl ScriptCall for Adopt {
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         ADOPT.key(prefix)
+    }
+}
+
+/// `lua/retention.lua`: records the retention and applies it to one page of
+/// old code runs.
+pub(crate) struct Retention {
+    pub runs: Duration,
+    pub event_logs: Duration,
+    pub first: u64,
+    pub page: u64,
+}
+
+impl ScriptCall for Retention {
+    fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
+        let mut call = RETENTION.key(prefix);
+        call.arg(millis(self.runs)).arg(millis(self.event_logs)).arg(self.first).arg(self.page);
+        call
     }
 }

@@ -1,6 +1,7 @@
 //! The queue's counters and gauges, for `/metrics`, `GET /queue` and the
 //! dashboard: queued and leased jobs, live runners, and the counters the
-//! scripts keep (reclaims, completions, JE verdicts by reason).
+//! scripts keep (reclaims, completions, JE verdicts by reason) and the blob
+//! sweep's (`blob_refs`).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,13 @@ pub struct Stats {
     pub completed: u64,
     /// JE verdicts by reason.
     pub judgement_errors: BTreeMap<String, u64>,
+    /// Blob sweeps finished, by any instance.
+    pub gc_runs: u64,
+    /// Blobs, and their bytes, the sweeps removed.
+    pub gc_swept_blobs: u64,
+    pub gc_swept_bytes: u64,
+    /// When the last sweep ended (ms since the epoch, Redis's clock; 0: never).
+    pub gc_last_run_ms: u64,
 }
 
 impl Queue {
@@ -34,6 +42,7 @@ impl Queue {
             .iter()
             .filter_map(|(k, v)| k.strip_prefix("je:").map(|reason| (reason.to_string(), *v)))
             .collect();
+        let counter = |name: &str| counters.get(name).copied().unwrap_or(0);
         Ok(Stats {
             pending,
             leased,
@@ -41,6 +50,10 @@ impl Queue {
             reclaims: counters.get("reclaims").copied().unwrap_or(0),
             completed: counters.get("completed").copied().unwrap_or(0),
             judgement_errors,
+            gc_runs: counter("gc_runs"),
+            gc_swept_blobs: counter("gc_swept_blobs"),
+            gc_swept_bytes: counter("gc_swept_bytes"),
+            gc_last_run_ms: counter("gc_last_run_ms"),
         })
     }
 }
