@@ -20,6 +20,9 @@
 //!   future); a crash leaves it in `tmp/`, which the next
 //!   [`FileStore::open`] empties. So one process owns a directory: several
 //!   backend instances share an `s3://` store, not a `file://` one.
+//! - **Storing again renews.** Content already stored is not written again,
+//!   but its file's modification time is set to now (what the blob sweep's
+//!   grace period reads).
 //! - **Blocking work off the runtime.** File I/O runs in
 //!   [`tokio::task::spawn_blocking`].
 
@@ -32,7 +35,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions};
 use futures_util::StreamExt;
 
-use crate::{Blob, BlobError, ByteStream, CHUNK, Store, Tally, blocking};
+use crate::{Blob, BlobError, ByteStream, CHUNK, Store, StoredBlob, Tally, blocking};
 
 /// Blobs in one local directory.
 #[derive(Debug)]
@@ -129,8 +132,10 @@ impl FileStore {
             Err(e) => return Err(e.into()),
         }
         let shard = self.blobs.open_dir(shard_name)?;
-        // Already stored: dropping `temp` deletes the copy.
-        if !shard.try_exists(name)? {
+        // Already stored: renew it; dropping `temp` deletes the copy.
+        if shard.try_exists(name)? {
+            shard.open(name)?.into_std().set_modified(std::time::SystemTime::now())?;
+        } else {
             self.tmp.rename(&temp.name, &shard, name)?;
             sync_dir(&shard)?;
         }
@@ -181,6 +186,58 @@ impl Store for FileStore {
         let path = Path::new(shard).join(name);
         let blobs = Arc::clone(&self.blobs);
         blocking(move || Ok(blobs.try_exists(path)?)).await
+    }
+
+    async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
+        let blobs = Arc::clone(&self.blobs);
+        blocking(move || {
+            let mut out = Vec::new();
+            for shard in blobs.entries()? {
+                let shard = shard?;
+                let prefix = shard.file_name().to_string_lossy().into_owned();
+                if !shard.file_type()?.is_dir() {
+                    continue;
+                }
+                for entry in shard.open_dir()?.entries()? {
+                    let entry = entry?;
+                    let digest = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                    let meta = entry.metadata()?;
+                    if !meta.is_file() || !crate::is_valid_digest(&digest) {
+                        continue;
+                    }
+                    out.push(StoredBlob {
+                        digest,
+                        size: meta.len(),
+                        modified: meta.modified()?.into_std(),
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete(&self, digest: &str) -> Result<(), BlobError> {
+        let (shard, name) = blob_path(digest);
+        let path = Path::new(shard).join(name);
+        let blobs = Arc::clone(&self.blobs);
+        blocking(move || match blobs.remove_file(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        })
+        .await
+    }
+
+    async fn touch(&self, digest: &str) -> Result<(), BlobError> {
+        let (shard, name) = blob_path(digest);
+        let path = Path::new(shard).join(name);
+        let blobs = Arc::clone(&self.blobs);
+        blocking(move || {
+            blobs.open(path)?.into_std().set_modified(std::time::SystemTime::now())?;
+            Ok(())
+        })
+        .await
     }
 
     async fn entries(&self) -> Result<Vec<String>, BlobError> {

@@ -25,6 +25,11 @@
 //!   and ends the stream with [`BlobError::Corrupt`] when the content is not
 //!   the digest's (a disk or an object store that changed it), so a reader
 //!   never takes wrong bytes for a blob.
+//! - **Storing again renews.** Storing content that is already there
+//!   succeeds and renews the blob's modification time ([`Store::touch`]),
+//!   so the backend's blob sweep, which spares blobs younger than its grace
+//!   period, never removes content an upload just stored, even when the
+//!   upload found it there already.
 
 pub mod file;
 mod location;
@@ -73,6 +78,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the blob `digest` is stored.
     async fn contains(&self, digest: &str) -> Result<bool, BlobError>;
 
+    /// Every published blob, with its size and when it was last stored
+    /// (storing content that is already there renews that time): what the
+    /// backend's blob sweep looks at.
+    async fn list(&self) -> Result<Vec<StoredBlob>, BlobError>;
+
+    /// Removes the blob `digest`; one that is not there is no error.
+    async fn delete(&self, digest: &str) -> Result<(), BlobError>;
+
+    /// Renews the blob's modification time, as storing it again would; one
+    /// that is not there is [`BlobError::Io`] `NotFound` or
+    /// [`BlobError::Remote`].
+    async fn touch(&self, digest: &str) -> Result<(), BlobError>;
+
     /// Every entry the store holds, blobs and uploads in progress alike,
     /// by name relative to the store's root (`blobs/…`, `tmp/…`): for tests
     /// and sweeps.
@@ -91,6 +109,15 @@ pub struct BlobStore {
 pub struct Blob {
     pub digest: String,
     pub size: u64,
+}
+
+/// A published blob as [`Store::list`] shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub digest: String,
+    pub size: u64,
+    /// When it was last stored (the store's clock).
+    pub modified: std::time::SystemTime,
 }
 
 /// Why a blob could not be stored or read.
@@ -247,6 +274,8 @@ impl BlobStore {
         let hashed = path.to_owned();
         let blob = blocking(move || Ok(Self::hash_file(&hashed)?)).await?;
         if self.store.contains(&blob.digest).await? {
+            // Stored again, as far as the blob sweep's grace period goes.
+            self.store.touch(&blob.digest).await?;
             return Ok(blob);
         }
         let opened = path.to_owned();
@@ -318,6 +347,19 @@ impl BlobStore {
     pub async fn contains(&self, digest: &str) -> Result<bool, BlobError> {
         check_digest(digest)?;
         self.store.contains(digest).await
+    }
+
+    /// Every published blob with its size and when it was last stored
+    /// (see [`Store::list`]).
+    pub async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
+        self.store.list().await
+    }
+
+    /// Removes the blob `digest` (nothing if it is not there). Only the
+    /// blob sweep calls this, for blobs nothing refers to.
+    pub async fn delete(&self, digest: &str) -> Result<(), BlobError> {
+        check_digest(digest)?;
+        self.store.delete(digest).await
     }
 
     /// Every entry the store holds, blobs and uploads in progress alike

@@ -27,6 +27,10 @@
 //!   is copied (server-side) under its digest after. A failed or dropped
 //!   upload is aborted; one a crash interrupts stays invisible until the
 //!   bucket's lifecycle rule for incomplete uploads removes it.
+//! - **Storing again renews.** A blob stored again is written again (a
+//!   `PUT`, or a server-side copy from `tmp/`), and one `put_file` finds
+//!   there already is copied aside and back ([`Store::touch`]), so its
+//!   `Last-Modified`, which the blob sweep's grace period reads, is now.
 //! - **Bounded waits.** Each request may retry 3 times within 30 s;
 //!   connecting may take 5 s; a whole request (a blob streamed to a slow
 //!   runner) 10 minutes.
@@ -42,7 +46,7 @@ use object_store::{
     ClientConfigKey, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
 };
 
-use crate::{Blob, BlobError, ByteStream, Store, Tally};
+use crate::{Blob, BlobError, ByteStream, Store, StoredBlob, Tally};
 
 /// The size of a multipart upload's parts (S3 wants at least 5 MiB but for
 /// the last), and the most a blob sent with one `PUT` may have.
@@ -180,12 +184,10 @@ impl S3Store {
         Ok(blob)
     }
 
-    /// Copies a finished temp object under its digest, unless a blob with
-    /// that digest is there already.
+    /// Copies a finished temp object under its digest (a server-side copy:
+    /// a blob already there is replaced by the same content, which renews
+    /// its modification time).
     async fn publish(&self, temp: &Key, digest: &str) -> Result<(), BlobError> {
-        if self.contains(digest).await? {
-            return Ok(());
-        }
         self.client.copy(temp, &self.blob_key(digest)).await.map_err(remote)
     }
 }
@@ -269,6 +271,43 @@ impl Store for S3Store {
             Err(object_store::Error::NotFound { .. }) => Ok(false),
             Err(e) => Err(remote(e)),
         }
+    }
+
+    async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
+        let prefix = self.key("blobs");
+        let mut listing = self.client.list(Some(&prefix));
+        let mut out = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(remote)?;
+            let Some(digest) = meta.location.filename().filter(|d| crate::is_valid_digest(d))
+            else {
+                continue;
+            };
+            out.push(StoredBlob {
+                digest: digest.to_owned(),
+                size: meta.size,
+                modified: meta.last_modified.into(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, digest: &str) -> Result<(), BlobError> {
+        match self.client.delete(&self.blob_key(digest)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(remote(e)),
+        }
+    }
+
+    /// S3 cannot renew an object's time in place: the blob is copied aside
+    /// and back (server-side copies; no bytes pass through the backend).
+    async fn touch(&self, digest: &str) -> Result<(), BlobError> {
+        let aside = self.key(&format!("tmp/{}", ulid::Ulid::new()));
+        self.client.copy(&self.blob_key(digest), &aside).await.map_err(remote)?;
+        let renewed = self.client.copy(&aside, &self.blob_key(digest)).await.map_err(remote);
+        let removed = self.client.delete(&aside).await.map_err(remote);
+        renewed?;
+        removed
     }
 
     async fn entries(&self) -> Result<Vec<String>, BlobError> {

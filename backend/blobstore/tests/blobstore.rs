@@ -142,7 +142,44 @@ both_stores!(
     put_file_copies_and_matches_hash_file,
     put_file_refuses_directories_and_escaping_symlinks,
     open_blocking_reads_the_blob,
+    list_delete_and_storing_again_renews,
 );
+
+/// What the blob sweep relies on: a listing of blobs with size and time,
+/// deletion, and a blob stored again (even one `put_file` finds there
+/// already) listed as new.
+async fn list_delete_and_storing_again_renews(fx: Fixture) {
+    let a = fx.store.put_bytes(b"first blob").await.unwrap();
+    let big = content(200_000);
+    let b = fx.store.put_stream(body(&big, 65_536), u64::MAX, None).await.unwrap();
+    let mut listed = fx.store.list().await.unwrap();
+    listed.sort_by(|x, y| x.digest.cmp(&y.digest));
+    let mut expected = [(a.digest.clone(), a.size), (b.digest.clone(), b.size)];
+    expected.sort();
+    let got: Vec<_> = listed.iter().map(|s| (s.digest.clone(), s.size)).collect();
+    assert_eq!(got, expected);
+    let old = |digest: &str, listed: &[blobstore::StoredBlob]| {
+        listed.iter().find(|s| s.digest == digest).unwrap().modified
+    };
+    let (a_then, b_then) = (old(&a.digest, &listed), old(&b.digest, &listed));
+
+    // S3 dates objects to the second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    fx.store.put_bytes(b"first blob").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("big"), &big).unwrap();
+    assert_eq!(fx.store.put_file(&dir.path().join("big")).await.unwrap(), b);
+    let listed = fx.store.list().await.unwrap();
+    assert!(old(&a.digest, &listed) > a_then, "put_bytes of stored content renews it");
+    assert!(old(&b.digest, &listed) > b_then, "put_file of stored content renews it");
+
+    fx.store.delete(&a.digest).await.unwrap();
+    fx.store.delete(&a.digest).await.unwrap();
+    assert!(!fx.store.contains(&a.digest).await.unwrap());
+    assert_eq!(fx.store.list().await.unwrap().len(), 1);
+    assert_eq!(read_back(&fx.store, &b.digest).await, big);
+    assert!(matches!(fx.store.delete("../x").await, Err(BlobError::InvalidDigest(_))));
+}
 
 async fn put_stream_round_trip(fx: Fixture) {
     let data = content(200_000);

@@ -2,6 +2,7 @@
 //! file (`--config`), in that order of precedence (layered by
 //! `protocol::config`, as the runner's are), then defaults.
 
+pub mod retention;
 pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
@@ -86,6 +87,29 @@ pub struct BackendArgs {
     /// The PEM private key of `--tls-cert`.
     #[arg(long, env = "GAVEL_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// How long a finished code run (its record, output, artifacts and
+    /// event log) is kept: `30s`, `15m`, `12h`, `7d`; `0` keeps runs
+    /// forever [default: 7d].
+    #[arg(long, env = "GAVEL_RUN_RETENTION")]
+    pub run_retention: Option<String>,
+    /// How long a finished submission's event log is kept (its record and
+    /// verdict stay): `30d`; `0` keeps logs forever [default: 30d].
+    #[arg(long, env = "GAVEL_EVENT_LOG_RETENTION")]
+    pub event_log_retention: Option<String>,
+    /// How often the blob sweep runs (one instance at a time), removing
+    /// blobs nothing refers to; `0` never sweeps [default: 1h].
+    #[arg(long, env = "GAVEL_BLOB_GC_INTERVAL")]
+    pub blob_gc_interval: Option<String>,
+    /// How old an unreferenced blob must be before the sweep removes it:
+    /// an upload has this long to be referenced (a problem push, a
+    /// submission); at least 2s [default: 1h].
+    #[arg(long, env = "GAVEL_BLOB_GC_GRACE")]
+    pub blob_gc_grace: Option<String>,
+    /// Test hook, not a setting: after marking, the blob sweep waits while
+    /// this file exists (at most 2 minutes), having created `FILE.held`.
+    #[arg(long, env = "GAVEL_TEST_BLOB_GC_HOLD", hide = true)]
+    #[serde(skip)]
+    pub test_blob_gc_hold: Option<PathBuf>,
     /// Test hook, not a setting: resolve webhook hosts from this
     /// hosts-format file, read at every lookup, instead of DNS. Its
     /// addresses are checked like any others.
@@ -126,6 +150,14 @@ pub struct Config {
     pub webhook_allow: Vec<IpNet>,
     /// Test hook: webhook hosts resolved from this hosts file, not DNS.
     pub test_webhook_hosts: Option<PathBuf>,
+    /// How long finished runs and submissions' event logs are kept.
+    pub retention: queue::Retention,
+    /// How often the blob sweep runs; `None`: never.
+    pub blob_gc_interval: Option<Duration>,
+    /// How old an unreferenced blob must be to be swept.
+    pub blob_gc_grace: Duration,
+    /// Test hook: the sweep waits after marking while this file exists.
+    pub test_blob_gc_hold: Option<PathBuf>,
     /// HTTPS with this certificate and key (`tls_cert`, `tls_key`);
     /// `None` serves plain HTTP.
     pub tls: Option<Arc<tls::ServerConfig>>,
@@ -166,6 +198,22 @@ impl BackendArgs {
                 .iter()
                 .map(|range| allowed_range(range))
                 .collect::<anyhow::Result<_>>()?,
+            retention: queue::Retention {
+                runs: duration("run_retention", set.run_retention.as_deref(), "7d")?,
+                event_logs: duration(
+                    "event_log_retention",
+                    set.event_log_retention.as_deref(),
+                    "30d",
+                )?,
+            },
+            blob_gc_interval: Some(duration(
+                "blob_gc_interval",
+                set.blob_gc_interval.as_deref(),
+                "1h",
+            )?)
+            .filter(|d| !d.is_zero()),
+            blob_gc_grace: duration("blob_gc_grace", set.blob_gc_grace.as_deref(), "1h")?,
+            test_blob_gc_hold: self.test_blob_gc_hold,
             test_webhook_hosts: self.test_webhook_hosts,
             tls: tls::server_config(set.tls_cert.as_deref(), set.tls_key.as_deref())?,
         };
@@ -173,6 +221,16 @@ impl BackendArgs {
         Ok(config)
     }
 }
+
+/// A duration setting ([`retention::parse`]), `default` when unset.
+fn duration(name: &str, text: Option<&str>, default: &str) -> anyhow::Result<Duration> {
+    retention::parse(name, text.unwrap_or(default))
+}
+
+/// The shortest `blob_gc_grace`: object stores date objects to the second,
+/// so a shorter grace could take an upload made just after the mark for an
+/// older one.
+const MIN_BLOB_GC_GRACE: Duration = Duration::from_secs(2);
 
 /// One `webhook_allow` entry: a CIDR (host bits are dropped:
 /// `10.1.2.3/8` is `10.0.0.0/8`) or a single address.
@@ -217,6 +275,12 @@ impl Config {
         if self.max_source_bytes == 0 || self.max_package_bytes == 0 {
             bail!("max_source_kb and max_package_mb must be at least 1");
         }
+        if self.blob_gc_grace < MIN_BLOB_GC_GRACE {
+            bail!(
+                "blob_gc_grace must be at least {}s: an upload gets that long to be referenced",
+                MIN_BLOB_GC_GRACE.as_secs()
+            );
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
@@ -252,6 +316,33 @@ mod tests {
         assert_eq!(args.resolve().unwrap().redis_timeout, Duration::from_millis(700));
         let config = BackendArgs::default().resolve().unwrap();
         assert_eq!(config.redis_timeout, queue::DEFAULT_REDIS_TIMEOUT);
+        assert_eq!(config.retention, queue::Retention::default());
+        assert_eq!(config.blob_gc_interval, Some(Duration::from_secs(3600)));
+        assert_eq!(config.blob_gc_grace, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn retention_and_the_blob_sweep_take_durations_with_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gavel.toml");
+        std::fs::write(&path, "[backend]\nrun_retention = \"12h\"\nblob_gc_interval = \"0\"\n")
+            .unwrap();
+        let args = BackendArgs {
+            config: Some(path),
+            event_log_retention: Some("0".into()),
+            blob_gc_grace: Some("10m".into()),
+            ..Default::default()
+        };
+        let config = args.resolve().unwrap();
+        let day = Duration::from_secs(86_400);
+        assert_eq!(config.retention.runs, day / 2);
+        assert_eq!(config.retention.event_logs, Duration::ZERO, "0 keeps logs forever");
+        assert_eq!(config.blob_gc_interval, None, "0 never sweeps");
+        assert_eq!(config.blob_gc_grace, Duration::from_secs(600));
+        let args = BackendArgs { run_retention: Some("7 days".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().starts_with("run_retention: \"7 days\""));
+        let args = BackendArgs { blob_gc_grace: Some("1s".into()), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("at least 2s"));
     }
 
     #[test]

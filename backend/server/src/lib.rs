@@ -41,6 +41,7 @@
 //! a layer there.
 
 pub mod auth;
+pub mod blob_gc;
 pub mod config;
 pub mod egress;
 pub mod error;
@@ -157,6 +158,10 @@ impl Backend {
             .await
             .with_context(|| format!("opening the blob store {}", config.blob_store))?;
         tracing::info!(blob_store = %config.blob_store, "blob store open");
+        queue
+            .sweep_retention(config.retention)
+            .await
+            .context("recording the retention settings in Redis")?;
         if config.admin_token.is_empty() {
             tracing::warn!("no admin token set: admin endpoints refuse every call");
         }
@@ -179,6 +184,15 @@ impl Backend {
             allowed = ?webhook_egress.allowed(),
             "webhooks may target public addresses and the allowed ranges only"
         );
+        tokio::spawn(blob_gc::maintain(
+            queue.clone(),
+            blobs.clone(),
+            config.retention,
+            config.blob_gc_interval,
+            config.blob_gc_grace,
+            config.test_blob_gc_hold.clone(),
+            shutdown.clone(),
+        ));
         let state = AppState {
             listener: queue.listen(),
             queue: queue.clone(),
@@ -376,6 +390,7 @@ mod tests {
         ("error", 0),
         ("config", 0),
         ("config::tls", 0),
+        ("config::retention", 0),
         ("metrics", 0),
         ("egress", 0),
         ("responses", 0),
@@ -387,6 +402,7 @@ mod tests {
         ("webhook_target", 1),
         ("idempotency", 2),
         ("webhooks", 2),
+        ("blob_gc", 2),
         ("state", 3),
         ("auth", 4),
         ("records", 5),

@@ -74,10 +74,28 @@ impl Metrics {
         let counters = [
             ("gavel_reclaims_total", "Expired leases reclaimed.", stats.reclaims),
             ("gavel_jobs_completed_total", "Jobs completed by runners.", stats.completed),
+            ("gavel_blob_gc_runs_total", "Blob sweeps finished (by any instance).", stats.gc_runs),
+            (
+                "gavel_blob_gc_swept_blobs_total",
+                "Unreferenced blobs the blob sweeps removed.",
+                stats.gc_swept_blobs,
+            ),
+            (
+                "gavel_blob_gc_swept_bytes_total",
+                "Bytes of the blobs the blob sweeps removed.",
+                stats.gc_swept_bytes,
+            ),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         }
+        let name = "gavel_blob_gc_last_run_timestamp_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} When the last blob sweep ended (Unix time; 0: never).\n\
+             # TYPE {name} gauge\n{name} {}",
+            stats.gc_last_run_ms as f64 / 1000.0
+        );
         let _ = writeln!(
             out,
             "# HELP gavel_judgement_errors_total JE verdicts by reason.\n# TYPE gavel_judgement_errors_total counter"
