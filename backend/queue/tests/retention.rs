@@ -25,7 +25,10 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
     let queue = Queue::connect(&redis.url(), QueueConfig::default()).await.unwrap();
-    queue.put_problem("a-plus-b", &digest(2), "{}", [digest(3).as_str(), &digest(4)]).await.unwrap();
+    queue
+        .put_problem("a-plus-b", &digest(2), "{}", [digest(3).as_str(), &digest(4)])
+        .await
+        .unwrap();
     queue
         .register_runner(&NewRunner {
             id: "rn_a".into(),

@@ -1,5 +1,6 @@
 //! Retention's background work: the periodic sweep of expired code runs
-//! from their listing ([`maintain`]) and the blob sweep ([`sweep_blobs`]),
+//! from their listing ([`sweep_runs`]) and the blob sweep ([`sweep_blobs`], every interval:
+//! [`sweep_blobs_every`]),
 //! which removes blobs nothing refers to.
 //!
 //! The blob sweep is mark and sweep with a grace period, safe against
@@ -116,37 +117,41 @@ async fn held(file: &Path) {
 }
 
 /// Sweeps expired runs from their listing every minute (recording the
-/// retention for the scripts), and blobs every `gc_interval` (none when
-/// `None`), until `shutdown`.
-pub async fn maintain(
+/// retention for the scripts) until `shutdown`.
+pub async fn sweep_runs(queue: Queue, retention: Retention, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(RETENTION_SWEEP_EVERY) => {}
+            () = stopped(&mut shutdown) => return,
+        }
+        match queue.sweep_retention(retention).await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::info!(dropped, "expired code runs left the listing"),
+            Err(e) => tracing::warn!(error = %e, "sweeping expired runs failed"),
+        }
+    }
+}
+
+/// Sweeps blobs `interval` after the last sweep ended, until `shutdown`.
+pub async fn sweep_blobs_every(
     queue: Queue,
     blobs: BlobStore,
-    retention: Retention,
-    gc_interval: Option<Duration>,
+    interval: Duration,
     grace: Duration,
     hold: Option<std::path::PathBuf>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut retention_tick = tokio::time::interval(RETENTION_SWEEP_EVERY);
-    let gc_every = gc_interval.unwrap_or(Duration::MAX / 4);
-    let mut gc_tick = tokio::time::interval_at(tokio::time::Instant::now() + gc_every, gc_every);
     loop {
         tokio::select! {
-            _ = retention_tick.tick() => match queue.sweep_retention(retention).await {
-                Ok(0) => {}
-                Ok(dropped) => tracing::info!(dropped, "expired code runs left the listing"),
-                Err(e) => tracing::warn!(error = %e, "sweeping expired runs failed"),
-            },
-            _ = gc_tick.tick(), if gc_interval.is_some() => {
-                match sweep_blobs(&queue, &blobs, grace, hold.as_deref()).await {
-                    Ok(Some(swept)) => tracing::info!(
-                        blobs = swept.blobs, bytes = swept.bytes, "blob sweep done"
-                    ),
-                    Ok(None) => tracing::debug!("another instance is sweeping blobs"),
-                    Err(e) => tracing::warn!(error = format!("{e:#}"), "blob sweep failed"),
-                }
-            }
+            () = tokio::time::sleep(interval) => {}
             () = stopped(&mut shutdown) => return,
+        }
+        match sweep_blobs(&queue, &blobs, grace, hold.as_deref()).await {
+            Ok(Some(swept)) => {
+                tracing::info!(blobs = swept.blobs, bytes = swept.bytes, "blob sweep done");
+            }
+            Ok(None) => tracing::debug!("another instance is sweeping blobs"),
+            Err(e) => tracing::warn!(error = format!("{e:#}"), "blob sweep failed"),
         }
     }
 }

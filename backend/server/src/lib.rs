@@ -184,15 +184,17 @@ impl Backend {
             allowed = ?webhook_egress.allowed(),
             "webhooks may target public addresses and the allowed ranges only"
         );
-        tokio::spawn(blob_gc::maintain(
-            queue.clone(),
-            blobs.clone(),
-            config.retention,
-            config.blob_gc_interval,
-            config.blob_gc_grace,
-            config.test_blob_gc_hold.clone(),
-            shutdown.clone(),
-        ));
+        tokio::spawn(blob_gc::sweep_runs(queue.clone(), config.retention, shutdown.clone()));
+        if let Some(interval) = config.blob_gc_interval {
+            tokio::spawn(blob_gc::sweep_blobs_every(
+                queue.clone(),
+                blobs.clone(),
+                interval,
+                config.blob_gc_grace,
+                config.test_blob_gc_hold.clone(),
+                shutdown.clone(),
+            ));
+        }
         let state = AppState {
             listener: queue.listen(),
             queue: queue.clone(),
