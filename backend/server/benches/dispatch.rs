@@ -220,6 +220,10 @@ impl Env {
             public_url: None,
             normal_oj_sandbox_token: String::new(),
             webhook_allow: Vec::new(),
+            retention: queue::Retention::default(),
+            blob_gc_interval: None,
+            blob_gc_grace: Duration::from_secs(3600),
+            test_blob_gc_hold: None,
             test_webhook_hosts: None,
             tls: None,
         };

@@ -47,7 +47,7 @@ enum Command {
     #[command(subcommand)]
     Plugins(commands::plugins::Command),
     /// Serve the HTTP backend (runner pull API, problems, submissions) over Redis.
-    Backend(server::BackendArgs),
+    Backend(Box<server::BackendArgs>),
     /// Run a runner host: register with a backend, pull jobs, judge them.
     Runner(runner::RunnerArgs),
     /// Start everything on this machine: Redis, the backend and runners.
@@ -104,7 +104,7 @@ fn main() -> ExitCode {
         Command::Judge(args) => commands::judge::run(&env, args),
         Command::Check(args) => commands::check::run(&env, args),
         Command::Plugins(cmd) => commands::plugins::run(&env, cmd),
-        Command::Backend(args) => commands::backend::run(args),
+        Command::Backend(args) => commands::backend::run(*args),
         Command::Runner(args) => commands::runner::run(&env, args),
         Command::Up(args) => commands::up::run(&env, args),
         Command::Image(cmd) => commands::image::run(cmd),

@@ -213,8 +213,9 @@ fn a_backend_refuses_to_start_on_a_newer_key_schema_with_a_clear_message() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let pipe = std::io::BufReader::new(child.stderr.take().unwrap());
+    let stderr: Vec<String> = std::io::BufRead::lines(pipe).map_while(Result::ok).collect();
+    let stderr = stderr.join("\n");
     assert!(!status.success(), "{status}");
     assert!(stderr.contains("key schema version \"999\""), "{stderr}");
     assert!(stderr.contains("refusing to start"), "{stderr}");
