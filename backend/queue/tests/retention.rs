@@ -77,6 +77,7 @@ async fn submit_run(queue: &Queue, id: &str) {
             max_artifact_bytes: 1024,
         }),
         idempotency: None,
+        cost: 1000,
     };
     queue.submit_run(&run).await.unwrap();
 }
@@ -106,6 +107,7 @@ fn submission(id: &str, source: u8) -> NewSubmission {
         },
         normal_oj: None,
         idempotency: None,
+        cost: 1000,
     }
 }
 
