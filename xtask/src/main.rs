@@ -164,16 +164,15 @@ fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
 }
 
 /// Whether a Docker engine answers here (native languages need one).
-/// Whether example problem folder `dir` has a checker compiled from C/C++
-/// source (in the sandbox image, so only where Docker runs).
+/// Whether example problem folder `dir` has a checker or an interactor
+/// compiled from C/C++ source (in the sandbox image, so only where Docker
+/// runs).
 fn checker_needs_docker(dir: &Path) -> bool {
     let id = dir.file_name().unwrap_or_default().to_string_lossy();
     judge_core::problem::DirPackage::new(dir)
         .ok()
         .and_then(|package| judge_core::problem::load(&package, &id).ok())
-        .is_some_and(|problem| {
-            judge_core::checker_program::needs_compiling(&problem.checker.plugin)
-        })
+        .is_some_and(|problem| judge_core::checker_program::problem_needs_compiling(&problem))
 }
 
 fn docker_engine() -> bool {

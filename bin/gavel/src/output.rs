@@ -11,11 +11,19 @@ use judge_core::report::{CaseReport, JudgeReport};
 /// Prints judging progress as table rows (or nothing, for `--json`).
 pub struct CasePrinter {
     enabled: bool,
+    /// Print an interactive case's exchange under its row (`--verbose`).
+    transcripts: bool,
 }
 
 impl CasePrinter {
     pub fn new(enabled: bool) -> Self {
-        CasePrinter { enabled }
+        CasePrinter { enabled, transcripts: false }
+    }
+
+    /// Also prints each interactive case's transcript under its row.
+    pub fn with_transcripts(mut self, transcripts: bool) -> Self {
+        self.transcripts = transcripts;
+        self
     }
 
     pub fn header(&self, problem: &str, language: &str, checker: &str) {
@@ -37,7 +45,12 @@ impl CasePrinter {
                 println!("compile: {}", first_lines(message, 20));
             }
             Progress::Compiled { .. } => {}
-            Progress::Case { task, case } => println!("{}", row(*task, case)),
+            Progress::Case { task, case } => {
+                println!("{}", row(*task, case));
+                if let Some(transcript) = case.transcript.as_ref().filter(|_| self.transcripts) {
+                    print!("{}", transcript_lines(transcript));
+                }
+            }
         }
         let _ = std::io::stdout().flush();
     }
@@ -178,6 +191,26 @@ fn row(task: usize, case: &CaseReport) -> String {
     )
 }
 
+/// An exchange, one line per line written: `< ` what the interactor wrote,
+/// `> ` what the program wrote, indented under the case's row.
+pub fn transcript_lines(transcript: &judge_core::interactive::Transcript) -> String {
+    use judge_core::interactive::Side;
+    let mut out = String::new();
+    for entry in &transcript.entries {
+        let mark = if entry.from == Side::Interactor { '<' } else { '>' };
+        for line in entry.text.lines() {
+            out.push_str(&format!("      {mark} {line}\n"));
+        }
+        if !entry.text.ends_with('\n') {
+            out.push_str("      (no newline)\n");
+        }
+    }
+    if transcript.cut {
+        out.push_str("      … (the transcript keeps the first 64 KiB each way)\n");
+    }
+    out
+}
+
 fn first_lines(text: &str, n: usize) -> String {
     let mut out: String = text.lines().take(n).collect::<Vec<_>>().join("\n");
     if out.len() > 2000 {
@@ -218,5 +251,17 @@ mod tests {
         assert_eq!(fmt_memory(512), "512 KiB");
         assert_eq!(fmt_memory(2048), "2.0 MiB");
         assert_eq!(fmt_fuel(2_500_000), "2.5M");
+    }
+
+    #[test]
+    fn a_transcript_reads_as_the_exchange() {
+        use judge_core::interactive::{Side, Transcript};
+        let mut t = Transcript::default();
+        t.record(Side::Interactor, b"1000\n");
+        t.record(Side::Contestant, b"? 500\n? 250");
+        assert_eq!(
+            transcript_lines(&t),
+            "      < 1000\n      > ? 500\n      > ? 250\n      (no newline)\n"
+        );
     }
 }

@@ -48,6 +48,27 @@ pub fn runner_needs(reference: &crate::problem::CheckerRef) -> Option<&str> {
     }
 }
 
+/// What a runner must offer to judge a problem with this checker and
+/// interactor: [`runner_needs`] of the checker, except that an interactor
+/// in C/C++ source needs a runner that compiles it ([`COMPILER_CAPABILITY`]:
+/// interactors are compiled where they run, never shared).
+pub fn problem_runner_needs<'a>(
+    checker: &'a crate::problem::CheckerRef,
+    interactor: Option<&crate::problem::Interactor>,
+) -> Option<&'a str> {
+    match interactor {
+        Some(i) if !i.path.ends_with(".wasm") => Some(COMPILER_CAPABILITY),
+        _ => runner_needs(checker),
+    }
+}
+
+/// Whether judging `problem` needs a program compiled from C/C++ source (in
+/// the sandbox image: Docker): its checker or its interactor.
+pub fn problem_needs_compiling(problem: &crate::problem::Problem) -> bool {
+    problem_runner_needs(&problem.checker.plugin, problem.interactor.as_ref())
+        == Some(COMPILER_CAPABILITY)
+}
+
 /// Whether judging with this checker needs it compiled from C/C++ source
 /// (in the sandbox image: Docker) — unless a compiled module is at hand.
 pub fn needs_compiling(reference: &crate::problem::CheckerRef) -> bool {
@@ -94,24 +115,28 @@ pub struct ProgramFacts {
 /// (wrong answer), 7 points (`points P` leads stderr; `P` is the case's
 /// fraction, clamped to 0..=1), 16 + k partial (`k` percent).
 pub fn testlib_verdict(facts: &ProgramFacts) -> CheckVerdict {
+    testlib_verdict_of("checker", facts)
+}
+
+/// [`testlib_verdict`] for any program with testlib's exit codes (an
+/// interactor too); `who` names it in failure messages.
+pub fn testlib_verdict_of(who: &str, facts: &ProgramFacts) -> CheckVerdict {
     let message = text(&facts.stderr);
     match facts.exit_code {
         0 => CheckVerdict::Accepted,
         1 | 4 => CheckVerdict::WrongAnswer { message },
         2 => CheckVerdict::PresentationError { message },
-        3 => CheckVerdict::Fail { message: format!("the checker failed: {message}") },
+        3 => CheckVerdict::Fail { message: format!("the {who} failed: {message}") },
         7 => match points(&message) {
             Some((score, rest)) => partial(score, rest.to_string()),
             None => CheckVerdict::Fail {
-                message: format!(
-                    "the checker exited 7 (points) without `points P` first: {message}"
-                ),
+                message: format!("the {who} exited 7 (points) without `points P` first: {message}"),
             },
         },
         code @ 16..=116 => partial(f64::from(code - 16) / 100.0, message),
         code => CheckVerdict::Fail {
             message: format!(
-                "the checker exited with status {code}, which testlib does not define: {message}"
+                "the {who} exited with status {code}, which testlib does not define: {message}"
             ),
         },
     }
@@ -249,6 +274,19 @@ mod tests {
             assert_eq!(runner_needs(&kattis), Some(COMPILER_CAPABILITY));
         }
         assert_eq!(runner_needs(&CheckerRef::Testlib("check.wasm".into())), None);
+        let interactor = |path: &str| crate::problem::Interactor {
+            path: path.into(),
+            time_ms: None,
+            memory_mb: None,
+            then_checker: false,
+        };
+        let tokens = CheckerRef::Builtin("tokens".into());
+        assert_eq!(
+            problem_runner_needs(&tokens, Some(&interactor("i.cpp"))),
+            Some(COMPILER_CAPABILITY)
+        );
+        assert_eq!(problem_runner_needs(&tokens, Some(&interactor("i.wasm"))), Some("tokens"));
+        assert_eq!(problem_runner_needs(&tokens, None), Some("tokens"));
     }
 
     #[test]

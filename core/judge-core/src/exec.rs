@@ -1,8 +1,12 @@
 //! The seams between the judging rules and whatever runs code: a language
 //! [`Executor`] (Wasm plugin or Docker container) and a [`Checker`].
 //!
+//! An interactive run talks to an interactor through a [`Channel`].
+//!
 //! Implementations live in other crates (`plugin-host` for Wasm plugins,
 //! `native` for Docker); this module only says what they must report.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -88,7 +92,68 @@ pub trait Executor {
 pub trait Program {
     /// Runs the program once on `stdin`.
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome;
+
+    /// Runs the program once with its stdin and stdout connected to an
+    /// interactor through `channel` (`crate::interactive`): what the
+    /// interactor writes is its input as it comes, what it writes and
+    /// flushes goes to the interactor at once. The outcome's `stdout` is
+    /// left empty. An executor that cannot do this reports a system error.
+    fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
+        let _ = (channel, limits);
+        RunOutcome {
+            end: RunEnd::SystemError {
+                reason: "this language cannot run interactive problems".into(),
+            },
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            time_ms: 0,
+            memory_kb: 0,
+            fuel: None,
+            wall_ms: None,
+        }
+    }
 }
+
+/// What a contestant's [`Channel::receive`] got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Bytes the interactor wrote.
+    Data(Vec<u8>),
+    /// Nothing within the wait given.
+    Nothing,
+    /// The interactor's output is closed (it ended): end of input.
+    End,
+}
+
+/// The host ended the run (the case is decided): why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped(pub String);
+
+/// The contestant's end of the pipes to an interactor, as the host running
+/// the interactor offers it to an executor's [`Program::interact`].
+pub trait Channel: Send + Sync {
+    /// Takes at most `max` bytes the interactor wrote, waiting for some up to
+    /// `wait` (`None`: until there are some, the end, or a stop).
+    fn receive(&self, max: usize, wait: Option<Duration>) -> Result<Received, Stopped>;
+    /// Hands bytes the contestant wrote (and flushed) to the interactor;
+    /// never blocks. After the interactor has ended they are discarded.
+    fn send(&self, bytes: &[u8]) -> Result<(), Stopped>;
+    /// The contestant has ended (called as soon as its run is over, before
+    /// its outcome is reported: who ends first decides verdicts).
+    fn close(&self);
+    /// The contestant is using CPU now (a Wasm store's tick, or a Docker
+    /// program whose CPU time grew): it is not idle.
+    fn ran(&self);
+    /// For a contestant whose reads the host cannot see (Docker): whether it
+    /// has taken everything given to it so far. Drained and using no CPU
+    /// is waiting for input.
+    fn drained(&self, drained: bool);
+    /// Why the host ended the run, once it has.
+    fn stopped(&self) -> Option<Stopped>;
+}
+
+/// A shared channel.
+pub type SharedChannel = std::sync::Arc<dyn Channel>;
 
 /// A checker's decision about one case (mirrors the WIT `verdict`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,9 +1,12 @@
-//! The judging loop: compile once, run every case under its task's limits,
-//! let the checker decide, score (task dependencies included). Executors and checkers come in through the
-//! traits of [`crate::exec`], so this runs the same for Wasm plugins, Docker
+//! The judging loop: compile once, run every case under its task's limits
+//! (an interactive problem's next to its interactor), let the checker
+//! decide, score (task dependencies included). Executors, checkers and
+//! interactors come in through the traits of [`crate::exec`] and
+//! [`crate::interactive`], so this runs the same for Wasm plugins, Docker
 //! containers and test fakes.
 
-use crate::exec::{Checker, Compiled, Executor, Program, RunEnd, RunOutcome};
+use crate::exec::{Checker, Compiled, Executor, Program, RunEnd, RunLimits, RunOutcome};
+use crate::interactive::{self, Interactor, Ruling};
 use crate::problem::{PackageFiles, Problem};
 use crate::report::{CaseReport, JudgeReport, TaskReport, apply_dependencies};
 use crate::verdict::Status;
@@ -20,13 +23,28 @@ pub enum Progress {
 /// How much of a program's stderr goes into an RE message.
 const STDERR_EXCERPT: usize = 200;
 
+/// What decides a case: the checker, and for an interactive problem its
+/// interactor (running it is the interactor's seam).
+#[derive(Clone, Copy)]
+pub struct Judges<'a> {
+    pub checker: &'a dyn Checker,
+    pub interactor: Option<&'a dyn Interactor>,
+}
+
+impl<'a> Judges<'a> {
+    /// Only a checker (a problem that is not interactive).
+    pub fn checker(checker: &'a dyn Checker) -> Self {
+        Judges { checker, interactor: None }
+    }
+}
+
 /// Judges `source` on every case of `problem`.
 pub fn judge(
     problem: &Problem,
     files: &dyn PackageFiles,
     source: &[u8],
     executor: &dyn Executor,
-    checker: &dyn Checker,
+    judges: Judges<'_>,
     on_progress: &mut dyn FnMut(&Progress),
 ) -> JudgeReport {
     let program = match executor.compile(source) {
@@ -55,7 +73,7 @@ pub fn judge(
                         name,
                         program.as_ref(),
                         &task.limits.run_limits(),
-                        checker,
+                        judges,
                     );
                     on_progress(&Progress::Case { task: t, case: case.clone() });
                     case
@@ -74,8 +92,8 @@ fn judge_case(
     files: &dyn PackageFiles,
     name: &str,
     program: &dyn Program,
-    limits: &crate::exec::RunLimits,
-    checker: &dyn Checker,
+    limits: &RunLimits,
+    judges: Judges<'_>,
 ) -> CaseReport {
     let (input_path, expected_path) = problem.case_files(name);
     let read = |path: &str| files.read(path).map_err(|e| format!("cannot read {path}: {e}"));
@@ -85,8 +103,41 @@ fn judge_case(
             return CaseReport::failed(name, Status::JudgementError, reason);
         }
     };
+    let check =
+        |output: &[u8]| judges.checker.check(&input, &expected, output, &problem.checker.args);
+    if let Some(spec) = &problem.interactor {
+        let Some(interactor) = judges.interactor else {
+            let reason = "the problem is interactive, and no interactor was given to judge it";
+            return CaseReport::failed(name, Status::JudgementError, reason);
+        };
+        let interaction = interactor.interact(program, &input, &expected, limits);
+        let base = CaseReport {
+            transcript: Some(interaction.transcript.clone()),
+            ..measured(name, &interaction.contestant)
+        };
+        return match interactive::decide(&interaction) {
+            Ruling::Contestant(end) => ended(base, &end, &interaction.contestant),
+            Ruling::Interactor(verdict) => base.with_verdict(verdict),
+            Ruling::Accepted if spec.then_checker => base.with_verdict(check(&interaction.tout)),
+            Ruling::Accepted => base.with_verdict(crate::exec::CheckVerdict::Accepted),
+            Ruling::Idle(reason) => CaseReport {
+                status: Status::TimeLimitExceeded,
+                message: format!("idle: {reason}"),
+                ..base
+            },
+        };
+    }
     let outcome = program.run(&input, limits);
-    let base = CaseReport {
+    let base = measured(name, &outcome);
+    match &outcome.end {
+        RunEnd::Exited { code: 0 } => base.with_verdict(check(&outcome.stdout)),
+        end => ended(base, end, &outcome),
+    }
+}
+
+/// A case's report with the run's measures, before any verdict.
+fn measured(name: &str, outcome: &RunOutcome) -> CaseReport {
+    CaseReport {
         name: name.to_string(),
         status: Status::Judging,
         score: 0.0,
@@ -95,22 +146,26 @@ fn judge_case(
         fuel: outcome.fuel,
         wall_ms: outcome.wall_ms,
         message: String::new(),
-    };
-    let (status, message) = match &outcome.end {
-        RunEnd::Exited { code: 0 } => {
-            let verdict = checker.check(&input, &expected, &outcome.stdout, &problem.checker.args);
-            return base.with_verdict(verdict);
-        }
+        transcript: None,
+    }
+}
+
+/// The verdict of a run that did not end normally (or, `Exited { code: 0
+/// }`, AC: only an interactive run gets here with it).
+fn ended(base: CaseReport, end: &RunEnd, outcome: &RunOutcome) -> CaseReport {
+    let (status, message) = match end {
+        RunEnd::Exited { code: 0 } => (Status::Accepted, String::new()),
         RunEnd::Exited { code } => {
-            (Status::RuntimeError, with_stderr(format!("exit code {code}"), &outcome))
+            (Status::RuntimeError, with_stderr(format!("exit code {code}"), outcome))
         }
         RunEnd::TimeLimit { reason } => (Status::TimeLimitExceeded, reason.clone()),
         RunEnd::MemoryLimit { reason } => (Status::MemoryLimitExceeded, reason.clone()),
         RunEnd::OutputLimit { reason } => (Status::OutputLimitExceeded, reason.clone()),
-        RunEnd::Crashed { reason } => (Status::RuntimeError, with_stderr(reason.clone(), &outcome)),
+        RunEnd::Crashed { reason } => (Status::RuntimeError, with_stderr(reason.clone(), outcome)),
         RunEnd::SystemError { reason } => (Status::JudgementError, reason.clone()),
     };
-    CaseReport { status, message, ..base }
+    let score = if status == Status::Accepted { 1.0 } else { 0.0 };
+    CaseReport { status, message, score, ..base }
 }
 
 /// `reason: first line(s) of stderr`, when the program said something; for
@@ -244,6 +299,7 @@ mod tests {
             title: "p".into(),
             format: PackageFormat::Native,
             checker: CheckerSpec { plugin: CheckerRef::Builtin("fake".into()), args: vec![] },
+            interactor: None,
             tasks: vec![
                 task(20.0, &["a", "b"], 1000),
                 task(30.0, &["a", "d"], 2000),
@@ -271,8 +327,9 @@ mod tests {
         let (problem, files) = problem();
         let exec = executor(FakeCompile::Program);
         let mut progress = Vec::new();
-        let r =
-            judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |p| progress.push(p.clone()));
+        let r = judge(&problem, &files, b"src", &exec, Judges::checker(&FakeChecker), &mut |p| {
+            progress.push(p.clone())
+        });
         let statuses: Vec<Vec<&str>> =
             r.tasks.iter().map(|t| t.cases.iter().map(|c| c.status.code()).collect()).collect();
         assert_eq!(statuses, [vec!["AC", "AC"], vec!["AC", "WA"], vec!["AC", "TLE", "RE"]]);
@@ -292,7 +349,7 @@ mod tests {
         problem.tasks.push(Task { depends_on: vec![0], ..problem.tasks[0].clone() });
         problem.tasks.push(Task { depends_on: vec![1], ..problem.tasks[0].clone() });
         let exec = executor(FakeCompile::Program);
-        let r = judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |_| {});
+        let r = judge(&problem, &files, b"src", &exec, Judges::checker(&FakeChecker), &mut |_| {});
         let scores: Vec<f64> = r.tasks.iter().map(|t| t.score).collect();
         assert_eq!(scores, [20.0, 15.0, 0.0, 20.0, 0.0]);
         assert_eq!(r.tasks[4].message, "no points: it depends on task 2, not fully accepted");
@@ -303,7 +360,7 @@ mod tests {
     fn a_compile_error_makes_every_case_ce() {
         let (problem, files) = problem();
         let exec = executor(FakeCompile::Error("line 1: syntax"));
-        let r = judge(&problem, &files, b"src", &exec, &FakeChecker, &mut |_| {});
+        let r = judge(&problem, &files, b"src", &exec, Judges::checker(&FakeChecker), &mut |_| {});
         assert_eq!(
             (r.status, r.score, r.compile_message.as_str()),
             (Status::CompileError, 0.0, "line 1: syntax")
@@ -320,7 +377,7 @@ mod tests {
             &files,
             b"src",
             &executor(FakeCompile::Broken("no engine")),
-            &FakeChecker,
+            Judges::checker(&FakeChecker),
             &mut |_| {},
         );
         assert_eq!(r.status, Status::JudgementError);
@@ -336,10 +393,97 @@ mod tests {
             &files,
             b"src",
             &executor(FakeCompile::Program),
-            &FakeChecker,
+            Judges::checker(&FakeChecker),
             &mut |_| {},
         );
         assert_eq!(r.tasks[0].cases[1].status, Status::JudgementError);
         assert!(r.tasks[0].cases[1].message.contains("tests/b.out"));
+    }
+    /// Plays back an interaction per case input: (who ends first, the
+    /// interactor's exit code, the contestant's end, idleness, tout).
+    struct FakeInteractor;
+
+    impl Interactor for FakeInteractor {
+        fn interact(
+            &self,
+            _program: &dyn Program,
+            input: &[u8],
+            _answer: &[u8],
+            _limits: &RunLimits,
+        ) -> interactive::Interaction {
+            use interactive::{InteractorEnd, Side};
+            let (first, code, end, idle, tout): (_, _, _, Option<&str>, &str) = match input {
+                b"ok" => (Side::Contestant, 0, RunEnd::Exited { code: 0 }, None, "right"),
+                b"ok2" => (Side::Interactor, 0, RunEnd::Exited { code: 0 }, None, "wrong"),
+                b"tle" => (Side::Interactor, 1, RunEnd::Exited { code: 0 }, Some("deadlock"), ""),
+                b"half" => {
+                    (Side::Interactor, 1, RunEnd::Crashed { reason: "EOF".into() }, None, "")
+                }
+                _ => (Side::Interactor, 0, RunEnd::Exited { code: 1 }, None, ""),
+            };
+            let mut transcript = interactive::Transcript::default();
+            transcript.record(Side::Interactor, b"10\n");
+            interactive::Interaction {
+                contestant: RunOutcome {
+                    end,
+                    stdout: Vec::new(),
+                    stderr: b"EOFError".to_vec(),
+                    time_ms: 4,
+                    memory_kb: 8,
+                    fuel: None,
+                    wall_ms: None,
+                },
+                interactor: Some(InteractorEnd::Exited {
+                    code,
+                    stderr: b"guess 2 is wrong".to_vec(),
+                }),
+                first,
+                idle: idle.map(str::to_string),
+                tout: tout.as_bytes().to_vec(),
+                transcript,
+            }
+        }
+    }
+
+    #[test]
+    fn interactive_cases_follow_the_interactors_ruling_then_the_checker_on_tout() {
+        let (mut problem, files) = problem();
+        problem.interactor = Some(crate::problem::Interactor {
+            path: "i.cpp".into(),
+            time_ms: None,
+            memory_mb: None,
+            then_checker: true,
+        });
+        let exec = executor(FakeCompile::Program);
+        let judges = Judges { checker: &FakeChecker, interactor: Some(&FakeInteractor) };
+        let r = judge(&problem, &files, b"src", &exec, judges, &mut |_| {});
+        let cases: Vec<(&str, &str)> = r.tasks[2]
+            .cases
+            .iter()
+            .chain(&r.tasks[0].cases)
+            .chain(&r.tasks[1].cases[1..])
+            .map(|c| (c.status.code(), c.message.as_str()))
+            .collect();
+        assert_eq!(
+            cases,
+            [
+                ("AC", ""),
+                ("TLE", "idle: deadlock"),
+                ("RE", "exit code 1: EOFError"),
+                ("AC", ""),
+                ("WA", "differs"),
+                ("WA", "guess 2 is wrong"),
+            ]
+        );
+        let case = &r.tasks[0].cases[0];
+        assert_eq!((case.time_ms, case.memory_kb), (4, 8), "the contestant's own measures");
+        assert_eq!(case.transcript.as_ref().unwrap().entries[0].text, "10\n");
+        assert!(exec.seen_limits.lock().unwrap().is_empty(), "never run without the interactor");
+
+        let r = judge(&problem, &files, b"src", &exec, Judges::checker(&FakeChecker), &mut |_| {});
+        assert_eq!(r.status, Status::JudgementError, "an interactive problem needs its interactor");
+        problem.interactor.as_mut().unwrap().then_checker = false;
+        let r = judge(&problem, &files, b"src", &exec, judges, &mut |_| {});
+        assert_eq!(r.tasks[0].cases[1].status, Status::Accepted, "no checker: the interactor's AC");
     }
 }

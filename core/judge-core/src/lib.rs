@@ -11,6 +11,7 @@
 pub mod checker_program;
 pub mod code_run;
 pub mod exec;
+pub mod interactive;
 pub mod judge;
 pub mod language;
 pub mod problem;
@@ -18,5 +19,8 @@ pub mod report;
 pub mod verdict;
 
 pub use code_run::{CodeRun, CodeRunOutcome, CodeRunner, OutputTap, Stream};
-pub use exec::{CheckVerdict, Checker, Compiled, Executor, Program, RunEnd, RunLimits, RunOutcome};
+pub use exec::{
+    Channel, CheckVerdict, Checker, Compiled, Executor, Program, Received, RunEnd, RunLimits,
+    RunOutcome, SharedChannel, Stopped,
+};
 pub use verdict::Status;

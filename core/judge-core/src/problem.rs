@@ -30,7 +30,7 @@ pub use checks::check_program_path;
 pub use files::{DirPackage, MemPackage, PackageFiles};
 pub use kattis::check_kattis_default_args;
 pub use model::{
-    CHECKER_PROGRAM_EXTENSIONS, CasePaths, CheckerRef, CheckerSpec, Limits, MAX_CASES,
+    CHECKER_PROGRAM_EXTENSIONS, CasePaths, CheckerRef, CheckerSpec, Interactor, Limits, MAX_CASES,
     PackageFormat, Problem, ProblemError, Task,
 };
 

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::exec::CheckVerdict;
+use crate::interactive::Transcript;
 use crate::problem::Problem;
 use crate::verdict::Status;
 
@@ -27,6 +28,9 @@ pub struct CaseReport {
     pub wall_ms: Option<u64>,
     /// Why, for anything but a plain AC (checker message, limit, exit code).
     pub message: String,
+    /// An interactive case's exchange with the interactor (its start).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub transcript: Option<Transcript>,
 }
 
 /// The result of one task.
@@ -74,6 +78,7 @@ impl CaseReport {
             fuel: None,
             wall_ms: None,
             message: message.into(),
+            transcript: None,
         }
     }
 
@@ -214,6 +219,7 @@ mod tests {
             fuel: None,
             wall_ms: None,
             message: String::new(),
+            transcript: None,
         }
     }
 

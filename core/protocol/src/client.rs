@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use judge_core::problem::{CasePaths, CheckerSpec, PackageFormat, Task};
+use judge_core::problem::{CasePaths, CheckerSpec, Interactor, PackageFormat, Task};
 use judge_core::report::TaskReport;
 use judge_core::verdict::Status;
 
@@ -114,6 +114,9 @@ pub struct ProblemView {
     /// SHA-256 of the stored manifest: changes whenever a file does.
     pub revision: String,
     pub checker: CheckerSpec,
+    /// The interactor, for an interactive problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactor: Option<Interactor>,
     pub tasks: Vec<Task>,
     /// Where case files are, when the package's format does not fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

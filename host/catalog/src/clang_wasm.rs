@@ -35,7 +35,8 @@ pub const MAX_PROGRAM_BYTES: u64 = native::MAX_WASM_BYTES;
 /// The largest C or C++ source (all files together) compiled.
 pub const MAX_SOURCE_BYTES: u64 = 4 << 20;
 
-fn calibration() -> FuelCalibration {
+/// The calibration of programs built by this toolchain (interactors too).
+pub fn calibration() -> FuelCalibration {
     FuelCalibration::new(FUEL_PER_MS, FUEL_PER_CPU_MS).expect("the constants are in range")
 }
 

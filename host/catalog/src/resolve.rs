@@ -22,7 +22,9 @@ use judge_core::checker_program::Contract;
 use judge_core::code_run::CodeRunner;
 use judge_core::problem::{CheckerRef, PackageFiles};
 use native::{Native, NativeExecutor};
-use plugin_host::{CheckerPlugin, LanguagePlugin, Plugin, PluginHost, ProgramChecker};
+use plugin_host::{
+    CheckerPlugin, LanguagePlugin, Plugin, PluginHost, ProgramChecker, WasiInteractor,
+};
 
 use crate::Catalog;
 use crate::clang_wasm::{self, ClangWasm};
@@ -169,6 +171,23 @@ pub fn checker(
         program: ProgramChecker::new(built.program, contract, limits),
         compiled: built.compiled,
     })
+}
+
+/// The interactor of an interactive problem: a prebuilt `.wasm` program,
+/// or C/C++ source compiled in the sandbox image (cached as checker
+/// programs are: `clang_wasm::checker_program`), run with the `cpp-wasm`
+/// calibration.
+pub fn interactor(
+    catalog: &Catalog,
+    native: Option<&Native>,
+    spec: &judge_core::problem::Interactor,
+    package: &dyn PackageFiles,
+) -> anyhow::Result<WasiInteractor> {
+    let host = &catalog.host;
+    let cache_dir = host.config().cache_dir.as_deref();
+    let built = clang_wasm::checker_program(host, native, cache_dir, package, &spec.path, None)
+        .with_context(|| format!("interactor {}", spec.path))?;
+    Ok(WasiInteractor::new(built.program, clang_wasm::calibration(), spec.clone()))
 }
 
 /// A checker component from its bytes; a language component is refused.

@@ -33,8 +33,8 @@ use std::time::Duration;
 use bollard::Docker;
 use judge_core::code_run::Artifact;
 use judge_core::{
-    CodeRun, CodeRunOutcome, CodeRunner, Compiled, Executor, OutputTap, Program, RunLimits,
-    RunOutcome, Stream,
+    CodeRun, CodeRunOutcome, CodeRunner, Compiled, Executor, OutputTap, Program, Received,
+    RunLimits, RunOutcome, SharedChannel, Stream,
 };
 use supervisor::wire::{OutputStream, Request, Response, RunReport, RunRequest};
 
@@ -382,6 +382,7 @@ fn case_request(language: &NativeLanguage, stdin: &[u8], limits: &RunLimits) -> 
         output_bytes: limits.output_bytes,
         stack_bytes: memory,
         stream: false,
+        interactive: false,
     };
     (request, container_memory)
 }
@@ -459,6 +460,7 @@ impl Sandboxed<'_> {
             output_bytes: 1 << 20,
             stack_bytes: 64 << 20,
             stream: false,
+            interactive: false,
         };
         let report = self.run_report(compile)?;
         Ok(classify::compile_result(
@@ -489,17 +491,130 @@ impl Program for NativeProgram<'_> {
         };
         match ran {
             Ok(report) => classify::run_outcome(report, limits, wall_ms),
-            Err(reason) => RunOutcome {
-                end: judge_core::RunEnd::SystemError { reason },
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                time_ms: 0,
-                memory_kb: 0,
-                fuel: None,
-                wall_ms: None,
-            },
+            Err(reason) => system_error(reason),
         }
     }
+
+    fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
+        if (self.cancelled)() {
+            return system_error(CANCELLED.into());
+        }
+        self.interact_here(&channel, limits).unwrap_or_else(system_error)
+    }
+}
+
+/// A run the executor could not carry out (→ JE).
+fn system_error(reason: String) -> RunOutcome {
+    RunOutcome {
+        end: judge_core::RunEnd::SystemError { reason },
+        stdout: Vec::new(),
+        stderr: Vec::new(),
+        time_ms: 0,
+        memory_kb: 0,
+        fuel: None,
+        wall_ms: None,
+    }
+}
+
+/// How long an interactive run may last in the sandbox, beyond 3× its
+/// time limit: a backstop only (the host's own idleness and wall rules
+/// stop it first, with a `Stop`).
+const INTERACTIVE_WALL_GRACE_MS: u64 = 120_000;
+/// How long the bridge waits for the interactor's output before it looks
+/// whether the case was stopped.
+const BRIDGE_POLL: Duration = Duration::from_millis(25);
+
+impl NativeProgram<'_> {
+    /// An interactive run: the interactor's output goes to the program's
+    /// stdin as `Input` frames the moment it is written (a bridge thread
+    /// blocks on the channel), the program's output comes back as `Output`
+    /// frames and goes to the channel at once, and each `Status` frame tells
+    /// the channel whether the program used CPU and took all its input.
+    fn interact_here(
+        &self,
+        channel: &SharedChannel,
+        limits: &RunLimits,
+    ) -> Result<RunOutcome, String> {
+        let (mut request, container_memory) = case_request(self.language, &[], limits);
+        request.interactive = true;
+        request.wall_ms = limits.time_ms.saturating_mul(3) + INTERACTIVE_WALL_GRACE_MS;
+        let wall_ms = request.wall_ms;
+        self.fit_memory(container_memory)?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bridge = {
+            let channel = channel.clone();
+            std::thread::Builder::new()
+                .name("gavel-bridge".into())
+                .spawn(move || bridge(&channel, &tx))
+                .map_err(|e| format!("starting the bridge: {e}"))?
+        };
+        let mut cpu_us = 0;
+        let mut on_frame = |frame: Response| match frame {
+            Response::Output { data, .. } => {
+                // A stopped case is told to the sandbox by the bridge.
+                let _ = channel.send(&data);
+            }
+            Response::Status { cpu_us: now, drained } => {
+                if now > cpu_us {
+                    cpu_us = now;
+                    channel.ran();
+                }
+                channel.drained(drained);
+            }
+            _ => {}
+        };
+        let answer = {
+            let mut sandbox = self.sandbox.lock().unwrap_or_else(|e| e.into_inner());
+            let timeout = Duration::from_millis(wall_ms) + ANSWER_GRACE;
+            let request = Request::Run(request);
+            let call = sandbox.interact(&request, timeout, &mut rx, &mut on_frame);
+            self.native.runtime.block_on(call)
+        };
+        drop(rx);
+        channel.close();
+        let _ = bridge.join();
+        match answer? {
+            Response::Ran(report) => Ok(classify::run_outcome(report, limits, wall_ms)),
+            other => Err(unexpected(&other)),
+        }
+    }
+}
+
+/// Carries what the interactor writes to the sandbox as `Input` frames,
+/// then the end of input, and a `Stop` once the case is stopped; ends when
+/// the run has ended (the receiver is gone).
+fn bridge(channel: &SharedChannel, tx: &tokio::sync::mpsc::UnboundedSender<Request>) {
+    let mut ended = false;
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        if ended {
+            if channel.stopped().is_some() {
+                let _ = tx.send(Request::Stop);
+                return;
+            }
+            std::thread::sleep(BRIDGE_POLL);
+            continue;
+        }
+        let next = match channel.receive(wire_chunk(), Some(BRIDGE_POLL)) {
+            Ok(Received::Data(data)) => Request::Input { data },
+            Ok(Received::Nothing) => continue,
+            Ok(Received::End) => {
+                ended = true;
+                Request::CloseInput
+            }
+            Err(_) => Request::Stop,
+        };
+        let stop = next == Request::Stop;
+        if tx.send(next).is_err() || stop {
+            return;
+        }
+    }
+}
+
+fn wire_chunk() -> usize {
+    supervisor::wire::MAX_CHUNK
 }
 
 impl Drop for Sandboxed<'_> {

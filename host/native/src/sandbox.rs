@@ -227,6 +227,79 @@ impl Sandbox {
             .map_err(|_| format!("the sandbox did not answer within {timeout:?}"))?
     }
 
+    /// An interactive run: sends `request`, then each request `inbound`
+    /// yields (input, its end, a stop) as it comes, and hands every output
+    /// and status frame to `on_frame` at once, until the final response
+    /// (at most `timeout` in all).
+    pub async fn interact(
+        &mut self,
+        request: &Request,
+        timeout: Duration,
+        inbound: &mut tokio::sync::mpsc::UnboundedReceiver<Request>,
+        on_frame: &mut dyn FnMut(Response),
+    ) -> Result<Response, String> {
+        if let Some(reason) = &self.broken {
+            return Err(format!("the sandbox failed earlier: {reason}"));
+        }
+        let answer =
+            tokio::time::timeout(timeout, self.interact_exchange(request, inbound, on_frame))
+                .await
+                .unwrap_or_else(|_| Err(format!("the sandbox did not answer within {timeout:?}")));
+        if let Err(reason) = &answer {
+            self.broken = Some(reason.clone());
+        }
+        answer
+    }
+
+    async fn interact_exchange(
+        &mut self,
+        request: &Request,
+        inbound: &mut tokio::sync::mpsc::UnboundedReceiver<Request>,
+        on_frame: &mut dyn FnMut(Response),
+    ) -> Result<Response, String> {
+        self.send(request).await?;
+        let mut inbound_open = true;
+        let mut diagnostics = Vec::new();
+        loop {
+            while let Some(body) = wire::pop_frame(&mut self.received).map_err(|e| e.to_string())? {
+                match Response::decode(&body).map_err(|e| e.to_string())? {
+                    frame @ (Response::Output { .. } | Response::Status { .. }) => on_frame(frame),
+                    response => return Ok(response),
+                }
+            }
+            tokio::select! {
+                next = inbound.recv(), if inbound_open => match next {
+                    Some(request) => self.send(&request).await?,
+                    None => inbound_open = false,
+                },
+                output = self.output.next() => match output {
+                    Some(Ok(LogOutput::StdOut { message })) => {
+                        self.received.extend_from_slice(&message)
+                    }
+                    Some(Ok(LogOutput::StdErr { message })) => {
+                        diagnostics.extend_from_slice(&message[..message.len().min(4096)])
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(format!("reading from the sandbox: {e}")),
+                    None => {
+                        return Err(format!(
+                            "the sandbox's supervisor exited: {}",
+                            String::from_utf8_lossy(&diagnostics).trim()
+                        ));
+                    }
+                },
+            }
+        }
+    }
+
+    /// Writes one request frame.
+    async fn send(&mut self, request: &Request) -> Result<(), String> {
+        let mut frame = Vec::new();
+        wire::write_frame(&mut frame, &request.encode()).map_err(|e| e.to_string())?;
+        self.input.write_all(&frame).await.map_err(|e| format!("writing to the sandbox: {e}"))?;
+        self.input.flush().await.map_err(|e| format!("writing to the sandbox: {e}"))
+    }
+
     /// Sets the container's memory (and memory + swap) limit.
     pub async fn set_memory(&mut self, docker: &Docker, bytes: u64) -> Result<(), String> {
         let update = ContainerUpdateBody {

@@ -1,5 +1,6 @@
 //! One plugin call: a fresh store with its budgets, and what ended it.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -9,9 +10,10 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
 
+use crate::duplex::StreamInput;
 use crate::engine::ticks_for;
 use crate::limits::{CallLimits, MemoryLimiter};
-use crate::pipes::CappedOutput;
+use crate::pipes::{CappedOutput, Forward};
 
 /// The host state of one store: WASI with nothing ambient, and the limiter.
 pub struct CallState {
@@ -76,14 +78,17 @@ impl Call {
     /// (only those), directories (only those), and output also shown to a
     /// tap as it is written. Fails only when a directory cannot be opened.
     pub fn with_io(engine: &Engine, limits: CallLimits, io: CallIo<'_>) -> anyhow::Result<Call> {
-        let output = CappedOutput::tapped(limits.output_bytes, io.tap);
+        let output = CappedOutput::tapped(limits.output_bytes, io.tap).forwarding(io.forward);
         let mut wasi = WasiCtx::builder();
         for dir in io.preopens {
             let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
             wasi.preopened_dir(&dir.host, &dir.guest, perms)?;
         }
-        wasi.stdin(MemoryInputPipe::new(io.stdin))
-            .stdout(output.stdout())
+        match io.stdin_stream {
+            Some(stream) => wasi.stdin(stream),
+            None => wasi.stdin(MemoryInputPipe::new(io.stdin)),
+        };
+        wasi.stdout(output.stdout())
             .stderr(output.stderr())
             .arg("main")
             .args(io.args)
@@ -104,25 +109,33 @@ impl Call {
         store.limiter(|s| &mut s.limiter);
         store.set_fuel(limits.fuel).expect("fuel is enabled on Gavel's engine");
         let ticks = ticks_for(limits.wall_ms);
-        match crate::cancel::current() {
-            // Checked at every tick: the wall deadline, and the job's token.
-            Some(token) => {
+        let token = crate::cancel::current();
+        match (token, io.on_tick) {
+            (None, None) => {
+                store.set_epoch_deadline(ticks);
+                store.epoch_deadline_trap();
+            }
+            // Checked at every tick the guest runs: the job's token, the
+            // tick hook, the wall deadline (counted in ticks run, so time
+            // blocked in the host does not count).
+            (token, on_tick) => {
                 let mut ticks_left = ticks;
-                store.set_epoch_deadline(if token.is_cancelled() { 0 } else { 1 });
+                let cancelled = token.as_ref().is_some_and(|t| t.is_cancelled());
+                store.set_epoch_deadline(if cancelled { 0 } else { 1 });
                 store.epoch_deadline_callback(move |_| {
                     ticks_left = ticks_left.saturating_sub(1);
-                    if token.is_cancelled() {
-                        Err(crate::cancel::Cancelled.into())
-                    } else if ticks_left == 0 {
+                    if token.as_ref().is_some_and(|t| t.is_cancelled()) {
+                        return Err(crate::cancel::Cancelled.into());
+                    }
+                    if let Some(Err(reason)) = on_tick.as_ref().map(|hook| hook()) {
+                        return Err(wasmtime::format_err!("stopped: {reason}"));
+                    }
+                    if ticks_left == 0 {
                         Err(Trap::Interrupt.into())
                     } else {
                         Ok(wasmtime::UpdateDeadline::Continue(1))
                     }
                 });
-            }
-            None => {
-                store.set_epoch_deadline(ticks);
-                store.epoch_deadline_trap();
             }
         }
         Ok(Call { store, output, limits, started: Instant::now() })
@@ -149,10 +162,19 @@ impl Call {
     }
 }
 
+/// Called at every epoch tick a guest runs; `Err(reason)` stops it.
+pub type TickHook = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
 /// What a call's guest sees besides its arguments: stdin, argv, environment,
 /// and where its output goes live.
 pub struct CallIo<'a> {
     pub stdin: Bytes,
+    /// A stdin read as it comes (an interactive run's), instead of `stdin`.
+    pub stdin_stream: Option<StreamInput>,
+    /// Where stdout goes as it is written instead of memory (interactive).
+    pub forward: Option<Forward>,
+    /// Looked at every tick the guest runs (interactive: activity, stops).
+    pub on_tick: Option<TickHook>,
     pub args: &'a [String],
     pub env: &'a [(String, String)],
     pub tap: Option<judge_core::OutputTap>,
@@ -166,7 +188,17 @@ pub struct CallIo<'a> {
 impl CallIo<'_> {
     /// Only `stdin`: no argument, environment variable, tap or directory.
     pub fn stdin(stdin: Bytes) -> Self {
-        CallIo { stdin, args: &[], env: &[], tap: None, preopens: &[], core_module: false }
+        CallIo {
+            stdin,
+            stdin_stream: None,
+            forward: None,
+            on_tick: None,
+            args: &[],
+            env: &[],
+            tap: None,
+            preopens: &[],
+            core_module: false,
+        }
     }
 }
 

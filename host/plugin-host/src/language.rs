@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use judge_core::{
     CodeRun, CodeRunOutcome, CodeRunner, Compiled, OutputTap, Program, RunEnd, RunLimits,
-    RunOutcome,
+    RunOutcome, SharedChannel,
 };
 use wasmtime::Engine;
 
@@ -275,6 +275,13 @@ impl Program for WasmProgram<'_> {
     fn run(&self, stdin: &[u8], limits: &RunLimits) -> RunOutcome {
         let io = CallIo::stdin(Bytes::copy_from_slice(stdin));
         on_big_stack(|| self.plugin.run_here(&self.program, limits, io))
+    }
+
+    fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
+        let io = crate::interact::contestant_io(channel.clone());
+        let outcome = on_big_stack(|| self.plugin.run_here(&self.program, limits, io));
+        channel.close();
+        outcome
     }
 }
 

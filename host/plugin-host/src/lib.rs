@@ -21,7 +21,9 @@
 mod call;
 pub mod cancel;
 mod checker;
+mod duplex;
 pub mod engine;
+mod interact;
 mod language;
 mod limits;
 mod pipes;
@@ -38,6 +40,7 @@ use wasmtime::component::{Component, Linker};
 pub use call::{CallIo, CallReport, Failure, Preopen};
 pub use cancel::{CancelToken, with_cancel};
 pub use checker::CheckerPlugin;
+pub use interact::WasiInteractor;
 pub use language::{FuelCalibration, LanguagePlugin, WALL_SLACK};
 pub use limits::CallLimits;
 pub use program::{JudgedProgram, ProgramChecker, WasiProgram};

@@ -2,6 +2,9 @@
 //! into memory with one shared byte cap, and optionally to an
 //! [`OutputTap`] as they are written (code runs stream their output live).
 //!
+//! An interactive run's stdout is forwarded instead of kept (to the other
+//! side's pipe, [`Forward`]), still counted against the cap.
+//!
 //! When a guest writes past the cap the write traps (so a flooding program
 //! stops at once) and the pipe remembers it, so the host can report OLE with
 //! certainty instead of guessing from a trap message.
@@ -22,6 +25,10 @@ struct Budget {
     exceeded: AtomicBool,
 }
 
+/// Where an interactive run's stdout goes instead of memory; `Err` (the
+/// case was stopped) makes the write trap.
+pub type Forward = Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
+
 /// A pair of capped in-memory output pipes (stdout, stderr) sharing one budget.
 #[derive(Clone)]
 pub struct CappedOutput {
@@ -29,6 +36,7 @@ pub struct CappedOutput {
     stdout: Arc<Mutex<BytesMut>>,
     stderr: Arc<Mutex<BytesMut>>,
     tap: Option<OutputTap>,
+    forward: Option<Forward>,
 }
 
 impl std::fmt::Debug for CappedOutput {
@@ -49,7 +57,14 @@ impl CappedOutput {
             stdout: Arc::default(),
             stderr: Arc::default(),
             tap,
+            forward: None,
         }
+    }
+
+    /// Stdout handed to `forward` as it is written instead of kept.
+    pub fn forwarding(mut self, forward: Option<Forward>) -> Self {
+        self.forward = forward;
+        self
     }
 
     /// The guest's stdout stream.
@@ -68,6 +83,7 @@ impl CappedOutput {
             buffer: buffer.clone(),
             stream,
             tap: self.tap.clone(),
+            forward: if stream == Stream::Stdout { self.forward.clone() } else { None },
         }
     }
 
@@ -94,6 +110,7 @@ pub struct CappedPipe {
     buffer: Arc<Mutex<BytesMut>>,
     stream: Stream,
     tap: Option<OutputTap>,
+    forward: Option<Forward>,
 }
 
 impl std::fmt::Debug for CappedPipe {
@@ -105,13 +122,18 @@ impl std::fmt::Debug for CappedPipe {
 impl CappedPipe {
     /// Keeps `bytes` (already counted against the budget) and shows them to
     /// the tap.
-    fn accept(&self, bytes: &[u8]) {
+    fn accept(&self, bytes: &[u8]) -> Result<(), StreamError> {
+        if let Some(forward) = &self.forward {
+            return forward(bytes)
+                .map_err(|reason| StreamError::Trap(wasmtime::format_err!("stopped: {reason}")));
+        }
         lock(&self.buffer).extend_from_slice(bytes);
         if let Some(tap) = &self.tap
             && !bytes.is_empty()
         {
             tap(self.stream, bytes);
         }
+        Ok(())
     }
 
     fn refuse(&self) -> StreamError {
@@ -150,13 +172,12 @@ impl OutputStream for CappedPipe {
             let fits = *remaining as usize;
             *remaining = 0;
             drop(remaining);
-            self.accept(&bytes[..fits]);
+            self.accept(&bytes[..fits])?;
             return Err(self.refuse());
         }
         *remaining -= len;
         drop(remaining);
-        self.accept(&bytes);
-        Ok(())
+        self.accept(&bytes)
     }
 
     fn flush(&mut self) -> Result<(), StreamError> {

@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 use judge_core::checker_program::{self, Contract, ProgramFacts};
-use judge_core::{CheckVerdict, Checker, Program, RunLimits, RunOutcome};
+use judge_core::{CheckVerdict, Checker, Program, RunLimits, RunOutcome, SharedChannel};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
 use crate::call::{Call, CallIo, CallReport, CallState, Failure, Preopen};
@@ -121,6 +121,14 @@ impl Program for JudgedProgram {
         let call_limits = self.calibration.call_limits(limits);
         let io = CallIo::stdin(Bytes::copy_from_slice(stdin));
         let report = on_big_stack(|| self.program.run(call_limits, io));
+        report.into_run_outcome(&self.calibration)
+    }
+
+    fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
+        let call_limits = self.calibration.call_limits(limits);
+        let io = crate::interact::contestant_io(channel.clone());
+        let report = on_big_stack(|| self.program.run(call_limits, io));
+        channel.close();
         report.into_run_outcome(&self.calibration)
     }
 }

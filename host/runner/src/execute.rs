@@ -12,7 +12,7 @@ use std::sync::{Arc, RwLock};
 
 use catalog::Catalog;
 use catalog::resolve::{self, Language};
-use judge_core::judge::{Progress, judge};
+use judge_core::judge::{Judges, Progress, judge};
 use judge_core::problem::{self, CheckerRef, PackageFiles};
 use judge_core::report::JudgeReport;
 use plugin_host::CancelToken;
@@ -242,6 +242,16 @@ impl<'a> Languages<'a> {
             .map_err(|e| format!("language: {e:#}"))
     }
 
+    /// The problem's interactor. `Err` says why it is not here (→ JE).
+    fn interactor(
+        &self,
+        spec: &judge_core::problem::Interactor,
+        package: &CachedPackage,
+    ) -> Result<plugin_host::WasiInteractor, String> {
+        let catalog = self.catalog.read().unwrap_or_else(|e| e.into_inner());
+        resolve::interactor(&catalog, self.native, spec, package).map_err(|e| format!("{e:#}"))
+    }
+
     /// The problem's checker. `Err` says why it is not here (→ JE).
     fn checker(
         &self,
@@ -287,6 +297,11 @@ fn judge_files(
         Err(e) => return failed(format!("reading the source: {e}")),
     };
     let checker = languages.checker(&problem.checker.plugin, package, shared_checker.as_deref());
+    let interactor = match problem.interactor.as_ref().map(|i| languages.interactor(i, package)) {
+        Some(Err(e)) => return failed(e),
+        Some(Ok(interactor)) => Some(interactor),
+        None => None,
+    };
     let language = match languages.resolve(language_id) {
         Ok(language) => language,
         Err(e) => return failed(e),
@@ -305,7 +320,10 @@ fn judge_files(
         package,
         &source,
         language,
-        checker.as_checker(),
+        Judges {
+            checker: checker.as_checker(),
+            interactor: interactor.as_ref().map(|i| i as &dyn judge_core::interactive::Interactor),
+        },
         &mut |progress: &Progress| {
             let _ = events.send(match progress {
                 Progress::Compiled { message } => {

@@ -10,13 +10,16 @@
 //!
 //! A streaming run also reads what the output files gained every
 //! [`wire::STREAM_TICK_MS`] ms while it waits, and sends it as
-//! `Response::Output` frames before the final report. `Snapshot` and
-//! `Collect` return the files a run left in the work dir ([`workdir`]).
+//! `Response::Output` frames before the final report. An interactive run
+//! ([`interactive`]) has pipes for stdin and stdout instead of files, fed
+//! and drained while the host talks to it. `Snapshot` and `Collect` return
+//! the files a run left in the work dir ([`workdir`]).
 
 // fork-time rlimits, wait4, pidfd and kill need libc; each call says why it
 // is sound.
 #![allow(unsafe_code)]
 
+mod interactive;
 mod workdir;
 
 use std::fs::{self, File, OpenOptions};
@@ -53,11 +56,17 @@ fn main() {
         std::process::exit(2);
     }
     let dirs = Dirs { work, io };
-    let mut input = io::stdin().lock();
+    // Unbuffered: during an interactive run the host's frames are read
+    // with poll(2), so none may wait in a buffer of ours.
+    // SAFETY: fd 0 is open for the whole life of the process; the File is
+    // never dropped, so it is never closed.
+    let mut input =
+        std::mem::ManuallyDrop::new(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(0) });
+    let input = &mut *input;
     let mut output = io::stdout().lock();
     let mut snapshot = None;
     loop {
-        let body = match wire::read_frame(&mut input) {
+        let body = match wire::read_frame(input) {
             Ok(Some(body)) => body,
             Ok(None) => break,
             Err(e) => {
@@ -68,6 +77,9 @@ fn main() {
         let response = match Request::decode(&body) {
             Ok(Request::PutFile { name, data, executable }) => {
                 put_file(&dirs.work, &name, &data, executable)
+            }
+            Ok(Request::Run(run)) if run.interactive => {
+                interactive::run(&dirs, &run, input, &mut output)
             }
             Ok(Request::Run(run)) => self::run(&dirs, &run, &mut |stream, data| {
                 let chunk = Response::Output { stream, data: data.to_vec() };
@@ -80,6 +92,9 @@ fn main() {
             Ok(Request::Collect { max_files, max_bytes }) => {
                 workdir::collect(&dirs.work, snapshot.as_ref(), max_files, max_bytes)
             }
+            // Input sent to an interactive run just as it ended: too late,
+            // and (as during the run) never answered.
+            Ok(Request::Input { .. } | Request::CloseInput | Request::Stop) => continue,
             Err(e) => Response::Failed(e.to_string()),
         };
         if let Err(e) = wire::write_frame(&mut output, &response.encode()) {
@@ -147,14 +162,76 @@ fn run_io(dirs: &Dirs, request: &RunRequest, sink: &mut Sink<'_>) -> io::Result<
         None
     };
 
+    let mut command = command(dirs, request, program, args);
+    command.stdin(stdin).stdout(stdout).stderr(stderr);
+
+    let oom_before = oom_kills();
+    let start = Instant::now();
+    let child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(0);
+            return Ok(report(Exit::NotStarted(errno), start, Default::default(), false));
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let deadline = start + Duration::from_millis(request.wall_ms);
+    let mut sent = Ok(());
+    let wall_killed = match &mut tails {
+        // A failed send (the host is gone) ends the wait and the run.
+        Some(tails) => !wait_until_exit(
+            pid,
+            deadline,
+            Some(&mut || {
+                sent = tails.iter_mut().try_for_each(|tail| tail.send_new(sink));
+                sent.is_ok()
+            }),
+        ),
+        None => !wait_until_exit(pid, deadline, None),
+    };
+    if wall_killed || sent.is_err() {
+        kill_run(pid);
+    }
+    let mut report = finish(pid, start, wall_killed, oom_before)?;
+    sent?;
+    if let Some(tails) = &mut tails {
+        // Everything is dead: what is in the files now is all there is.
+        tails.iter_mut().try_for_each(|tail| tail.send_new(sink))?;
+    }
+    let (stdout, stdout_len) = read_capped(&stdout_path, request.output_bytes)?;
+    let (stderr, stderr_len) = read_capped(&stderr_path, request.output_bytes)?;
+    report.output_len = stdout_len + stderr_len;
+    report.stdout = stdout;
+    report.stderr = stderr;
+    Ok(report)
+}
+
+/// Reaps the run's main process, then kills and reaps whatever it left:
+/// its report, without output.
+fn finish(
+    pid: libc::pid_t,
+    start: Instant,
+    wall_killed: bool,
+    oom_before: u64,
+) -> io::Result<RunReport> {
+    let (status, usage) = reap(pid)?;
+    let exit = if libc::WIFSIGNALED(status) {
+        Exit::Signal(libc::WTERMSIG(status))
+    } else {
+        Exit::Code(libc::WEXITSTATUS(status))
+    };
+    let mut report = report(exit, start, usage, wall_killed);
+    kill_run(pid);
+    reap_leftovers();
+    report.oom_killed = oom_kills() > oom_before;
+    Ok(report)
+}
+
+/// The command of a run: its program and arguments, exactly its
+/// environment, the work dir, and its limits set between fork and exec.
+fn command(dirs: &Dirs, request: &RunRequest, program: &str, args: &[String]) -> Command {
     let mut command = Command::new(program);
-    command
-        .args(args)
-        .env_clear()
-        .current_dir(&dirs.work)
-        .stdin(stdin)
-        .stdout(stdout)
-        .stderr(stderr);
+    command.args(args).env_clear().current_dir(&dirs.work);
     for pair in &request.env {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         command.env(key, value);
@@ -205,55 +282,7 @@ fn run_io(dirs: &Dirs, request: &RunRequest, sink: &mut Sink<'_>) -> io::Result<
             Ok(())
         });
     }
-
-    let oom_before = oom_kills();
-    let start = Instant::now();
-    let child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            let errno = e.raw_os_error().unwrap_or(0);
-            return Ok(report(Exit::NotStarted(errno), start, Default::default(), false));
-        }
-    };
-    let pid = child.id() as libc::pid_t;
-    let deadline = start + Duration::from_millis(request.wall_ms);
-    let mut sent = Ok(());
-    let wall_killed = match &mut tails {
-        // A failed send (the host is gone) ends the wait and the run.
-        Some(tails) => !wait_until_exit(
-            pid,
-            deadline,
-            Some(&mut || {
-                sent = tails.iter_mut().try_for_each(|tail| tail.send_new(sink));
-                sent.is_ok()
-            }),
-        ),
-        None => !wait_until_exit(pid, deadline, None),
-    };
-    if wall_killed || sent.is_err() {
-        kill_run(pid);
-    }
-    let (status, usage) = reap(pid)?;
-    let exit = if libc::WIFSIGNALED(status) {
-        Exit::Signal(libc::WTERMSIG(status))
-    } else {
-        Exit::Code(libc::WEXITSTATUS(status))
-    };
-    let mut report = report(exit, start, usage, wall_killed);
-    kill_run(pid);
-    reap_leftovers();
-    report.oom_killed = oom_kills() > oom_before;
-    sent?;
-    if let Some(tails) = &mut tails {
-        // Everything is dead: what is in the files now is all there is.
-        tails.iter_mut().try_for_each(|tail| tail.send_new(sink))?;
-    }
-    let (stdout, stdout_len) = read_capped(&stdout_path, request.output_bytes)?;
-    let (stderr, stderr_len) = read_capped(&stderr_path, request.output_bytes)?;
-    report.output_len = stdout_len + stderr_len;
-    report.stdout = stdout;
-    report.stderr = stderr;
-    Ok(report)
+    command
 }
 
 fn report(exit: Exit, start: Instant, usage: Usage, wall_killed: bool) -> RunReport {

@@ -9,6 +9,15 @@
 //! runs, the supervisor sends [`Response::Output`] frames (what stdout and
 //! stderr gained, every ≤ [`STREAM_TICK_MS`] ms) before its final
 //! [`Response::Ran`]. Without `stream` no `Output` frame is ever sent.
+//!
+//! An `interactive` run is the one exchange in which the host speaks during
+//! a run: its stdin is a pipe the host feeds with [`Request::Input`] frames
+//! (and ends with [`Request::CloseInput`]), its stdout a pipe sent back as
+//! [`Response::Output`] frames the moment it is written, and
+//! [`Response::Status`] frames (CPU time, whether all input was taken) come
+//! every [`STATUS_TICK_MS`] ms; [`Request::Stop`] kills it. Those three
+//! requests never get a response of their own (one that arrives after the
+//! run ended is dropped); the run's [`Response::Ran`] still ends it.
 
 use std::io::{self, Read, Write};
 
@@ -23,6 +32,9 @@ pub const STREAM_TICK_MS: u64 = 50;
 /// The largest [`Response::Output`] chunk; more output in one tick is sent
 /// as several frames.
 pub const MAX_CHUNK: usize = 64 << 10;
+
+/// How often an interactive run's [`Response::Status`] is sent.
+pub const STATUS_TICK_MS: u64 = 20;
 
 /// What the host asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +51,12 @@ pub enum Request {
     /// files and `max_bytes` bytes together; answered with
     /// [`Response::Files`]. Symbolic links are never followed.
     Collect { max_files: u64, max_bytes: u64 },
+    /// During an interactive run: bytes for the program's stdin.
+    Input { data: Vec<u8> },
+    /// During an interactive run: the program's stdin ends after what was given.
+    CloseInput,
+    /// During an interactive run: kill it now (the case is decided).
+    Stop,
 }
 
 /// One run of a program in the work dir.
@@ -61,6 +79,9 @@ pub struct RunRequest {
     /// Send the output as it is written ([`Response::Output`] frames) before
     /// the final [`Response::Ran`], which still carries all of it.
     pub stream: bool,
+    /// Talk to the host during the run (see the module doc): `stdin` is
+    /// ignored, stdout goes out as it is written and is not in the report.
+    pub interactive: bool,
 }
 
 /// Which output file a [`Response::Output`] chunk comes from.
@@ -80,6 +101,9 @@ pub enum Response {
     /// Bytes a streaming run's program wrote since the previous chunk of the
     /// same stream (never beyond `output_bytes` in all); more frames follow.
     Output { stream: OutputStream, data: Vec<u8> },
+    /// During an interactive run: the program's CPU time so far, and
+    /// whether it has taken all the input given to it.
+    Status { cpu_us: u64, drained: bool },
     /// What a `Collect` found: files (`/`-separated names below the work
     /// dir, sorted) with their contents, and the names of those left out.
     Files { files: Vec<(String, Vec<u8>)>, dropped: Vec<String> },
@@ -148,6 +172,7 @@ impl Request {
                     e.u64(n);
                 }
                 e.u8(r.stream.into());
+                e.u8(r.interactive.into());
             }
             Request::Snapshot => e.u8(3),
             Request::Collect { max_files, max_bytes } => {
@@ -155,6 +180,12 @@ impl Request {
                 e.u64(*max_files);
                 e.u64(*max_bytes);
             }
+            Request::Input { data } => {
+                e.u8(5);
+                e.bytes(data);
+            }
+            Request::CloseInput => e.u8(6),
+            Request::Stop => e.u8(7),
         }
         e.0
     }
@@ -172,9 +203,13 @@ impl Request {
                 output_bytes: d.u64()?,
                 stack_bytes: d.u64()?,
                 stream: d.u8()? != 0,
+                interactive: d.u8()? != 0,
             }),
             3 => Request::Snapshot,
             4 => Request::Collect { max_files: d.u64()?, max_bytes: d.u64()? },
+            5 => Request::Input { data: d.bytes()? },
+            6 => Request::CloseInput,
+            7 => Request::Stop,
             tag => return Err(WireError(format!("unknown request tag {tag}"))),
         };
         d.end()?;
@@ -225,6 +260,11 @@ impl Response {
                 }
                 e.strs(dropped);
             }
+            Response::Status { cpu_us, drained } => {
+                e.u8(6);
+                e.u64(*cpu_us);
+                e.u8((*drained).into());
+            }
         }
         e.0
     }
@@ -269,6 +309,7 @@ impl Response {
                     (0..count).map(|_| Ok((d.str()?, d.bytes()?))).collect::<Result<_, _>>()?;
                 Response::Files { files, dropped: d.strs()? }
             }
+            6 => Response::Status { cpu_us: d.u64()?, drained: d.u8()? != 0 },
             tag => return Err(WireError(format!("unknown response tag {tag}"))),
         };
         d.end()?;
@@ -409,6 +450,7 @@ mod tests {
             output_bytes: 64 << 20,
             stack_bytes: 256 << 20,
             stream: true,
+            interactive: false,
         })
     }
 
@@ -416,7 +458,16 @@ mod tests {
     fn requests_and_responses_survive_a_round_trip() {
         let put = Request::PutFile { name: "main.c".into(), data: vec![0, 1, 2], executable: true };
         let collect = Request::Collect { max_files: 3, max_bytes: 1 << 20 };
-        for request in [put, run_request(), Request::Snapshot, collect] {
+        let input = Request::Input { data: b"? 5\n".to_vec() };
+        for request in [
+            put,
+            run_request(),
+            Request::Snapshot,
+            collect,
+            input,
+            Request::CloseInput,
+            Request::Stop,
+        ] {
             assert_eq!(Request::decode(&request.encode()).unwrap(), request);
         }
         let ran = Response::Ran(RunReport {
@@ -452,6 +503,7 @@ mod tests {
                 dropped: vec!["big.bin".into()],
             },
             Response::Files { files: vec![], dropped: vec![] },
+            Response::Status { cpu_us: 1234, drained: true },
         ] {
             assert_eq!(Response::decode(&response.encode()).unwrap(), response);
         }

@@ -77,6 +77,7 @@ fn run_request(argv: &[&str], stdin: &[u8], cpu_ms: u64, wall_ms: u64) -> RunReq
         output_bytes: 1000,
         stack_bytes: 8 << 20,
         stream: false,
+        interactive: false,
     }
 }
 

@@ -1,7 +1,11 @@
-//! A run's standard streams: stdin read whole on first use and handed out
-//! line by line or at once, stdout and stderr buffered (stdout in large
-//! chunks, stderr in small ones so a diagnostic survives a later trap) and
-//! flushed at exit.
+//! A run's standard streams: stdin read as it is needed, chunk by chunk,
+//! and handed out line by line or (the rest) at once; stdout and stderr
+//! buffered (stdout in large chunks, stderr in small ones so a diagnostic
+//! survives a later trap) and flushed at exit, and before every read that
+//! has to wait for more input: a program talking to an interactor
+//! (`console.log` a query, then read the reply) has its query sent before
+//! it waits, so it gets the verdicts it gets under node, whose
+//! `console.log` writes a pipe at once.
 
 use std::io::{Read, Write};
 
@@ -10,16 +14,21 @@ pub const STDOUT_CHUNK: usize = 64 * 1024;
 /// Stderr is handed over sooner.
 pub const STDERR_CHUNK: usize = 4 * 1024;
 /// The most of stdin a run reads.
-const MAX_STDIN: u64 = 1 << 30;
+const MAX_STDIN: usize = 1 << 30;
+/// Stdin is read in chunks of this size.
+const STDIN_CHUNK: usize = 64 * 1024;
 
 /// The streams of one run; empty until [`Io::attach`] (a pre-initialised
 /// runtime is built before any run has streams).
 #[derive(Default)]
 pub struct Io {
     stdin: Option<Box<dyn Read>>,
-    /// All of stdin once read, and how much of it the program has taken.
+    /// Stdin read so far and not yet dropped, how much of it the program
+    /// has taken, how much was read in all, and whether it ended.
     input: Vec<u8>,
     pos: usize,
+    total: usize,
+    eof: bool,
     stdout: Option<Output>,
     stderr: Option<Output>,
     /// Set by `process.exit`: the status the run ends with.
@@ -34,24 +43,60 @@ impl Io {
         self.stderr = Some(Output::new(stderr, STDERR_CHUNK));
     }
 
-    /// Reads all of stdin the first time it is wanted. A read error ends
-    /// the input as its end does; the host sizes stdin and the memory cap
-    /// bounds what a run holds, [`MAX_STDIN`] only keeps the read bounded.
-    fn load(&mut self) {
-        if let Some(stdin) = self.stdin.take() {
-            let _ = std::io::copy(&mut stdin.take(MAX_STDIN), &mut self.input);
+    /// Reads the next chunk of stdin (what is there, waiting for some),
+    /// after handing the output written so far to the host. A read error
+    /// ends the input as its end does; the memory cap bounds what a run
+    /// holds, [`MAX_STDIN`] only keeps the reading bounded.
+    fn fill(&mut self) {
+        if self.eof {
+            return;
+        }
+        self.flush();
+        if self.pos > 0 {
+            self.input.drain(..self.pos);
+            self.pos = 0;
+        }
+        let Some(stdin) = self.stdin.as_mut() else {
+            self.eof = true;
+            return;
+        };
+        let start = self.input.len();
+        self.input.resize(start + STDIN_CHUNK, 0);
+        let n = loop {
+            match stdin.read(&mut self.input[start..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                read => break read.unwrap_or(0),
+            }
+        };
+        self.input.truncate(start + n);
+        self.total += n;
+        if n == 0 || self.total >= MAX_STDIN {
+            self.eof = true;
         }
     }
 
     /// The next line without its `\n` (or `\r\n`), `None` at the end of
     /// input.
     pub fn read_line(&mut self) -> Option<&[u8]> {
-        self.load();
+        // Bytes after `pos` already searched for a newline (`fill` drops
+        // what was taken before `pos`, so this stays right across reads).
+        let mut searched = 0;
+        let newline = loop {
+            let rest = &self.input[self.pos + searched..];
+            if let Some(i) = rest.iter().position(|&b| b == b'\n') {
+                break Some(searched + i);
+            }
+            if self.eof {
+                break None;
+            }
+            searched += rest.len();
+            self.fill();
+        };
         let rest = &self.input[self.pos..];
         if rest.is_empty() {
             return None;
         }
-        let (mut line, taken) = match rest.iter().position(|&b| b == b'\n') {
+        let (mut line, taken) = match newline {
             Some(i) => (&rest[..i], i + 1),
             None => (rest, rest.len()),
         };
@@ -62,9 +107,11 @@ impl Io {
         Some(line)
     }
 
-    /// The rest of stdin as bytes.
+    /// The rest of stdin as bytes (all of it, to its end).
     pub fn read_bytes(&mut self) -> &[u8] {
-        self.load();
+        while !self.eof {
+            self.fill();
+        }
         let rest = &self.input[self.pos..];
         self.pos = self.input.len();
         rest

@@ -157,7 +157,7 @@ pub struct Solution {
 /// Every example solution (`examples/solutions/PROBLEM/NAME/`: `main.*`,
 /// `expected`, optional `language`), the native ones only when `native`.
 /// Whether example problem `id` needs Docker whatever the language: its
-/// checker is C/C++ source, compiled in the sandbox image.
+/// checker or interactor is C/C++ source, compiled in the sandbox image.
 pub fn needs_docker(id: &str) -> bool {
     // (An example whose checker component is built from source does not
     // load before the build: it needs no Docker either way.)
@@ -165,7 +165,7 @@ pub fn needs_docker(id: &str) -> bool {
     judge_core::problem::DirPackage::new(&dir)
         .ok()
         .and_then(|package| judge_core::problem::load(&package, id).ok())
-        .is_some_and(|p| judge_core::checker_program::needs_compiling(&p.checker.plugin))
+        .is_some_and(|p| judge_core::checker_program::problem_needs_compiling(&p))
 }
 
 pub fn example_solutions(native: bool) -> Vec<Solution> {

@@ -230,6 +230,7 @@ pub fn report(problem: &ProblemView, status: Status) -> JudgeReport {
                     fuel: None,
                     wall_ms: None,
                     message: String::new(),
+                    transcript: None,
                 })
                 .collect();
             TaskReport::score(task.score, cases)

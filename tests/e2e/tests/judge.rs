@@ -47,14 +47,14 @@ fn read_case(name: String, dir: &Path, problem: PathBuf) -> Case {
 impl Case {
     /// Whether the case needs Docker: its language (named, else the one
     /// `gavel judge` guesses from the source's name) does, or its problem's
-    /// checker is C/C++ source, compiled in the sandbox image.
+    /// checker or interactor is C/C++ source, compiled in the sandbox image.
     fn is_native(&self) -> bool {
         let name = self.source.file_name().unwrap().to_string_lossy();
         let language = self.language.as_deref().or_else(|| judge_core::language::guess(&name));
         let checker_compiled = judge_core::problem::DirPackage::new(&self.problem)
             .ok()
             .and_then(|package| judge_core::problem::load(&package, "p").ok())
-            .is_some_and(|p| judge_core::checker_program::needs_compiling(&p.checker.plugin));
+            .is_some_and(|p| judge_core::checker_program::problem_needs_compiling(&p));
         language.is_some_and(judge_core::language::is_native) || checker_compiled
     }
 }

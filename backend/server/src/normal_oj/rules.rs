@@ -45,10 +45,14 @@ pub fn numeric_id(id: &str) -> Option<u64> {
 }
 
 /// Their meta data of a problem, if their runners can judge it: a numeric
-/// id, the `lines` checker without arguments (theirs), whole task scores
-/// summing to 100, at most 100 tasks of at most 100 cases.
+/// id, the `lines` checker without arguments (theirs), no interactor (their
+/// runners have none), whole task scores summing to 100, at most 100 tasks
+/// of at most 100 cases.
 pub fn meta(problem: &ProblemView) -> Option<Meta> {
     numeric_id(&problem.id)?;
+    if problem.interactor.is_some() {
+        return None;
+    }
     let checker_is_theirs = problem.checker.args.is_empty()
         && matches!(&problem.checker.plugin, CheckerRef::Builtin(id) if id == THEIR_CHECKER);
     if !checker_is_theirs || problem.tasks.is_empty() || problem.tasks.len() > MAX_TWO_DIGITS {
@@ -173,6 +177,7 @@ fn case_report(name: String, case: &CaseResult) -> CaseReport {
         fuel: None,
         wall_ms: None,
         message,
+        transcript: None,
     }
 }
 
@@ -217,6 +222,7 @@ mod tests {
             revision: "r".into(),
             max_score: scores.iter().sum(),
             checker: CheckerSpec { plugin: CheckerRef::Builtin(checker.into()), args: vec![] },
+            interactor: None,
             tasks,
             case_paths: None,
             origins: Default::default(),
@@ -260,6 +266,14 @@ mod tests {
         assert!(payload(&problem("7", &[40.0, 50.0], "lines"), "c").is_none());
         assert!(payload(&problem("7", &[40.5, 59.5], "lines"), "c").is_none());
         assert!(payload(&problem("seven", &[100.0], "lines"), "c").is_none());
+        let mut interactive = problem("7", &[40.0, 60.0], "lines");
+        interactive.interactor = Some(judge_core::problem::Interactor {
+            path: "interactor.cpp".into(),
+            time_ms: None,
+            memory_mb: None,
+            then_checker: true,
+        });
+        assert!(payload(&interactive, "c").is_none(), "their runners never get an interactive job");
     }
 
     #[test]

@@ -189,6 +189,7 @@ fn write_zip(
         title: view.title.clone(),
         format: view.format,
         checker: view.checker.clone(),
+        interactor: view.interactor.clone(),
         tasks: view.tasks.clone(),
         case_paths: view.case_paths.clone(),
         origins: view.origins.clone(),

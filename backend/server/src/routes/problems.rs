@@ -101,6 +101,7 @@ pub async fn put(
         revision: manifest_blob.digest.clone(),
         max_score: problem.max_score(),
         checker: problem.checker,
+        interactor: problem.interactor,
         tasks: problem.tasks,
         case_paths: problem.case_paths,
         origins: problem.origins,

@@ -168,8 +168,7 @@ async fn compiled_checker(
 /// `cpp-wasm`): with none seen within the language memory, the submission
 /// would wait forever, so it is refused with `422 no_compiling_runner`.
 async fn require_a_compiling_runner(state: &AppState, record: &ProblemRecord) -> ApiResult<()> {
-    let needs = judge_core::checker_program::runner_needs(&record.view.checker.plugin);
-    if needs != Some(judge_core::checker_program::COMPILER_CAPABILITY) {
+    if needs(record) != Some(judge_core::checker_program::COMPILER_CAPABILITY) {
         return Ok(());
     }
     let offered = state.queue.languages(queue::LANGUAGE_MEMORY).await?;
@@ -179,11 +178,21 @@ async fn require_a_compiling_runner(state: &AppState, record: &ProblemRecord) ->
     Err(ApiError::unprocessable(
         "no_compiling_runner",
         format!(
-            "problem {:?} has a checker in C/C++ source, compiled by runners with Docker and \
-             the sandbox image; no such runner is connected",
+            "problem {:?} has a checker or interactor in C/C++ source, compiled by runners \
+             with Docker and the sandbox image; no such runner is connected",
             record.view.id
         ),
     ))
+}
+
+/// What a runner must offer to judge the problem's submissions (its
+/// checker's id, or that it compiles C/C++ source: a checker not yet
+/// compiled, or an interactor).
+fn needs(record: &ProblemRecord) -> Option<&str> {
+    judge_core::checker_program::problem_runner_needs(
+        &record.view.checker.plugin,
+        record.view.interactor.as_ref(),
+    )
 }
 
 /// Fills in what a submission takes from its problem's record.
@@ -196,10 +205,11 @@ fn for_problem(
 ) -> ApiResult<()> {
     submission.problem_id.clone_from(&record.view.id);
     submission.revision.clone_from(&record.manifest.digest);
+    let source_interactor =
+        record.view.interactor.as_ref().is_some_and(|i| !i.path.ends_with(".wasm"));
     submission.checker = match &compiled {
-        Some(_) => None,
-        None => judge_core::checker_program::runner_needs(&record.view.checker.plugin)
-            .map(str::to_string),
+        Some(_) if !source_interactor => None,
+        _ => needs(record).map(str::to_string),
     };
     submission.max_score = record.view.max_score;
     submission.cost = records::judge_cost(&record.view.tasks);

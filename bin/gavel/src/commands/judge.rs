@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalog::resolve;
-use judge_core::judge::{Progress, judge};
+use judge_core::judge::{Judges, Progress, judge};
 use judge_core::problem::{self, DirPackage};
 
 use super::{Env, read_input};
@@ -29,6 +29,10 @@ pub struct Args {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also print each interactive case's exchange with the interactor (its
+    /// first 64 KiB each way): `<` what the interactor wrote, `>` the program.
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
@@ -49,10 +53,13 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         Some(id) => id.clone(),
         None => catalog.guess_language(&args.source).map_err(|e| BadInput(format!("{e:#}")))?,
     };
-    // Docker only for a language or a checker compiled in the sandbox image.
-    let compiled_checker =
-        problem.checker.plugin.program_path().is_some_and(|p| !p.ends_with(".wasm"));
-    let docker = if resolve::runs_in_docker(&language_id) || compiled_checker {
+    // Docker only for a language, a checker or an interactor compiled in
+    // the sandbox image.
+    let needs_compiling = |path: &str| !path.ends_with(".wasm");
+    let compiled_checker = problem.checker.plugin.program_path().is_some_and(needs_compiling);
+    let compiled_interactor = problem.interactor.as_ref().is_some_and(|i| needs_compiling(&i.path));
+    let docker = if resolve::runs_in_docker(&language_id) || compiled_checker || compiled_interactor
+    {
         let docker = native::Native::connect(&format!("gavel-judge-{}", std::process::id()))?;
         if let Err(e) = docker.remove_leftovers() {
             tracing::warn!("{e}");
@@ -69,14 +76,24 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let checker =
         resolve::checker(&catalog, docker.as_ref(), &problem.checker.plugin, &package, None)
             .map_err(|e| BadInput(format!("problem {}: checker: {e:#}", args.problem.display())))?;
+    let interactor = problem
+        .interactor
+        .as_ref()
+        .map(|spec| resolve::interactor(&catalog, docker.as_ref(), spec, &package))
+        .transpose()
+        .map_err(|e| BadInput(format!("problem {}: {e:#}", args.problem.display())))?;
     let language = resolve::language(&catalog, docker.as_ref(), &language_id)
         .map_err(|e| BadInput(format!("{e:#}")))?;
     let language = language.executor();
 
-    let mut printer = output::CasePrinter::new(!args.json);
+    let mut printer = output::CasePrinter::new(!args.json).with_transcripts(args.verbose);
     printer.header(&problem.id, &language_id, checker.name());
     let report = plugin_host::on_big_stack(|| {
-        judge(&problem, &package, &source, language, checker.as_checker(), &mut |p: &Progress| {
+        let judges = Judges {
+            checker: checker.as_checker(),
+            interactor: interactor.as_ref().map(|i| i as &dyn judge_core::interactive::Interactor),
+        };
+        judge(&problem, &package, &source, language, judges, &mut |p: &Progress| {
             printer.progress(p)
         })
     });

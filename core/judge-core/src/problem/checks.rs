@@ -135,6 +135,14 @@ pub(crate) fn validate_files(
             format!("missing: the checker named by {file} is not in the package"),
         ));
     }
+    if let Some(interactor) = &problem.interactor
+        && !listed.contains(&interactor.path)
+    {
+        return Err(ProblemError::new(
+            &interactor.path,
+            format!("missing: the interactor named by {file} is not in the package"),
+        ));
+    }
     for (t, task) in problem.tasks.iter().enumerate() {
         if let Some(bad) = task.depends_on.iter().find(|d| **d >= t) {
             return Err(ProblemError::new(

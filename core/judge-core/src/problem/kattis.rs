@@ -112,6 +112,7 @@ pub(super) fn load(
         title: name(&map)?.unwrap_or_else(|| fallback_id.to_string()),
         format: PackageFormat::Kattis,
         checker: CheckerSpec { plugin, args },
+        interactor: None,
         tasks: scored.tasks,
         case_paths: Some(CasePaths {
             input: "data/{case}.in".into(),

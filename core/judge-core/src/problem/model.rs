@@ -144,6 +144,60 @@ pub struct CasePaths {
     pub answer: String,
 }
 
+/// The interactor of an interactive problem: a program with testlib's
+/// interactor contract (`interactor <input> <tout> [<answer>]`, its stdout
+/// the contestant's stdin and the contestant's stdout its stdin, verdict by
+/// exit code), and its own limits (see `crate::interactive`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Interactor {
+    /// C or C++ source (`.c`, `.cc`, `.cpp`, compiled with the `.h`/`.hpp`
+    /// files beside it) or a prebuilt WASI module (`.wasm`), by relative path.
+    pub path: String,
+    /// The interactor's own time budget per case, in ms; default twice the
+    /// case's time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
+    /// The interactor's own memory, in MiB; default 256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Whether the problem's checker then judges what the interactor wrote
+    /// to `tout` (a problem that names a checker); without one the
+    /// interactor's verdict is final.
+    #[serde(default)]
+    pub then_checker: bool,
+}
+
+impl Interactor {
+    /// The interactor's time budget for a case whose time limit is `time_ms`.
+    pub fn time_ms_for(&self, time_ms: u64) -> u64 {
+        self.time_ms.unwrap_or_else(|| time_ms.saturating_mul(2))
+    }
+
+    /// The interactor's memory, in MiB.
+    pub fn memory_mb(&self) -> u64 {
+        self.memory_mb.unwrap_or(Limits::default().memory_mb)
+    }
+
+    /// Checks the interactor's own limits against the ranges tasks' limits have.
+    pub(crate) fn validate(&self, file: &str) -> Result<(), ProblemError> {
+        for (field, value, (_, min, max)) in [
+            ("interactor.time_ms", self.time_ms, RANGES[0]),
+            ("interactor.memory_mb", self.memory_mb, RANGES[1]),
+        ] {
+            if let Some(value) = value
+                && !(min..=max).contains(&value)
+            {
+                return Err(ProblemError::new(
+                    file,
+                    format!("{field}: {value} is out of range {min}..={max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A validated problem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Problem {
@@ -151,6 +205,9 @@ pub struct Problem {
     pub title: String,
     pub format: PackageFormat,
     pub checker: CheckerSpec,
+    /// The interactor, for an interactive problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactor: Option<Interactor>,
     pub tasks: Vec<Task>,
     /// Where case files are, when the format does not fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

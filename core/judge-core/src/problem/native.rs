@@ -1,4 +1,5 @@
-//! Gavel's native format: `problem.toml` + `tests/NAME.in|.out`.
+//! Gavel's native format: `problem.toml` + `tests/NAME.in|.out` (and, for an
+//! interactive problem, `[interactor]`).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +9,8 @@ use super::checks::{check_id, check_plugin_id, check_program_path, check_relativ
 use super::files::{PackageFiles, read_text};
 use super::kattis::check_kattis_default_args;
 use super::model::{
-    CheckerRef, CheckerSpec, Limits, PROBLEM_TOML, PackageFormat, Problem, ProblemError, Task,
+    CheckerRef, CheckerSpec, Interactor, Limits, PROBLEM_TOML, PackageFormat, Problem,
+    ProblemError, Task,
 };
 
 #[derive(Debug, Deserialize)]
@@ -19,8 +21,17 @@ struct NativeToml {
     #[serde(default)]
     limits: PartialLimits,
     checker: Option<NativeChecker>,
+    interactor: Option<NativeInteractor>,
     #[serde(default)]
     tasks: Vec<NativeTask>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NativeInteractor {
+    path: String,
+    time_ms: Option<u64>,
+    memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +91,21 @@ pub(super) fn load(files: &dyn PackageFiles, fallback_id: &str) -> Result<Proble
     check_id(&id, PROBLEM_TOML, "id")?;
     let defaults = raw.limits.over(Limits::default());
     defaults.validate(PROBLEM_TOML, "limits.")?;
+    let then_checker = raw.checker.is_some();
+    let interactor = raw
+        .interactor
+        .map(|i| {
+            check_program_path(&i.path, PROBLEM_TOML, "interactor.path")?;
+            let interactor = Interactor {
+                path: i.path,
+                time_ms: i.time_ms,
+                memory_mb: i.memory_mb,
+                then_checker,
+            };
+            interactor.validate(PROBLEM_TOML)?;
+            Ok(interactor)
+        })
+        .transpose()?;
     let checker = match raw.checker {
         None => CheckerSpec { plugin: CheckerRef::Builtin("tokens".into()), args: Vec::new() },
         Some(c) => {
@@ -127,6 +153,7 @@ pub(super) fn load(files: &dyn PackageFiles, fallback_id: &str) -> Result<Proble
         id,
         format: PackageFormat::Native,
         checker,
+        interactor,
         tasks,
         case_paths: None,
         origins: BTreeMap::new(),

@@ -63,6 +63,7 @@ pub(super) fn load(files: &dyn PackageFiles, fallback_id: &str) -> Result<Proble
         title: fallback_id.to_string(),
         format: PackageFormat::NormalOj,
         checker: CheckerSpec { plugin: CheckerRef::Builtin("lines".into()), args: Vec::new() },
+        interactor: None,
         tasks,
         case_paths: None,
         origins: BTreeMap::new(),

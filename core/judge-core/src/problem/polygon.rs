@@ -9,7 +9,8 @@
 //! dependencies (tasks that must be fully accepted first); the testlib
 //! checker's source. What is ignored: statements, validators (they check
 //! tests, not solutions), generators, solutions, other testsets, feedback
-//! policies. What is refused: interactors, files instead of standard
+//! policies. An interactor (`<assets><interactor>`) makes the problem
+//! interactive. What is refused: files instead of standard
 //! input/output, several runs, checkers that are not testlib's, groups that
 //! are not declared or depend on later ones, tests missing from the package.
 
@@ -20,8 +21,8 @@ use roxmltree::{Document, Node};
 use super::checks::{check_id, check_program_path, check_relative};
 use super::files::{PackageFiles, read_text};
 use super::model::{
-    CasePaths, CheckerRef, CheckerSpec, Limits, MAX_CASES, PROBLEM_XML, PackageFormat, Problem,
-    ProblemError, Task,
+    CasePaths, CheckerRef, CheckerSpec, Interactor, Limits, MAX_CASES, PROBLEM_XML, PackageFormat,
+    Problem, ProblemError, Task,
 };
 
 /// The testset Polygon judges with.
@@ -67,7 +68,8 @@ pub(super) fn load(
     let groups = read_groups(testset)?;
     let (tasks, scoring) = tasks(&tests, &groups, &cases, limits)?;
     let (checker, checker_origin) = checker(root)?;
-    let origins = BTreeMap::from([
+    let interactor = interactor(root)?;
+    let mut origins = BTreeMap::from([
         ("limits".to_string(), format!("{PROBLEM_XML}: testset {TESTSET:?}")),
         (
             "tests".to_string(),
@@ -76,11 +78,18 @@ pub(super) fn load(
         ("scoring".to_string(), format!("{PROBLEM_XML}: {scoring}")),
         ("checker".to_string(), format!("{PROBLEM_XML}: {checker_origin}")),
     ]);
+    if let Some(interactor) = &interactor {
+        origins.insert(
+            "interactor".to_string(),
+            format!("{PROBLEM_XML}: interactor {}", interactor.path),
+        );
+    }
     Ok(Problem {
         id,
         title,
         format: PackageFormat::Polygon,
         checker: CheckerSpec { plugin: checker, args: Vec::new() },
+        interactor,
         tasks,
         case_paths: Some(CasePaths { input: patterns.input, answer: patterns.answer }),
         origins,
@@ -467,13 +476,29 @@ fn dependencies(
     Ok(depends_on.into_iter().collect())
 }
 
+/// The interactor's source (`<assets><interactor><source path=…>`), if
+/// the problem is interactive: its checker then judges what it wrote to
+/// `tout`, as in Polygon.
+fn interactor(root: Node) -> Result<Option<Interactor>, ProblemError> {
+    let Some(interactor) = child(root, "assets").and_then(|a| child(a, "interactor")) else {
+        return Ok(None);
+    };
+    let path = child(interactor, "source").and_then(|s| s.attribute("path")).ok_or_else(|| {
+        error("assets.interactor.source: missing (a full package ships the source)")
+    })?;
+    check_program_path(path, PROBLEM_XML, "assets.interactor.source")?;
+    Ok(Some(Interactor {
+        path: path.to_string(),
+        time_ms: None,
+        memory_mb: None,
+        then_checker: true,
+    }))
+}
+
 /// The testlib checker's source, and its origin (`checker std::wcmp.cpp
-/// (files/check.cpp)`); interactors are refused.
+/// (files/check.cpp)`).
 fn checker(root: Node) -> Result<(CheckerRef, String), ProblemError> {
     let assets = child(root, "assets").ok_or_else(|| error("assets: missing (no checker)"))?;
-    if child(assets, "interactor").is_some() {
-        return Err(error("assets.interactor: interactive problems are not supported yet"));
-    }
     let checker = child(assets, "checker").ok_or_else(|| error("assets.checker: missing"))?;
     match checker.attribute("type") {
         None | Some("testlib") => {}

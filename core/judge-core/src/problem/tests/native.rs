@@ -155,3 +155,55 @@ fn checker_programs_are_named_by_testlib_or_kattis() {
     assert_eq!(p.checker.plugin, CheckerRef::KattisValidator("validator/validate.wasm".into()));
     assert_eq!(p.checker.args, ["x"]);
 }
+
+#[test]
+fn an_interactor_makes_a_native_problem_interactive() {
+    let mut files = native("[interactor]\npath = \"interactor.cpp\"\ntime_ms = 3000\n");
+    files.0.insert("interactor.cpp".into(), b"int main() {}".to_vec());
+    let p = load(&files, "p").unwrap();
+    let interactor = p.interactor.as_ref().expect("an interactor");
+    assert_eq!(interactor.path, "interactor.cpp");
+    assert_eq!((interactor.time_ms_for(1000), interactor.memory_mb()), (3000, 256));
+    assert!(!interactor.then_checker, "no [checker]: the interactor's verdict is final");
+    let mut files = native(
+        "[interactor]\npath = \"i.wasm\"\nmemory_mb = 64\n[checker]\ntestlib = \"check.cpp\"\n",
+    );
+    files.0.insert("i.wasm".into(), b"\0asm".to_vec());
+    files.0.insert("check.cpp".into(), b"int main() {}".to_vec());
+    let p = load(&files, "p").unwrap();
+    let interactor = p.interactor.as_ref().unwrap();
+    assert!(interactor.then_checker, "a [checker] judges the interactor's tout");
+    assert_eq!((interactor.time_ms_for(1000), interactor.memory_mb()), (2000, 64));
+    assert!(load(&native("title = \"t\""), "p").unwrap().interactor.is_none());
+}
+
+#[test]
+fn bad_interactors_name_the_field() {
+    let cases = [
+        (
+            "[interactor]\npath = \"interactor.py\"\n",
+            "problem.toml: interactor.path: \"interactor.py\" must be C or C++ source (.c, .cc, .cpp) or a WASI module (.wasm)",
+        ),
+        (
+            "[interactor]\npath = \"/etc/i.cpp\"\n",
+            "problem.toml: interactor.path: \"/etc/i.cpp\" must be a relative path inside the package",
+        ),
+        (
+            "[interactor]\npath = \"i.cpp\"\n",
+            "i.cpp: missing: the interactor named by problem.toml is not in the package",
+        ),
+        (
+            "[interactor]\npath = \"i.cpp\"\ntime_ms = 0\n",
+            "problem.toml: interactor.time_ms: 0 is out of range 1..=60000",
+        ),
+        (
+            "[interactor]\npath = \"i.cpp\"\nargs = []\n",
+            "problem.toml: line 3: unknown field `args`",
+        ),
+        ("[interactor]\n", "problem.toml: line 1: missing field `path`"),
+    ];
+    for (toml, expected) in cases {
+        let got = error(&native(toml));
+        assert!(got.starts_with(expected), "for {toml:?}:\n got {got}\nwant {expected}");
+    }
+}

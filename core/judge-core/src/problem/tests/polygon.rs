@@ -51,6 +51,32 @@ fn the_example_loads() {
     assert_eq!(p.tasks[0].limits.time_ms, 1000);
 }
 
+#[test]
+fn an_interactor_makes_the_problem_interactive_with_its_checker_after() {
+    let mut files = edited(|xml| {
+        xml.replace(
+            "<validators>",
+            "<interactor><source path=\"files/interactor.cpp\" type=\"cpp.g++17\"/></interactor><validators>",
+        )
+    });
+    assert_eq!(
+        error(&files),
+        "files/interactor.cpp: missing: the interactor named by problem.xml is not in the package"
+    );
+    files.0.insert("files/interactor.cpp".into(), b"int main() {}".to_vec());
+    let p = load(&files, "fallback").unwrap();
+    let interactor = p.interactor.as_ref().expect("an interactor");
+    assert_eq!(interactor.path, "files/interactor.cpp");
+    assert!(interactor.then_checker, "Polygon's checker judges the interactor's tout");
+    assert_eq!(interactor.time_ms_for(1000), 2000);
+    assert_eq!(p.origins["interactor"], "problem.xml: interactor files/interactor.cpp");
+    let no_source = edited(|xml| xml.replace("<validators>", "<interactor/><validators>"));
+    assert_eq!(
+        error(&no_source),
+        "problem.xml: assets.interactor.source: missing (a full package ships the source)"
+    );
+}
+
 /// The test package with `problem.xml` edited by `edit`.
 fn edited(edit: impl Fn(&str) -> String) -> MemPackage {
     let mut files = repo_package(PACKAGE);
@@ -88,11 +114,6 @@ fn missing_tests_say_how_to_export_them() {
 #[test]
 fn what_gavel_cannot_judge_is_refused_by_name() {
     let cases = [
-        (
-            "<validators>",
-            "<interactor><source path=\"files/i.cpp\"/></interactor><validators>",
-            "problem.xml: assets.interactor: interactive problems are not supported yet",
-        ),
         (
             "input-file=\"\"",
             "input-file=\"input.txt\"",
