@@ -208,3 +208,85 @@ fn collect_returns_what_a_run_wrote_after_the_snapshot() {
         }
     );
 }
+
+/// The frames of an interactive run until its report: `answer` is called
+/// with each output chunk and returns the frames to send back.
+fn interact(
+    s: &mut Supervisor,
+    argv: &[&str],
+    mut answer: impl FnMut(&[u8]) -> Vec<Request>,
+) -> (Vec<u8>, Vec<Response>, RunReport) {
+    let request = RunRequest { interactive: true, ..run_request(argv, b"", 1000, 5000) };
+    wire::write_frame(&mut s.input, &Request::Run(request).encode()).unwrap();
+    let (mut output, mut statuses) = (Vec::new(), Vec::new());
+    loop {
+        let body = wire::read_frame(&mut s.output).unwrap().expect("an answer");
+        match Response::decode(&body).unwrap() {
+            Response::Output { stream: OutputStream::Stdout, data } => {
+                output.extend_from_slice(&data);
+                for reply in answer(&data) {
+                    wire::write_frame(&mut s.input, &reply.encode()).unwrap();
+                }
+            }
+            status @ Response::Status { .. } => statuses.push(status),
+            Response::Ran(report) => return (output, statuses, report),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_interactive_run_talks_to_the_host_while_it_runs() {
+    let mut s = Supervisor::start();
+    // Asks, reads the reply, asks again with it, then waits for the end of input.
+    let script = "echo ask; read a; echo \"got $a\"; cat >/dev/null; echo done >&2";
+    let mut replies = vec![
+        vec![Request::Input { data: b"42\n".to_vec() }],
+        vec![Request::CloseInput],
+    ]
+    .into_iter();
+    let (output, statuses, report) =
+        interact(&mut s, &["/bin/sh", "-c", script], |_| replies.next().unwrap_or_default());
+    assert_eq!(report.exit, Exit::Code(0), "{report:?}");
+    assert_eq!(output, b"ask\ngot 42\n");
+    assert!(report.stdout.is_empty(), "interactive output is only streamed");
+    assert_eq!(report.stderr, b"done\n");
+    assert_eq!(report.output_len, output.len() as u64 + 5);
+    assert!(!statuses.is_empty(), "status frames come while it runs");
+    // The supervisor goes on serving plain requests after it.
+    assert_eq!(s.run(&["/bin/true"], b"", 1000, 5000).exit, Exit::Code(0));
+}
+
+#[test]
+fn an_interactive_run_is_stopped_by_the_host_and_reports_waiting_for_input() {
+    let mut s = Supervisor::start();
+    let mut seen_statuses = 0;
+    let request = RunRequest {
+        interactive: true,
+        ..run_request(&["/bin/sh", "-c", "echo ready; read line; echo never"], b"", 1000, 10_000)
+    };
+    wire::write_frame(&mut s.input, &Request::Run(request).encode()).unwrap();
+    let started = Instant::now();
+    let report = loop {
+        let body = wire::read_frame(&mut s.output).unwrap().expect("an answer");
+        match Response::decode(&body).unwrap() {
+            Response::Output { data, .. } => assert_eq!(data, b"ready\n"),
+            Response::Status { drained, .. } => {
+                // Nothing was given to it: everything given was taken.
+                assert!(drained);
+                seen_statuses += 1;
+                if seen_statuses == 5 {
+                    wire::write_frame(&mut s.input, &Request::Stop.encode()).unwrap();
+                }
+            }
+            Response::Ran(report) => break report,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(report.exit, Exit::Signal(libc::SIGKILL), "{report:?}");
+    assert!(!report.wall_killed);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // A stop that arrives after a run ended is dropped, never answered.
+    wire::write_frame(&mut s.input, &Request::Stop.encode()).unwrap();
+    assert_eq!(s.run(&["/bin/true"], b"", 1000, 5000).exit, Exit::Code(0));
+}
