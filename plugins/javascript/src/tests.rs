@@ -243,3 +243,52 @@ fn info_names_the_engine_and_its_version() {
         "function function function\n"
     );
 }
+
+/// A stdin that plays an interactor: it hands out one line per read, and
+/// only once the program has written (and so flushed) the query before it.
+struct Replies {
+    out: Sink,
+    replies: Vec<&'static str>,
+    next: usize,
+}
+
+impl std::io::Read for Replies {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(reply) = self.replies.get(self.next) else { return Ok(0) };
+        let queries = String::from_utf8(self.out.0.borrow().clone()).unwrap();
+        // Before the first reply nothing is needed; before each later one,
+        // the query asked after the previous reply.
+        assert_eq!(queries.lines().count(), self.next, "the query was not flushed before a read");
+        self.next += 1;
+        buf[..reply.len()].copy_from_slice(reply.as_bytes());
+        Ok(reply.len())
+    }
+}
+
+#[test]
+fn stdin_is_read_as_it_comes_and_output_is_flushed_before_each_wait() {
+    let source = "const rl = require('readline').createInterface({ input: process.stdin });
+        let asked = 0;
+        rl.on('line', (line) => { if (line === 'bye') { rl.close(); return; } asked++; console.log('? ' + asked); });";
+    let (status, output) = std::thread::Builder::new()
+        .stack_size(32 << 20)
+        .spawn(move || {
+            let out = Sink::default();
+            let replies = vec!["hi\n", "a\n", "b\n", "bye\n"];
+            let stdin = Replies { out: out.clone(), replies, next: 0 };
+            let engine = Engine::new().expect("the runtime starts");
+            let status = engine.run(
+                source.as_bytes(),
+                &[],
+                Box::new(stdin),
+                Box::new(out.clone()),
+                Box::new(Sink::default()),
+            );
+            (status, String::from_utf8(out.0.take()).unwrap())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(status, 0);
+    assert_eq!(output, "? 1\n? 2\n? 3\n");
+}
