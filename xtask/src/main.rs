@@ -497,6 +497,14 @@ fn bench(root: &Path) -> anyhow::Result<()> {
         step("native executor: per-case overhead, sandbox start");
         run(cargo().current_dir(root).args(["bench", "--package", "native"]))?;
     }
+    step("interactive: query round trips (Wasm, Docker), per-case overhead");
+    run(cargo().current_dir(root).args([
+        "bench",
+        "--package",
+        "catalog",
+        "--bench",
+        "interactive",
+    ]))?;
     step("runner: per-job overhead");
     run(cargo().current_dir(root).args([
         "bench",

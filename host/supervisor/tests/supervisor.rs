@@ -240,11 +240,9 @@ fn an_interactive_run_talks_to_the_host_while_it_runs() {
     let mut s = Supervisor::start();
     // Asks, reads the reply, asks again with it, then waits for the end of input.
     let script = "echo ask; read a; echo \"got $a\"; cat >/dev/null; echo done >&2";
-    let mut replies = vec![
-        vec![Request::Input { data: b"42\n".to_vec() }],
-        vec![Request::CloseInput],
-    ]
-    .into_iter();
+    let mut replies =
+        vec![vec![Request::Input { data: b"42\n".to_vec() }], vec![Request::CloseInput]]
+            .into_iter();
     let (output, statuses, report) =
         interact(&mut s, &["/bin/sh", "-c", script], |_| replies.next().unwrap_or_default());
     assert_eq!(report.exit, Exit::Code(0), "{report:?}");
