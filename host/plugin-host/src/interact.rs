@@ -16,20 +16,20 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use judge_core::checker_program::{self, MESSAGE_BYTES};
-use judge_core::interactive::{
-    self, DEADLOCK, Interaction, InteractorEnd, Side, TOUT_DIR, Transcript,
-};
+use judge_core::interactive::{self, Interaction, InteractorEnd, Side, TOUT_DIR, Transcript};
 use judge_core::{Channel, Program, Received, RunLimits, SharedChannel, Stopped};
 
 use crate::BIG_STACK;
+
+mod watchdog;
+
 use crate::call::{CallIo, CallReport, Failure, Preopen};
 use crate::duplex::{Pipe, Source, StopFlag, StreamInput};
 use crate::language::FuelCalibration;
 use crate::limits::CallLimits;
 use crate::program::WasiProgram;
+use watchdog::Budgets;
 
-/// How often the watchdog looks.
-const WATCH_EVERY: Duration = Duration::from_millis(10);
 /// How long the case waits for a stopped side beyond its own limits.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -272,22 +272,16 @@ impl WasiInteractor {
                 })
                 .map_err(|e| format!("starting the interactor's thread: {e}"))?
         };
-        let (watch_tx, watch_rx) = mpsc::channel::<()>();
-        let watchdog = {
-            let link = link.clone();
-            let contestant_backstop = Duration::from_millis(limits.time_ms.saturating_mul(3));
-            let budgets = Budgets {
-                idle: interactive::idle_limit(limits.time_ms),
-                interactor_idle: Duration::from_millis(interactor_limits.wall_ms),
-                case: contestant_backstop
-                    + Duration::from_millis(interactor_limits.wall_ms)
-                    + STOP_GRACE,
-            };
-            std::thread::Builder::new()
-                .name("gavel-interact-watch".into())
-                .spawn(move || watch(&link, &budgets, &watch_rx))
-                .map_err(|e| format!("starting the watchdog: {e}"))?
+        let contestant_backstop = Duration::from_millis(limits.time_ms.saturating_mul(3));
+        let budgets = Budgets {
+            idle: interactive::idle_limit(limits.time_ms),
+            interactor_idle: Duration::from_millis(interactor_limits.wall_ms),
+            case: contestant_backstop
+                + Duration::from_millis(interactor_limits.wall_ms)
+                + STOP_GRACE,
         };
+        // Watched while this lives (the watchdog holds it weakly).
+        let _watched = watchdog::watch(link.clone(), budgets);
         let channel: SharedChannel = Arc::new(ContestantEnd(link.clone()));
         let contestant = program.interact(channel, limits);
         link.finished(Side::Contestant);
@@ -297,13 +291,10 @@ impl WasiInteractor {
         }
         let wait = Duration::from_millis(interactor_limits.wall_ms) + STOP_GRACE;
         let report = done_rx.recv_timeout(wait).ok();
-        drop(watch_tx);
-        let _ = watchdog.join();
-        if report.is_some() {
-            let _ = thread.join();
-        }
-        // A thread that did not answer is left to end by itself: its store
-        // traps at its next tick (the case is stopped).
+        // The thread ends by itself once it has sent its report; one that
+        // did not answer is left to end so: its store traps at its next
+        // tick (the case is stopped).
+        drop(thread);
         link.stop("the case is over");
         let interactor = match (report, lock(&link.interactor_stalled).take()) {
             (_, Some(reason)) => Some(InteractorEnd::Failed { reason }),
@@ -389,103 +380,6 @@ fn read_tout(path: &std::path::Path, cap: u64) -> Vec<u8> {
     #[allow(clippy::disallowed_methods)]
     let _ = file.take(cap).read_to_end(&mut data);
     data
-}
-
-/// The watchdog's limits.
-struct Budgets {
-    /// A contestant using no CPU while the interactor waits.
-    idle: Duration,
-    /// An interactor neither running nor reading.
-    interactor_idle: Duration,
-    /// The whole case.
-    case: Duration,
-}
-
-/// Applies the idleness rules every [`WATCH_EVERY`] until the case is
-/// over (`done` disconnects).
-fn watch(link: &Link, budgets: &Budgets, done: &mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = done.recv_timeout(WATCH_EVERY) {
-        if link.stop.get().is_some() {
-            continue;
-        }
-        if let Some((idle, reason)) = judge(link, budgets, Instant::now()) {
-            if idle {
-                lock(&link.idle).get_or_insert(reason.clone());
-            } else {
-                lock(&link.interactor_stalled).get_or_insert(reason.clone());
-            }
-            link.stop(&reason);
-        }
-    }
-}
-
-/// What the watchdog finds at `now`: `(true, why)` ends the case as idle,
-/// `(false, why)` as the interactor's failure.
-fn judge(link: &Link, budgets: &Budgets, now: Instant) -> Option<(bool, String)> {
-    let contestant_done = link.contestant_done.load(Ordering::Acquire);
-    let interactor_done = link.interactor_done.load(Ordering::Acquire);
-    if contestant_done && interactor_done {
-        return None;
-    }
-    let drained = match link.drained_since.load(Ordering::Relaxed) {
-        0 => None,
-        since => Some(link.instant(since)),
-    };
-    let contestant_active = link.instant(link.contestant_active.load(Ordering::Relaxed));
-    let contestant_waiting = (!contestant_done)
-        .then(|| {
-            link.to_contestant.waiting_since().or_else(|| {
-                let reported = link.reported.load(Ordering::Relaxed);
-                drained.filter(|_| reported).map(|since| since.max(contestant_active))
-            })
-        })
-        .flatten();
-    let interactor_waiting =
-        (!interactor_done).then(|| link.to_interactor.waiting_since()).flatten();
-    if let (Some(c), Some(i)) = (contestant_waiting, interactor_waiting)
-        && now.saturating_duration_since(c.max(i)) >= DEADLOCK
-    {
-        return Some((
-            true,
-            format!(
-                "deadlock: the program and the interactor both waited to read for {} ms \
-                 (did the program flush its output?)",
-                DEADLOCK.as_millis()
-            ),
-        ));
-    }
-    let quiet = now.saturating_duration_since(contestant_active);
-    if !contestant_done
-        && (interactor_done || interactor_waiting.is_some())
-        && contestant_waiting.is_none()
-        && quiet >= budgets.idle
-    {
-        return Some((
-            true,
-            format!(
-                "the program used no CPU for {} ms while the interactor waited",
-                quiet.as_millis()
-            ),
-        ));
-    }
-    let interactor_active = link.instant(link.interactor_active.load(Ordering::Relaxed));
-    let stalled = now.saturating_duration_since(interactor_active);
-    if !interactor_done && interactor_waiting.is_none() && stalled >= budgets.interactor_idle {
-        return Some((
-            false,
-            format!(
-                "it made no progress for {} ms (neither running nor reading)",
-                stalled.as_millis()
-            ),
-        ));
-    }
-    if now.saturating_duration_since(link.start) >= budgets.case {
-        return Some((
-            true,
-            format!("the case ran past its wall-clock backstop of {} ms", budgets.case.as_millis()),
-        ));
-    }
-    None
 }
 
 impl interactive::Interactor for WasiInteractor {
