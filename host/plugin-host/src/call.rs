@@ -185,6 +185,24 @@ pub struct CallIo<'a> {
     pub core_module: bool,
 }
 
+impl CallIo<'static> {
+    /// The WASI stdio of a contestant's store on `channel` (an interactive
+    /// case): stdin read as the interactor writes, stdout handed over as
+    /// written, activity reported and stops obeyed at every tick.
+    pub(crate) fn interactive(channel: judge_core::SharedChannel) -> Self {
+        let (send, tick) = (channel.clone(), channel.clone());
+        CallIo {
+            stdin_stream: Some(StreamInput::new(Arc::new(channel))),
+            forward: Some(Arc::new(move |bytes: &[u8]| send.send(bytes).map_err(|s| s.0))),
+            on_tick: Some(Arc::new(move || {
+                tick.ran();
+                tick.stopped().map_or(Ok(()), |s| Err(s.0))
+            })),
+            ..CallIo::stdin(Bytes::new())
+        }
+    }
+}
+
 impl CallIo<'_> {
     /// Only `stdin`: no argument, environment variable, tap or directory.
     pub fn stdin(stdin: Bytes) -> Self {

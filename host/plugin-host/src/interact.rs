@@ -1,205 +1,37 @@
 //! Interactive cases: an interactor (a WASI program with testlib's
 //! interactor contract) runs in its own store on its own thread, the
 //! contestant's program runs on the caller's, and the two talk through the
-//! host's [`Pipe`]s. The host owns both pipes, so a watchdog thread sees who
+//! host's pipes (`crate::duplex`). The host owns both pipes, so a watchdog thread sees who
 //! waits for whom and applies the idleness rules of
 //! `judge_core::interactive`; whatever decides the case first stops the
 //! rest (every blocked read wakes, every store traps at its next tick).
 //!
 //! The contestant is any [`Program`]: a Wasm language or a `c-wasm` program
-//! gets the pipes as its WASI stdin and stdout (`contestant_io`); a Docker
+//! gets the pipes as its WASI stdin and stdout (`CallIo::interactive`); a Docker
 //! program is bridged by `native` through the same [`Channel`].
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use bytes::Bytes;
 use judge_core::checker_program::{self, MESSAGE_BYTES};
 use judge_core::interactive::{self, Interaction, InteractorEnd, Side, TOUT_DIR, Transcript};
-use judge_core::{Channel, Program, Received, RunLimits, SharedChannel, Stopped};
+use judge_core::{Program, RunLimits, SharedChannel};
 
 use crate::BIG_STACK;
-
-mod watchdog;
-
 use crate::call::{CallIo, CallReport, Failure, Preopen};
-use crate::duplex::{Pipe, Source, StopFlag, StreamInput};
+use crate::duplex::StreamInput;
 use crate::language::FuelCalibration;
 use crate::limits::CallLimits;
 use crate::program::WasiProgram;
+mod link;
+mod watchdog;
+
+use link::{ContestantEnd, InteractorInput, Link, lock};
 use watchdog::Budgets;
 
 /// How long the case waits for a stopped side beyond its own limits.
 const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// Time since the link was made, in nanoseconds (0: never).
-fn nanos_since(start: Instant) -> u64 {
-    start.elapsed().as_nanos().max(1) as u64
-}
-
-/// Everything both sides and the watchdog share.
-struct Link {
-    start: Instant,
-    to_contestant: Pipe,
-    to_interactor: Pipe,
-    stop: StopFlag,
-    transcript: Mutex<Transcript>,
-    /// When each side last showed activity (a tick, a read, a write).
-    contestant_active: AtomicU64,
-    interactor_active: AtomicU64,
-    /// A Docker contestant's report: since when it has taken all its input.
-    drained_since: AtomicU64,
-    reported: AtomicBool,
-    contestant_done: AtomicBool,
-    interactor_done: AtomicBool,
-    first: Mutex<Option<Side>>,
-    /// Set by the watchdog: the case ends as TLE "idle" with this reason.
-    idle: Mutex<Option<String>>,
-    /// Set by the watchdog: the interactor made no progress.
-    interactor_stalled: Mutex<Option<String>>,
-}
-
-impl Link {
-    fn new() -> Link {
-        Link {
-            start: Instant::now(),
-            to_contestant: Pipe::default(),
-            to_interactor: Pipe::default(),
-            stop: StopFlag::default(),
-            transcript: Mutex::default(),
-            contestant_active: AtomicU64::new(1),
-            interactor_active: AtomicU64::new(1),
-            drained_since: AtomicU64::new(0),
-            reported: AtomicBool::new(false),
-            contestant_done: AtomicBool::new(false),
-            interactor_done: AtomicBool::new(false),
-            first: Mutex::new(None),
-            idle: Mutex::new(None),
-            interactor_stalled: Mutex::new(None),
-        }
-    }
-
-    fn instant(&self, nanos: u64) -> Instant {
-        self.start + Duration::from_nanos(nanos)
-    }
-
-    fn mark(&self, side: &AtomicU64) {
-        side.store(nanos_since(self.start), Ordering::Relaxed);
-    }
-
-    /// Stops the case: both stores trap at their next tick or pipe call.
-    fn stop(&self, reason: &str) {
-        self.stop.stop(reason);
-        self.to_contestant.wake();
-        self.to_interactor.wake();
-    }
-
-    fn record(&self, from: Side, bytes: &[u8]) {
-        lock(&self.transcript).record(from, bytes);
-    }
-
-    /// One side ended: the other side's input ends, its output is dropped.
-    fn finished(&self, side: Side) {
-        let (done, out, input) = match side {
-            Side::Contestant => (&self.contestant_done, &self.to_interactor, &self.to_contestant),
-            Side::Interactor => (&self.interactor_done, &self.to_contestant, &self.to_interactor),
-        };
-        lock(&self.first).get_or_insert(side);
-        done.store(true, Ordering::Release);
-        out.close();
-        input.reader_gone();
-    }
-
-    fn stopped(&self) -> Result<(), String> {
-        match self.stop.get() {
-            Some(Stopped(reason)) => Err(reason),
-            None => Ok(()),
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// The contestant's end of a [`Link`].
-struct ContestantEnd(Arc<Link>);
-
-impl Channel for ContestantEnd {
-    fn receive(&self, max: usize, wait: Option<Duration>) -> Result<Received, Stopped> {
-        let link = &self.0;
-        let got = link.to_contestant.read(max, wait, &link.stop);
-        if matches!(got, Ok(Received::Data(_))) {
-            link.mark(&link.contestant_active);
-        }
-        got
-    }
-
-    fn send(&self, bytes: &[u8]) -> Result<(), Stopped> {
-        let link = &self.0;
-        if let Some(stopped) = link.stop.get() {
-            return Err(stopped);
-        }
-        link.mark(&link.contestant_active);
-        link.record(Side::Contestant, bytes);
-        link.to_interactor.write(bytes);
-        Ok(())
-    }
-
-    /// The contestant's run is over: it ended before the interactor, if
-    /// the interactor is still running.
-    fn close(&self) {
-        self.0.finished(Side::Contestant);
-    }
-
-    fn ran(&self) {
-        self.0.mark(&self.0.contestant_active);
-    }
-
-    fn drained(&self, drained: bool) {
-        let link = &self.0;
-        link.reported.store(true, Ordering::Relaxed);
-        let since = link.drained_since.load(Ordering::Relaxed);
-        match (drained, since) {
-            (true, 0) => link.mark(&link.drained_since),
-            (false, _) => link.drained_since.store(0, Ordering::Relaxed),
-            (true, _) => {}
-        }
-    }
-
-    fn stopped(&self) -> Option<Stopped> {
-        self.0.stop.get()
-    }
-}
-
-/// The interactor's stdin: what the contestant wrote.
-struct InteractorInput(Arc<Link>);
-
-impl Source for InteractorInput {
-    fn receive(&self, max: usize, wait: Option<Duration>) -> Result<Received, Stopped> {
-        let link = &self.0;
-        let got = link.to_interactor.read(max, wait, &link.stop);
-        link.mark(&link.interactor_active);
-        got
-    }
-}
-
-/// The WASI stdio of a contestant's store on `channel`: stdin read as the
-/// interactor writes, stdout handed over as written, activity reported and
-/// stops obeyed at every tick.
-pub(crate) fn contestant_io(channel: SharedChannel) -> CallIo<'static> {
-    let (send, tick) = (channel.clone(), channel.clone());
-    CallIo {
-        stdin_stream: Some(StreamInput::new(Arc::new(channel))),
-        forward: Some(Arc::new(move |bytes: &[u8]| send.send(bytes).map_err(|s| s.0))),
-        on_tick: Some(Arc::new(move || {
-            tick.ran();
-            tick.stopped().map_or(Ok(()), |s| Err(s.0))
-        })),
-        ..CallIo::stdin(Bytes::new())
-    }
-}
 
 /// An interactor program with its calibration and its problem's settings:
 /// judge-core's [`interactive::Interactor`].

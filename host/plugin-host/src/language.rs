@@ -278,7 +278,7 @@ impl Program for WasmProgram<'_> {
     }
 
     fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
-        let io = crate::interact::contestant_io(channel.clone());
+        let io = CallIo::interactive(channel.clone());
         let outcome = on_big_stack(|| self.plugin.run_here(&self.program, limits, io));
         channel.close();
         outcome

@@ -126,7 +126,7 @@ impl Program for JudgedProgram {
 
     fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
         let call_limits = self.calibration.call_limits(limits);
-        let io = crate::interact::contestant_io(channel.clone());
+        let io = CallIo::interactive(channel.clone());
         let report = on_big_stack(|| self.program.run(call_limits, io));
         channel.close();
         report.into_run_outcome(&self.calibration)

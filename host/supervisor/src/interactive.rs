@@ -201,7 +201,7 @@ impl Session {
                 }
                 return Err(e);
             }
-            if fds[0].revents != 0 && self.from_host(host)? {
+            if fds[0].revents != 0 && self.take_requests(host)? {
                 return Ok(Ending::Stopped);
             }
             self.feed()?;
@@ -216,7 +216,7 @@ impl Session {
 
     /// Reads what the host sent and acts on its whole frames; `true` when
     /// it asked to stop.
-    fn from_host(&mut self, host: &mut File) -> io::Result<bool> {
+    fn take_requests(&mut self, host: &mut File) -> io::Result<bool> {
         let mut chunk = [0; 64 << 10];
         let n = match host.read(&mut chunk) {
             Ok(0) => return Err(io::Error::other("the host closed the channel")),

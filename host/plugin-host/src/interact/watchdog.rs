@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use judge_core::interactive::DEADLOCK;
 
-use super::{Link, lock};
+use super::link::{Link, lock};
 
 /// How often the watchdog looks.
 const WATCH_EVERY: Duration = Duration::from_millis(10);
