@@ -18,7 +18,6 @@ use judge_core::checker_program::{self, MESSAGE_BYTES};
 use judge_core::interactive::{self, Interaction, InteractorEnd, Side, TOUT_DIR, Transcript};
 use judge_core::{Program, RunLimits, SharedChannel};
 
-use crate::BIG_STACK;
 use crate::call::{CallIo, CallReport, Failure, Preopen};
 use crate::duplex::StreamInput;
 use crate::language::FuelCalibration;
@@ -26,6 +25,7 @@ use crate::limits::CallLimits;
 use crate::program::WasiProgram;
 mod link;
 mod watchdog;
+mod workers;
 
 use link::{ContestantEnd, InteractorInput, Link, lock};
 use watchdog::Budgets;
@@ -71,16 +71,12 @@ impl WasiInteractor {
         answer: &[u8],
         limits: &RunLimits,
     ) -> Result<Interaction, String> {
-        let files = tempfile::tempdir().map_err(|e| format!("a folder for the case: {e}"))?;
-        let tout = tempfile::tempdir().map_err(|e| format!("a folder for tout: {e}"))?;
-        for (name, data) in [("input", input), ("answer", answer)] {
-            std::fs::write(files.path().join(name), data)
-                .map_err(|e| format!("writing {name}: {e}"))?;
-        }
+        let files = case_files(input, answer)?;
+        let tout = scratch_dir(true).map_err(|e| format!("a folder for tout: {e}"))?;
         let link = Arc::new(Link::new());
         let interactor_limits = self.limits(limits);
         let (done_tx, done_rx) = mpsc::channel();
-        let thread = {
+        {
             let (link, program) = (link.clone(), self.program.clone());
             let preopens = vec![
                 Preopen {
@@ -91,19 +87,16 @@ impl WasiInteractor {
                 Preopen { host: tout.path().to_path_buf(), guest: TOUT_DIR.into(), writable: true },
             ];
             let cancel = crate::cancel::current();
-            std::thread::Builder::new()
-                .name("gavel-interactor".into())
-                .stack_size(BIG_STACK)
-                .spawn(move || {
-                    let run = || run_interactor(&program, &link, interactor_limits, &preopens);
-                    let report = match &cancel {
-                        Some(token) => crate::cancel::with_cancel(token, run),
-                        None => run(),
-                    };
-                    let _ = done_tx.send(report);
-                })
-                .map_err(|e| format!("starting the interactor's thread: {e}"))?
-        };
+            workers::run(Box::new(move || {
+                let run = || run_interactor(&program, &link, interactor_limits, &preopens);
+                let report = match &cancel {
+                    Some(token) => crate::cancel::with_cancel(token, run),
+                    None => run(),
+                };
+                let _ = done_tx.send(report);
+            }))
+            .map_err(|e| format!("starting the interactor's thread: {e}"))?;
+        }
         let contestant_backstop = Duration::from_millis(limits.time_ms.saturating_mul(3));
         let budgets = Budgets {
             idle: interactive::idle_limit(limits.time_ms),
@@ -123,10 +116,8 @@ impl WasiInteractor {
         }
         let wait = Duration::from_millis(interactor_limits.wall_ms) + STOP_GRACE;
         let report = done_rx.recv_timeout(wait).ok();
-        // The thread ends by itself once it has sent its report; one that
-        // did not answer is left to end so: its store traps at its next
-        // tick (the case is stopped).
-        drop(thread);
+        // A store that did not answer is left to end by itself: it traps at
+        // its next tick (the case is stopped), and its worker is free again.
         link.stop("the case is over");
         let interactor = match (report, lock(&link.interactor_stalled).take()) {
             (_, Some(reason)) => Some(InteractorEnd::Failed { reason }),
@@ -201,6 +192,38 @@ fn interactor_end((report, own): (CallReport, bool)) -> Option<InteractorEnd> {
             Some(InteractorEnd::Failed { reason })
         }
     }
+}
+
+/// Small files of a case go to memory (`/dev/shm`): creating and removing
+/// folders on a disk busy with other work took milliseconds a case.
+const IN_MEMORY_BYTES: usize = 8 << 20;
+
+/// A fresh folder for a case's files: in `/dev/shm` when `small` and there
+/// is one, else in the temp dir.
+fn scratch_dir(small: bool) -> std::io::Result<tempfile::TempDir> {
+    let shm = std::path::Path::new("/dev/shm");
+    if small
+        && shm.is_dir()
+        && let Ok(dir) = tempfile::Builder::new().prefix("gavel-case-").tempdir_in(shm)
+    {
+        return Ok(dir);
+    }
+    tempfile::tempdir()
+}
+
+/// The interactor's read-only files, `input` and `answer`, in a fresh
+/// folder (on disk when memory has no room for them).
+fn case_files(input: &[u8], answer: &[u8]) -> Result<tempfile::TempDir, String> {
+    let write = |dir: tempfile::TempDir| -> std::io::Result<tempfile::TempDir> {
+        std::fs::write(dir.path().join("input"), input)?;
+        std::fs::write(dir.path().join("answer"), answer)?;
+        Ok(dir)
+    };
+    let small = input.len() + answer.len() <= IN_MEMORY_BYTES;
+    scratch_dir(small)
+        .and_then(write)
+        .or_else(|_| tempfile::tempdir().and_then(write))
+        .map_err(|e| format!("writing the case's files for the interactor: {e}"))
 }
 
 /// What the interactor wrote to `tout`, at most `cap` bytes.
