@@ -24,6 +24,10 @@ pub const DEADLOCK: Duration = Duration::from_secs(1);
 /// The most of each direction of the exchange a case's transcript keeps.
 pub const TRANSCRIPT_BYTES: usize = 64 << 10;
 
+/// The most transcript text one report keeps over all its cases (a report
+/// travels to the backend in one request): later cases keep less.
+pub const REPORT_TRANSCRIPT_BYTES: usize = 1 << 20;
+
 /// Where the interactor finds its files: the input and the answer (read
 /// only, in [`checker_program::FILES_DIR`]) and `tout`, the file it may
 /// write for a checker afterwards (in its own writable folder).
@@ -103,6 +107,35 @@ impl Transcript {
             Some(last) if same_side => last.text.push_str(&text),
             _ => self.entries.push(TranscriptEntry { from, text: text.into_owned() }),
         }
+    }
+}
+
+impl Transcript {
+    /// This transcript within `room` bytes of text (what is left of a
+    /// report's [`REPORT_TRANSCRIPT_BYTES`]), `room` reduced by what it keeps.
+    pub fn within(mut self, room: &mut usize) -> Self {
+        let mut kept = 0;
+        let mut entries = Vec::new();
+        for mut entry in std::mem::take(&mut self.entries) {
+            let left = *room - kept;
+            if left == 0 {
+                self.cut = true;
+                break;
+            }
+            if entry.text.len() > left {
+                let mut end = left;
+                while !entry.text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                entry.text.truncate(end);
+                self.cut = true;
+            }
+            kept += entry.text.len();
+            entries.push(entry);
+        }
+        *room -= kept;
+        self.entries = entries;
+        self
     }
 }
 
@@ -356,5 +389,21 @@ mod tests {
         assert_eq!(contestant, TRANSCRIPT_BYTES);
         t.record(Side::Interactor, b"more");
         assert_eq!(t.entries.last().unwrap().text, "more", "the other side still has room");
+    }
+
+    #[test]
+    fn a_reports_transcripts_share_one_budget() {
+        let mut t = Transcript::default();
+        t.record(Side::Interactor, b"12345");
+        t.record(Side::Contestant, "\u{e9}\u{e9}".as_bytes());
+        let mut room = 7;
+        let first = t.clone().within(&mut room);
+        let texts: Vec<&str> = first.entries.iter().map(|e| e.text.as_str()).collect();
+        assert_eq!((texts, first.cut, room), (vec!["12345", "\u{e9}"], true, 0));
+        let second = t.clone().within(&mut room);
+        assert!(second.entries.is_empty() && second.cut);
+        let mut plenty = 100;
+        assert_eq!(t.clone().within(&mut plenty), t);
+        assert_eq!(plenty, 100 - 9);
     }
 }

@@ -58,6 +58,7 @@ pub fn judge(
         }
     };
     on_progress(&Progress::Compiled { message: String::new() });
+    let mut transcript_room = interactive::REPORT_TRANSCRIPT_BYTES;
     let mut tasks = problem
         .tasks
         .iter()
@@ -67,7 +68,7 @@ pub fn judge(
                 .cases
                 .iter()
                 .map(|name| {
-                    let case = judge_case(
+                    let mut case = judge_case(
                         problem,
                         files,
                         name,
@@ -75,6 +76,7 @@ pub fn judge(
                         &task.limits.run_limits(),
                         judges,
                     );
+                    case.transcript = case.transcript.map(|t| t.within(&mut transcript_room));
                     on_progress(&Progress::Case { task: t, case: case.clone() });
                     case
                 })
