@@ -86,8 +86,15 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| BadInput(format!("{e:#}")))?;
     let language = language.executor();
 
+    // What decides a case: the checker, and for an interactive problem the
+    // interactor (its checker only when the problem names one).
+    let judged_by = match &problem.interactor {
+        None => checker.name().to_string(),
+        Some(i) if i.then_checker => format!("{} · interactor {}", checker.name(), i.path),
+        Some(i) => format!("none · interactor {}", i.path),
+    };
     let mut printer = output::CasePrinter::new(!args.json).with_transcripts(args.verbose);
-    printer.header(&problem.id, &language_id, checker.name());
+    printer.header(&problem.id, &language_id, &judged_by);
     let report = plugin_host::on_big_stack(|| {
         let judges = Judges {
             checker: checker.as_checker(),
@@ -98,7 +105,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         })
     });
     if args.json {
-        let json = output::report_json(&problem.id, &language_id, checker.name(), &report);
+        let json = output::report_json(&problem.id, &language_id, &judged_by, &report);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         printer.footer(&report);
