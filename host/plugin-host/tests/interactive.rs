@@ -23,6 +23,7 @@ fn program(data: &str, body: &str) -> Vec<u8> {
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_read" (func $fd_read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "{data}")
   (func $write (param $fd i32) (param $ptr i32) (param $len i32)
@@ -103,6 +104,25 @@ fn hostile_interactors_end_as_judgement_errors_with_the_reason() {
     let message = interactor_failure(&flooded);
     assert!(message.contains("output limit"), "{message}");
     assert!(flooded.transcript.cut, "the transcript keeps only the start of a flood");
+}
+
+/// Sleeps 30 s (one monotonic-clock subscription): neither running nor reading.
+const SLEEP: &str = "(i32.store8 (i32.const 520) (i32.const 0))
+    (i32.store (i32.const 528) (i32.const 1))
+    (i64.store (i32.const 536) (i64.const 30000000000))
+    (i64.store (i32.const 544) (i64.const 0))
+    (i32.store16 (i32.const 552) (i32.const 0))
+    (drop (call $poll (i32.const 512) (i32.const 600) (i32.const 1) (i32.const 700)))";
+
+#[test]
+fn an_interactor_that_neither_runs_nor_reads_is_a_judgement_error_within_its_budget() {
+    let (sleeping, elapsed) = interact(("", SLEEP), ("", READ_ALL));
+    assert_eq!(sleeping.first, Side::Interactor, "{sleeping:?}");
+    let message = interactor_failure(&sleeping);
+    assert!(message.contains("made no progress"), "{message}");
+    // Its budget (2 × 100 ms at the calibration: a 2.8 s backstop) and the
+    // grace for a stopped store, not the 30 s it asked to sleep.
+    assert!(elapsed < Duration::from_secs(15), "{elapsed:?}");
 }
 
 #[test]

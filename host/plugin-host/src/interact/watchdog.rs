@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use judge_core::interactive::DEADLOCK;
+use judge_core::interactive::{DEADLOCK, Side};
 
 use super::link::{Link, lock};
 
@@ -92,6 +92,9 @@ fn check(link: &Link, budgets: &Budgets) {
             lock(&link.idle).get_or_insert(reason.clone());
         } else {
             lock(&link.interactor_stalled).get_or_insert(reason.clone());
+            // The interactor's failure ends the case: it counts as ending
+            // first (the contestant is stopped because of it).
+            lock(&link.first).get_or_insert(Side::Interactor);
         }
         link.stop(&reason);
     }
