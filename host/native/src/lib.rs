@@ -517,9 +517,10 @@ fn system_error(reason: String) -> RunOutcome {
 }
 
 /// How long an interactive run may last in the sandbox, beyond 3× its
-/// time limit: a backstop only (the host's own idleness and wall rules
-/// stop it first, with a `Stop`).
-const INTERACTIVE_WALL_GRACE_MS: u64 = 120_000;
+/// time limit: a backstop only (the host's idleness rules and its case
+/// backstop stop it first, with a `Stop`; time spent waiting for the
+/// interactor is not the program's).
+const INTERACTIVE_WALL_GRACE_MS: u64 = 600_000;
 /// How long the bridge waits for the interactor's output before it looks
 /// whether the case was stopped.
 const BRIDGE_POLL: Duration = Duration::from_millis(25);

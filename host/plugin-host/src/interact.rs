@@ -33,6 +33,13 @@ use watchdog::Budgets;
 /// How long the case waits for a stopped side beyond its own limits.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// The wall time a case may take beyond both sides' budgets before the
+/// watchdog ends it: room for the exchange itself (10⁶ queries with a
+/// Docker contestant take minutes of waiting that count against neither
+/// side). The idleness rules end every case that stops making progress
+/// long before; this only catches what they cannot.
+const CASE_SLACK: Duration = Duration::from_secs(300);
+
 /// An interactor program with its calibration and its problem's settings:
 /// judge-core's [`interactive::Interactor`].
 #[derive(Debug, Clone)]
@@ -103,7 +110,8 @@ impl WasiInteractor {
             interactor_idle: Duration::from_millis(interactor_limits.wall_ms),
             case: contestant_backstop
                 + Duration::from_millis(interactor_limits.wall_ms)
-                + STOP_GRACE,
+                + STOP_GRACE
+                + CASE_SLACK,
         };
         // Watched while this lives (the watchdog holds it weakly).
         let _watched = watchdog::watch(link.clone(), budgets);
