@@ -61,6 +61,21 @@ pub struct RunOutcome {
     pub wall_ms: Option<u64>,
 }
 
+impl RunOutcome {
+    /// A run the executor could not carry out (→ JE), with nothing measured.
+    pub fn system_error(reason: impl Into<String>) -> Self {
+        Self {
+            end: RunEnd::SystemError { reason: reason.into() },
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            time_ms: 0,
+            memory_kb: 0,
+            fuel: None,
+            wall_ms: None,
+        }
+    }
+}
+
 /// The result of compiling a submission.
 pub enum Compiled<'a> {
     /// A program ready to run on each case.
@@ -100,17 +115,7 @@ pub trait Program {
     /// left empty. An executor that cannot do this reports a system error.
     fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
         let _ = (channel, limits);
-        RunOutcome {
-            end: RunEnd::SystemError {
-                reason: "this language cannot run interactive problems".into(),
-            },
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            time_ms: 0,
-            memory_kb: 0,
-            fuel: None,
-            wall_ms: None,
-        }
+        RunOutcome::system_error("this language cannot run interactive problems")
     }
 }
 

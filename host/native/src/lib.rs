@@ -491,28 +491,15 @@ impl Program for NativeProgram<'_> {
         };
         match ran {
             Ok(report) => classify::run_outcome(report, limits, wall_ms),
-            Err(reason) => system_error(reason),
+            Err(reason) => RunOutcome::system_error(reason),
         }
     }
 
     fn interact(&self, channel: SharedChannel, limits: &RunLimits) -> RunOutcome {
         if (self.cancelled)() {
-            return system_error(CANCELLED.into());
+            return RunOutcome::system_error(CANCELLED);
         }
-        self.interact_here(&channel, limits).unwrap_or_else(system_error)
-    }
-}
-
-/// A run the executor could not carry out (→ JE).
-fn system_error(reason: String) -> RunOutcome {
-    RunOutcome {
-        end: judge_core::RunEnd::SystemError { reason },
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-        time_ms: 0,
-        memory_kb: 0,
-        fuel: None,
-        wall_ms: None,
+        self.interact_here(&channel, limits).unwrap_or_else(RunOutcome::system_error)
     }
 }
 

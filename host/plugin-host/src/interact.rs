@@ -256,15 +256,7 @@ impl interactive::Interactor for WasiInteractor {
         // The contestant's store runs on a big stack of its executor's; the
         // interactor's on its own thread.
         self.interact_here(program, input, answer, limits).unwrap_or_else(|reason| Interaction {
-            contestant: judge_core::RunOutcome {
-                end: judge_core::RunEnd::SystemError { reason: reason.clone() },
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-                time_ms: 0,
-                memory_kb: 0,
-                fuel: None,
-                wall_ms: None,
-            },
+            contestant: judge_core::RunOutcome::system_error(reason.clone()),
             interactor: Some(InteractorEnd::Failed { reason }),
             first: Side::Interactor,
             idle: None,
