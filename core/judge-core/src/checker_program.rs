@@ -78,6 +78,16 @@ pub fn needs_compiling(reference: &crate::problem::CheckerRef) -> bool {
 /// The most of a program's message a verdict keeps.
 pub const MESSAGE_BYTES: usize = 1024;
 
+/// The most a Kattis validator may write into its feedback folder, in bytes
+/// over all its files: far more than `judgemessage.txt` and `score.txt`
+/// need, and small enough that a validator writing without end fills no
+/// runner's disk. More is a checker failure (a judge error).
+pub const FEEDBACK_BYTES: u64 = 1 << 20;
+
+/// The most files and folders a Kattis validator may create in its
+/// feedback folder.
+pub const FEEDBACK_ENTRIES: usize = 64;
+
 impl Contract {
     /// The program's arguments (after its name).
     pub fn args(self, extra: &[String]) -> Vec<String> {

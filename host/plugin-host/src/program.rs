@@ -8,12 +8,15 @@
 //! deadline, memory cap, output cap) and WASI with no environment, no
 //! network and no directory but the ones the caller preopens.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use judge_core::checker_program::{self, Contract, ProgramFacts};
 use judge_core::{CheckVerdict, Checker, Program, RunLimits, RunOutcome, SharedChannel};
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
-use crate::call::{Call, CallIo, CallReport, CallState, Failure, Preopen};
+use crate::call::{Call, CallIo, CallReport, CallState, Failure, Preopen, TickHook};
 use crate::language::FuelCalibration;
 use crate::limits::CallLimits;
 use crate::{PluginError, PluginHost, on_big_stack};
@@ -174,6 +177,10 @@ impl ProgramChecker {
             .then(tempfile::tempdir)
             .transpose()
             .map_err(|e| format!("a feedback folder: {e}"))?;
+        let feedback_quota = feedback.as_ref().map(|dir| {
+            let dir = dir.path().to_path_buf();
+            Arc::new(move || within_feedback_quota(&dir)) as TickHook
+        });
         let write = |name: &str, data: &[u8]| {
             std::fs::write(files.path().join(name), data)
                 .map_err(|e| format!("writing {name}: {e}"))
@@ -199,8 +206,19 @@ impl ProgramChecker {
             });
         }
         let args = self.contract.args(args);
-        let io = CallIo { args: &args, preopens: &preopens, ..CallIo::stdin(stdin) };
+        let io = CallIo {
+            args: &args,
+            preopens: &preopens,
+            on_tick: feedback_quota,
+            ..CallIo::stdin(stdin)
+        };
         let report = self.program.run(self.limits, io);
+        // Looked at while it runs (every tick) and once more after it ends,
+        // so a validator that writes too much in its last instants fails too.
+        let over_quota = feedback.as_ref().and_then(|dir| within_feedback_quota(dir.path()).err());
+        if let Some(reason) = over_quota {
+            return Ok(CheckVerdict::Fail { message: format!("the checker program: {reason}") });
+        }
         let Some(exit_code) = report.exit_code() else {
             let reason = report.failure.as_ref().map(Failure::reason).unwrap_or_default();
             return Ok(CheckVerdict::Fail { message: format!("the checker program: {reason}") });
@@ -220,8 +238,38 @@ impl ProgramChecker {
     }
 }
 
+/// `Err` with the reason when a validator's feedback folder holds more than
+/// [`checker_program::FEEDBACK_BYTES`] or [`checker_program::FEEDBACK_ENTRIES`]
+/// (links are counted, never followed). Stops counting at the first excess,
+/// so a folder flooded with files costs one bounded walk.
+fn within_feedback_quota(dir: &Path) -> Result<(), String> {
+    use checker_program::{FEEDBACK_BYTES, FEEDBACK_ENTRIES};
+    let unreadable = |e: std::io::Error| format!("its feedback folder could not be read: {e}");
+    let (mut bytes, mut entries) = (0u64, 0usize);
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            entries += 1;
+            if entries > FEEDBACK_ENTRIES {
+                return Err(format!("it created more than {FEEDBACK_ENTRIES} feedback files"));
+            }
+            let metadata = entry.path().symlink_metadata().map_err(unreadable)?;
+            if metadata.is_dir() {
+                folders.push(entry.path());
+            } else {
+                bytes += metadata.len();
+            }
+            if bytes > FEEDBACK_BYTES {
+                return Err(format!("it wrote more than {} KiB of feedback", FEEDBACK_BYTES >> 10));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The start of a feedback file, if the program wrote it.
-fn read_capped(path: &std::path::Path) -> Option<Vec<u8>> {
+fn read_capped(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
     let file = std::fs::File::open(path).ok()?;
     let mut data = Vec::new();
@@ -235,5 +283,34 @@ impl Checker for ProgramChecker {
     fn check(&self, input: &[u8], expected: &[u8], actual: &[u8], args: &[String]) -> CheckVerdict {
         on_big_stack(|| self.check_here(input, expected, actual, args))
             .unwrap_or_else(|message| CheckVerdict::Fail { message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use checker_program::{FEEDBACK_BYTES, FEEDBACK_ENTRIES};
+
+    #[test]
+    fn the_feedback_quota_counts_bytes_in_every_folder_and_every_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(within_feedback_quota(dir.path()), Ok(()));
+        std::fs::write(dir.path().join("judgemessage.txt"), b"fine").unwrap();
+        std::fs::create_dir(dir.path().join("nested")).unwrap();
+        let nested = dir.path().join("nested/big");
+        std::fs::write(&nested, vec![b'x'; FEEDBACK_BYTES as usize - 4]).unwrap();
+        assert_eq!(within_feedback_quota(dir.path()), Ok(()), "exactly the quota is allowed");
+        std::fs::write(&nested, vec![b'x'; FEEDBACK_BYTES as usize - 3]).unwrap();
+        let over = within_feedback_quota(dir.path()).unwrap_err();
+        assert!(over.contains("KiB of feedback"), "{over}");
+
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..FEEDBACK_ENTRIES {
+            std::fs::write(dir.path().join(format!("f{i}")), b"").unwrap();
+        }
+        assert_eq!(within_feedback_quota(dir.path()), Ok(()));
+        std::fs::write(dir.path().join("one-more"), b"").unwrap();
+        let over = within_feedback_quota(dir.path()).unwrap_err();
+        assert!(over.contains("feedback files"), "{over}");
     }
 }

@@ -189,7 +189,8 @@ fn hostile_checkers_fail_to_compile_or_end_as_checker_failures_with_the_reason()
     refused("include_passwd.cpp", &["error"]);
     refused("template_bomb.cpp", &["took longer than", "ran out of memory"]);
     let fails = |name: &str, reasons: &[&str]| {
-        let verdict = check(&hostile.join(name), &case, false);
+        let kattis = name.starts_with("kattis");
+        let verdict = check(&hostile.join(name), &case, kattis);
         assert_eq!(verdict["kind"], "fail", "{name}: {verdict}");
         let message = verdict["message"].as_str().unwrap();
         assert!(reasons.iter().any(|r| message.contains(r)), "{name}: {message}");
@@ -199,6 +200,9 @@ fn hostile_checkers_fail_to_compile_or_end_as_checker_failures_with_the_reason()
     fails("loops.cpp", &["fuel", "wall-clock limit"]);
     fails("alloc4g.cpp", &["memory limit"]);
     fails("stderr100mb.cpp", &["output limit"]);
+    // A validator's feedback folder is bounded: bytes and entries.
+    fails("kattis_feedback_flood.cpp", &["KiB of feedback"]);
+    fails("kattis_feedback_files.cpp", &["feedback files"]);
     // It sees its three files and nothing else: contained means AC.
     assert_eq!(check(&hostile.join("reads_outside.cpp"), &case, false)["kind"], "accepted");
 }
