@@ -87,6 +87,18 @@ impl From<queue::QueueError> for ApiError {
             );
         }
         match error {
+            queue::QueueError::NotReplicated { acked, wanted, timeout_ms } => {
+                tracing::warn!(acked, wanted, "a write was refused: too few replicas have it");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_replicated",
+                    format!(
+                        "the change reached {acked} of the {wanted} Redis replica(s) required \
+                         within {timeout_ms} ms, so it is not acknowledged; retry later \
+                         (a create with the same Idempotency-Key is stored at most once)"
+                    ),
+                )
+            }
             queue::QueueError::Redis(e) => {
                 tracing::error!(error = %e, "redis call failed");
                 ApiError::new(
