@@ -246,6 +246,13 @@ mod tests {
         }
         assert!(stalled.detail.contains("did not answer in time"), "{}", stalled.detail);
         assert!(gone.detail.contains("is unavailable"), "{}", gone.detail);
+        let short = ApiError::from(queue::QueueError::NotReplicated {
+            acked: 0,
+            wanted: 1,
+            timeout_ms: 1000,
+        });
+        assert_eq!((short.status, short.code), (StatusCode::SERVICE_UNAVAILABLE, "not_replicated"));
+        assert!(short.detail.contains("0 of the 1 Redis replica(s)"), "{}", short.detail);
         let corrupt = ApiError::from(queue::QueueError::Corrupt("x".into()));
         assert_eq!(corrupt.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
