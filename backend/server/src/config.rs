@@ -341,6 +341,14 @@ impl Config {
                 self.replication.timeout.as_millis()
             );
         }
+        if self.replication.min_replicas > 0 && self.replication.timeout >= self.redis_timeout {
+            bail!(
+                "redis_wait_timeout_ms ({}) must be below redis_timeout_ms ({}): a write waiting \
+                 for its replicas would otherwise be cut off as a stalled Redis",
+                self.replication.timeout.as_millis(),
+                self.redis_timeout.as_millis()
+            );
+        }
         if self.replication.min_replicas > 16 {
             bail!("redis_min_replicas must be 0 to 16");
         }
@@ -480,6 +488,13 @@ mod tests {
         assert!(refused(bad).contains("not a sentinel address"));
         let forever = BackendArgs { redis_wait_timeout_ms: Some(0), ..Default::default() };
         assert!(refused(forever).contains("redis_wait_timeout_ms must be"));
+        let cut_off = BackendArgs {
+            redis_sentinel: sentinels(),
+            redis_wait_timeout_ms: Some(2000),
+            redis_timeout_ms: Some(1000),
+            ..Default::default()
+        };
+        assert!(refused(cut_off).contains("must be below redis_timeout_ms"));
     }
 
     #[test]
