@@ -115,6 +115,8 @@ const SUPERVISOR_TARGET: &str = "x86_64-unknown-linux-musl";
 /// Docker engine runs.
 fn install_prerequisites(root: &Path) -> anyhow::Result<()> {
     step("checking prerequisites");
+    // Also the Sentinels of the replication tests: `redis-server --sentinel`
+    // (`queue::managed::ReplicaSet`), so no `redis-sentinel` package.
     install_package("redis-server", "redis-server")?;
     // The `javascript` plugin compiles QuickJS-NG's C for Wasm with these
     // (plugins/.cargo/config.toml names them); the header stands for wasi-libc.

@@ -101,6 +101,11 @@
 --                              backend at start and at each sweep
 --   P..'gc-lock'               string: the token of the backend instance
 --                              running the blob sweep; expires
+--   P..'ack-barrier'           counter: bumped by every acknowledged write
+--                              just before its WAIT (written by the Rust
+--                              side, `Queue::acknowledged`), so the WAIT
+--                              covers everything the primary had then, even
+--                              when the write itself changed nothing
 -- A finished code run's hash and event log expire `runs_ms` after it
 -- finished (`expire_finished`; its artifacts are inline in the hash); a
 -- finished submission's event log `events_ms` after (its record stays).

@@ -88,12 +88,18 @@ pub struct OwnerCounts {
 
 impl Queue {
     pub async fn create_client(&self, client_id: &str, name: &str, token_hash: &str) -> Result<()> {
-        let _: () = redis::pipe()
-            .atomic()
+        // One transaction, spelled out so `acknowledged` can follow it
+        // with `WAIT` (the answer is EXEC's).
+        let mut write = redis::pipe();
+        write
+            .cmd("MULTI")
+            .ignore()
             .hset_multiple(keys::client(self.prefix(), client_id), &[("name", name)])
+            .ignore()
             .set(keys::client_token(self.prefix(), token_hash), client_id)
-            .query_async(&mut self.conn())
-            .await?;
+            .ignore()
+            .cmd("EXEC");
+        let _: redis::Value = self.acknowledged(&write).await?;
         Ok(())
     }
 

@@ -145,6 +145,12 @@ pub(crate) fn schema(prefix: &str) -> String {
     format!("{prefix}schema")
 }
 
+/// `P..'ack-barrier'`: the counter every acknowledged write bumps before
+/// its `WAIT` (`Queue::acknowledged`).
+pub(crate) fn ack_barrier(prefix: &str) -> String {
+    format!("{prefix}ack-barrier")
+}
+
 /// `P..'gc-lock'`: who runs the blob sweep.
 pub(crate) fn gc_lock(prefix: &str) -> String {
     format!("{prefix}gc-lock")
@@ -220,6 +226,7 @@ mod tests {
             super::delivery("P", "{did}"),
             super::schema("P"),
             super::gc_lock("P"),
+            super::ack_barrier("P"),
             super::wake_channel("P"),
             super::events_channel("P", "{sid}"),
         ];

@@ -55,10 +55,15 @@ mod runners;
 mod schema;
 mod scripts;
 mod stats;
+pub mod topology;
 mod waiters;
 mod webhooks;
 
 use std::time::Duration;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
@@ -76,6 +81,7 @@ pub use retention::Retention;
 pub use runners::{Capabilities, NewRunner, RunnerAuth};
 pub use schema::SCHEMA_VERSION;
 pub use stats::Stats;
+pub use topology::{RedisTarget, Replication, Sentinels};
 pub use waiters::{Need, Offer, Waiter, Waiters};
 pub use webhooks::{Attempt, DueDelivery, RetryPolicy};
 
@@ -105,6 +111,8 @@ pub struct QueueConfig {
     pub redis_timeout: Duration,
     /// The quotas of a client the admin set none on.
     pub quotas: Quotas,
+    /// How many replicas must have a write before it is acknowledged.
+    pub replication: Replication,
 }
 
 impl Default for QueueConfig {
@@ -117,6 +125,7 @@ impl Default for QueueConfig {
             scan_window: 200,
             redis_timeout: DEFAULT_REDIS_TIMEOUT,
             quotas: DEFAULT_QUOTAS,
+            replication: Replication::default(),
         }
     }
 }
@@ -144,6 +153,15 @@ pub enum QueueError {
          run a backend of that version (or newer), or use another Redis or key prefix"
     )]
     Schema { key: String, found: String, supported: u64 },
+    /// An acknowledged write reached fewer replicas than required within
+    /// the `WAIT` timeout. It is on the primary and may yet replicate, or
+    /// be lost in a failover: it must not be reported as stored (a retry
+    /// with the same `Idempotency-Key` finds it if it was kept).
+    #[error("the write reached {acked} of the {wanted} replica(s) required within {timeout_ms} ms")]
+    NotReplicated { acked: u32, wanted: u32, timeout_ms: u64 },
+    /// The Sentinels could not name a primary (at start-up).
+    #[error("finding the Redis primary: {0}")]
+    Topology(#[from] topology::ResolveError),
 }
 
 impl QueueError {
@@ -153,16 +171,21 @@ impl QueueError {
     pub fn is_timeout(&self) -> bool {
         matches!(self, QueueError::Redis(e) if e.is_timeout())
     }
+
+    /// Whether this is [`QueueError::NotReplicated`].
+    pub fn is_not_replicated(&self) -> bool {
+        matches!(self, QueueError::NotReplicated { .. })
+    }
 }
 
 pub type Result<T, E = QueueError> = std::result::Result<T, E>;
 
 /// The handle to Gavel's Redis state. Cheap to clone (one multiplexed
-/// connection, reconnected on failure).
+/// connection, reconnected on failure, plus one for acknowledged writes
+/// when replicas are required; with Sentinels, both follow the primary).
 #[derive(Clone)]
 pub struct Queue {
-    conn: ConnectionManager,
-    client: redis::Client,
+    link: Arc<topology::Link>,
     config: std::sync::Arc<QueueConfig>,
     known_tokens: std::sync::Arc<known_tokens::KnownTokens>,
 }
@@ -185,24 +208,34 @@ pub fn is_valid_word(id: &str) -> bool {
 }
 
 impl Queue {
-    /// Connects, checks the server answers and holds a key schema this
-    /// build understands ([`QueueError::Schema`] if not; see `schema`),
-    /// loads every script, and puts jobs an older backend queued in
-    /// dispatch queues (`lua/adopt.lua`).
+    /// Connects to the Redis at `url` (see [`Queue::connect_to`]).
     pub async fn connect(url: &str, config: QueueConfig) -> Result<Queue> {
-        let client = redis::Client::open(url)?;
+        Queue::connect_to(&RedisTarget::Url(url.to_string()), config).await
+    }
+
+    /// Connects (with Sentinels: to the primary they name, then follows
+    /// it, see `topology`), checks the server answers and holds a key
+    /// schema this build understands ([`QueueError::Schema`] if not; see
+    /// `schema`), loads every script, and puts jobs an older backend queued
+    /// in dispatch queues (`lua/adopt.lua`).
+    pub async fn connect_to(target: &RedisTarget, config: QueueConfig) -> Result<Queue> {
         let policy = connection_policy(config.redis_timeout);
-        let mut conn = ConnectionManager::new_with_config(client.clone(), policy).await?;
-        schema::ensure(&mut conn, &config.prefix).await?;
-        for script in scripts::all() {
-            script.prepare_invoke().load_async(&mut conn).await?;
-        }
-        let queue = Queue {
-            conn,
-            client,
-            config: std::sync::Arc::new(config),
-            known_tokens: Default::default(),
+        let acknowledged = config.replication.min_replicas > 0;
+        let (url, label) = match target {
+            RedisTarget::Url(url) => (url.clone(), url.clone()),
+            RedisTarget::Sentinel(sentinels) => {
+                let addr = topology::resolve(sentinels).await?;
+                (format!("redis://{addr}/"), addr.to_string())
+            }
         };
+        let node = topology::Node::open(&url, label, &policy, acknowledged).await?;
+        let mut conn = node.conn.clone();
+        schema::ensure(&mut conn, &config.prefix).await?;
+        load_scripts(conn).await?;
+        let link = topology::Link::new(target.clone(), config.replication, node);
+        topology::Link::follow(&link, policy, |conn| Box::pin(load_scripts(conn)));
+        let queue =
+            Queue { link, config: std::sync::Arc::new(config), known_tokens: Default::default() };
         let adopted: u64 = queue.script(&scripts::Adopt).await?;
         if adopted > 0 {
             tracing::info!(adopted, "queued jobs of an older backend put in dispatch queues");
@@ -220,7 +253,7 @@ impl Queue {
     }
 
     fn conn(&self) -> ConnectionManager {
-        self.conn.clone()
+        self.link.node().conn.clone()
     }
 
     /// Whether Redis answers.
@@ -228,14 +261,154 @@ impl Queue {
         redis::cmd("PING").query_async::<String>(&mut self.conn()).await.is_ok()
     }
 
-    /// Starts the pub/sub listener that wakes long-polls and SSE streams.
-    pub fn listen(&self) -> Listener {
-        Listener::spawn(self.client.clone(), self.config.prefix.clone())
+    /// Where the primary is, its role and its connected replicas (asked
+    /// with `ROLE` when `ask`; `unreachable` if not), and the
+    /// acknowledged-write rule's counters: what `/healthz` and `/metrics`
+    /// show.
+    pub async fn redis_status(&self, ask: bool) -> RedisStatus {
+        let node = self.link.node();
+        let role: Option<redis::Value> = match ask {
+            true => redis::cmd("ROLE").query_async(&mut node.conn.clone()).await.ok(),
+            false => None,
+        };
+        let (role, replicas) = match role.as_ref().map(topology::parse_role) {
+            Some(topology::Role::Primary { replicas }) => ("primary", Some(replicas)),
+            Some(topology::Role::Replica) => ("replica", None),
+            Some(_) => ("unknown", None),
+            None => ("unreachable", None),
+        };
+        let counters = &self.link.counters;
+        RedisStatus {
+            primary: node.label.clone(),
+            role,
+            replicas,
+            min_replicas: self.link.replication.min_replicas,
+            sentinel: matches!(self.link.target, RedisTarget::Sentinel(_)),
+            unreplicated_writes: counters.refused.load(Ordering::Relaxed),
+            waits: counters.waits.load(Ordering::Relaxed),
+            wait_seconds: counters.wait_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            failovers: counters.failovers.load(Ordering::Relaxed),
+        }
     }
 
-    /// Runs one script (see [`scripts::ScriptCall`]).
+    /// Starts the pub/sub listener that wakes long-polls and SSE streams.
+    pub fn listen(&self) -> Listener {
+        Listener::spawn(self.link.watch(), self.config.prefix.clone())
+    }
+
+    /// Runs one script (see [`scripts::ScriptCall`]); an acknowledged one
+    /// (a write someone is told about) through [`Queue::acknowledged`].
     async fn script<T: redis::FromRedisValue>(&self, call: &impl scripts::ScriptCall) -> Result<T> {
-        Ok(call.invocation(self.prefix()).invoke_async(&mut self.conn()).await?)
+        let invocation = call.invocation(self.prefix());
+        if call.acknowledged() {
+            let mut pipe = redis::pipe();
+            pipe.invoke_script(&invocation);
+            return match self.acknowledged(&pipe).await {
+                // Not loaded on this node (a new primary, a SCRIPT FLUSH):
+                // nothing ran; load it and go again.
+                Err(QueueError::Redis(e))
+                    if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                {
+                    invocation.load_async(&mut self.link.node().ack.clone()).await?;
+                    self.acknowledged(&pipe).await
+                }
+                other => other,
+            };
+        }
+        let result = invocation.invoke_async(&mut self.conn()).await;
+        if let Err(e) = &result {
+            self.link.observe(e);
+        }
+        Ok(result?)
+    }
+
+    /// Returns once everything the primary holds now has reached the
+    /// replicas an acknowledged write needs ([`QueueError::NotReplicated`]
+    /// if not in time): for answers that repeat an earlier write (an
+    /// idempotent replay) rather than make one.
+    pub async fn replicated(&self) -> Result<()> {
+        if self.link.replication.min_replicas == 0 {
+            return Ok(());
+        }
+        let mut write = redis::pipe();
+        write.cmd("PING");
+        let _: String = self.acknowledged(&write).await?;
+        Ok(())
+    }
+
+    /// Runs `write`, a pipeline of one answer (other commands `ignore()`d,
+    /// not `atomic()`: wrap a transaction in `MULTI`/`EXEC` commands), as a
+    /// write someone is told about: the one place the acknowledged-write
+    /// rule is kept. With [`Replication::min_replicas`] > 0 it is followed
+    /// by `WAIT`, in the same pipeline, so on the same connection (the
+    /// replicas are awaited up to this client's last write), and its answer
+    /// is returned only if enough replicas have it; otherwise
+    /// [`QueueError::NotReplicated`]. While a `WAIT` has fallen short,
+    /// writes are refused before they run when `ROLE` shows too few
+    /// replicas connected, rather than each waiting out the timeout.
+    pub(crate) async fn acknowledged<T: redis::FromRedisValue>(
+        &self,
+        write: &redis::Pipeline,
+    ) -> Result<T> {
+        let link = &self.link;
+        let rule = link.replication;
+        let node = link.node();
+        let refused = |acked: u32| {
+            link.counters.refused.fetch_add(1, Ordering::Relaxed);
+            QueueError::NotReplicated {
+                acked,
+                wanted: rule.min_replicas,
+                timeout_ms: millis(rule.timeout),
+            }
+        };
+        if rule.min_replicas == 0 {
+            let result = write.query_async::<(T,)>(&mut node.conn.clone()).await;
+            if let Err(e) = &result {
+                link.observe(e);
+            }
+            return Ok(result?.0);
+        }
+        if link.short.load(Ordering::Relaxed) {
+            let role: redis::Value = redis::cmd("ROLE")
+                .query_async(&mut node.conn.clone())
+                .await
+                .inspect_err(|e| link.observe(e))?;
+            let connected = match topology::parse_role(&role) {
+                topology::Role::Primary { replicas } => replicas,
+                _ => 0,
+            };
+            if connected < rule.min_replicas {
+                return Err(refused(connected));
+            }
+        }
+        // The barrier makes this client's last write offset the primary's
+        // offset now, so WAIT covers the write even if it changed nothing
+        // (a replayed create, a repeated completion: the first may have
+        // been written by another connection, still unreplicated).
+        let mut pipe = write.clone();
+        pipe.incr(keys::ack_barrier(self.prefix()), 1).ignore();
+        pipe.cmd("WAIT").arg(rule.min_replicas).arg(millis(rule.timeout));
+        let started = Instant::now();
+        let (value, reported): (T, i64) =
+            pipe.query_async(&mut node.ack.clone()).await.inspect_err(|e| link.observe(e))?;
+        link.counters.waits.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        link.counters.wait_micros.fetch_add(micros, Ordering::Relaxed);
+        match topology::check_wait(reported, rule.min_replicas) {
+            Ok(()) => {
+                link.short.store(false, Ordering::Relaxed);
+                Ok(value)
+            }
+            Err((acked, _)) => {
+                link.short.store(true, Ordering::Relaxed);
+                tracing::warn!(
+                    acked,
+                    wanted = rule.min_replicas,
+                    "a write was not replicated in time"
+                );
+                Err(refused(acked))
+            }
+        }
     }
 
     /// Now, by the Redis server's clock (the one every script reads).
@@ -243,6 +416,41 @@ impl Queue {
         let (secs, micros): (u64, u64) = redis::cmd("TIME").query_async(&mut self.conn()).await?;
         Ok(secs * 1000 + micros / 1000)
     }
+}
+
+/// Loads every script on a node (at start-up, and on a new primary).
+async fn load_scripts(mut conn: ConnectionManager) -> redis::RedisResult<()> {
+    for script in scripts::all() {
+        script.prepare_invoke().load_async(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// What `/healthz` tells about Redis ([`Queue::redis_status`]).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RedisStatus {
+    /// The node calls go to (`host:port`, or the URL).
+    pub primary: String,
+    /// What it says it is: `primary`, `replica` (a failover is under way),
+    /// `unknown`, or `unreachable`.
+    pub role: &'static str,
+    /// Replicas connected to it, if it is the primary.
+    pub replicas: Option<u32>,
+    /// Replicas an acknowledged write must reach.
+    pub min_replicas: u32,
+    /// Whether the primary is found through Sentinels.
+    pub sentinel: bool,
+    /// Writes refused for lack of replicas, since start.
+    #[serde(skip)]
+    pub unreplicated_writes: u64,
+    /// `WAIT`s run and their total seconds, since start.
+    #[serde(skip)]
+    pub waits: u64,
+    #[serde(skip)]
+    pub wait_seconds: f64,
+    /// Switches to a new primary, since start.
+    #[serde(skip)]
+    pub failovers: u64,
 }
 
 /// The most one attempt to (re)connect to Redis may take.

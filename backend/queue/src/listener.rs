@@ -3,15 +3,18 @@
 //! claimable job (see `waiters.rs`), SSE streams follow [`Listener::events`]
 //! (a submission's log grew). One subscription per backend instance serves
 //! every waiter. After a lost connection the listener resubscribes and wakes
-//! everyone, so a message missed meanwhile only costs waiters one extra look.
+//! everyone, so a message missed meanwhile only costs waiters one extra look;
+//! when the queue switches to a new primary (Sentinels, see `topology`) it
+//! drops its subscription to the old one and subscribes on the new.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::keys;
+use crate::topology::Node;
 use crate::waiters::{Waiter, Waiters, Wake};
 
 /// In-process fan-out of the queue's channels.
@@ -22,10 +25,10 @@ pub struct Listener {
 }
 
 impl Listener {
-    pub(crate) fn spawn(client: redis::Client, prefix: String) -> Listener {
+    pub(crate) fn spawn(primary: watch::Receiver<Arc<Node>>, prefix: String) -> Listener {
         let (events, _) = broadcast::channel(4096);
         let listener = Listener { waiters: Waiters::default(), events };
-        tokio::spawn(listener.clone().run(client, prefix));
+        tokio::spawn(listener.clone().run(primary, prefix));
         listener
     }
 
@@ -52,12 +55,13 @@ impl Listener {
         let _ = self.events.send(Arc::from("*"));
     }
 
-    async fn run(self, client: redis::Client, prefix: String) {
+    async fn run(self, mut primary: watch::Receiver<Arc<Node>>, prefix: String) {
         let wake_channel = keys::wake_channel(&prefix);
         let events_pattern = keys::events_channel(&prefix, "*");
         let events_prefix = keys::events_channel(&prefix, "");
         let mut backoff = Duration::from_millis(100);
         loop {
+            let client = primary.borrow_and_update().client.clone();
             match client.get_async_pubsub().await {
                 Ok(mut pubsub) => {
                     let subscribed = async {
@@ -71,7 +75,16 @@ impl Listener {
                         // Whatever was published while we were away.
                         self.wake_everyone();
                         let mut messages = pubsub.on_message();
-                        while let Some(message) = messages.next().await {
+                        loop {
+                            let message = tokio::select! {
+                                message = messages.next() => message,
+                                // A new primary: subscribe there.
+                                changed = primary.changed() => match changed {
+                                    Ok(()) => break,
+                                    Err(_) => return,
+                                },
+                            };
+                            let Some(message) = message else { break };
                             let channel = message.get_channel_name();
                             if channel == wake_channel {
                                 let payload: String = message.get_payload().unwrap_or_default();
@@ -85,11 +98,16 @@ impl Listener {
                             }
                         }
                         tracing::warn!("lost the queue's pub/sub connection; reconnecting");
+                        self.wake_everyone();
+                        continue;
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "connecting to redis for pub/sub failed"),
             }
-            tokio::time::sleep(backoff).await;
+            // Or at once when the queue switches to a new primary.
+            if let Ok(Err(_)) = tokio::time::timeout(backoff, primary.changed()).await {
+                return; // The queue is gone.
+            }
             backoff = (backoff * 2).min(Duration::from_secs(5));
             self.wake_everyone();
         }

@@ -248,10 +248,14 @@ impl Queue {
             .arg("id")
             .query_async(&mut self.conn())
             .await?;
-        Ok(id.map(|id| match fingerprint.as_deref() == Some(idempotency.fingerprint.as_str()) {
-            true => Submitted::Replayed(id),
-            false => Submitted::Conflict(id),
-        }))
+        let Some(id) = id else { return Ok(None) };
+        if fingerprint.as_deref() != Some(idempotency.fingerprint.as_str()) {
+            return Ok(Some(Submitted::Conflict(id)));
+        }
+        // Answered as stored: only once the replicas have it (the first
+        // answer may have been a 503 for want of them).
+        self.replicated().await?;
+        Ok(Some(Submitted::Replayed(id)))
     }
 
     /// A stored code run (`None` for missing ids and submissions' ids).

@@ -81,6 +81,17 @@ pub(crate) trait ScriptCall {
     /// The invocation, KEYS[1] being the key `prefix` (every script's) and
     /// ARGV in the order the script's header documents.
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static>;
+
+    /// Whether its change is one someone is told about and relies on (a
+    /// create answered 201, a completion after which the runner forgets
+    /// its result, an upload, an admin's change): such calls go through
+    /// `Queue::acknowledged`, which holds the answer until enough replicas
+    /// have the write. Bookkeeping a failover may roll back harmlessly
+    /// (heartbeats, claims — a lost lease fences its runner out —, progress
+    /// events, sweeps) is not.
+    fn acknowledged(&self) -> bool {
+        false
+    }
 }
 
 /// `'1'` or `'0'`, the scripts' booleans.
@@ -103,6 +114,10 @@ pub(crate) struct Register<'a> {
 }
 
 impl ScriptCall for Register<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = REGISTER.key(prefix);
         call.arg(self.runner_id)
@@ -227,6 +242,10 @@ impl Complete<'_> {
 }
 
 impl ScriptCall for Complete<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = COMPLETE.key(prefix);
         self.push(&mut call);
@@ -243,6 +262,10 @@ pub(crate) struct CompleteNext<'a> {
 }
 
 impl ScriptCall for CompleteNext<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = COMPLETE_NEXT.key(prefix);
         self.complete.push(&mut call);
@@ -311,6 +334,10 @@ pub(crate) struct Submit<'a> {
 }
 
 impl ScriptCall for Submit<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = SUBMIT.key(prefix);
         call.arg(self.id)
@@ -351,6 +378,10 @@ pub(crate) struct Rejudge<'a> {
 }
 
 impl ScriptCall for Rejudge<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = REJUDGE.key(prefix);
         call.arg(self.submission_id).arg(self.new_job_id).arg(flag(self.behind_live));
@@ -364,6 +395,10 @@ pub(crate) struct Cancel<'a> {
 }
 
 impl ScriptCall for Cancel<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = CANCEL.key(prefix);
         call.arg(self.submission_id);
@@ -395,6 +430,10 @@ pub(crate) struct PutProblem<'a> {
 }
 
 impl ScriptCall for PutProblem<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = PUT_PROBLEM.key(prefix);
         call.arg(self.id).arg(self.revision).arg(self.record_json);
@@ -416,6 +455,10 @@ pub(crate) struct Abort<'a> {
 }
 
 impl ScriptCall for Abort<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = ABORT.key(prefix);
         call.arg(self.runner_id)
@@ -474,6 +517,10 @@ pub(crate) struct ClientSet<'a> {
 }
 
 impl ScriptCall for ClientSet<'_> {
+    fn acknowledged(&self) -> bool {
+        true
+    }
+
     fn invocation(&self, prefix: &str) -> ScriptInvocation<'static> {
         let mut call = CLIENT_SET.key(prefix);
         call.arg(self.client_id);

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use protocol::client::{DeliveryState, DeliveryView};
-use redis::AsyncCommands;
 
 use crate::{Queue, Result, keys, scripts};
 
@@ -14,14 +13,18 @@ impl Queue {
     /// Sets `owner`'s webhook (replacing its URL and secret).
     pub async fn set_webhook(&self, owner: &str, url: &str, secret: &str) -> Result<()> {
         let key = keys::webhook(self.prefix(), owner);
-        let _: () = self.conn().hset_multiple(key, &[("url", url), ("secret", secret)]).await?;
+        let mut write = redis::pipe();
+        write.hset_multiple(key, &[("url", url), ("secret", secret)]);
+        let _: () = self.acknowledged(&write).await?;
         Ok(())
     }
 
     /// Removes `owner`'s webhook; whether it had one. Pending deliveries to
     /// it fail when they fall due.
     pub async fn delete_webhook(&self, owner: &str) -> Result<bool> {
-        let removed: u64 = self.conn().del(keys::webhook(self.prefix(), owner)).await?;
+        let mut write = redis::pipe();
+        write.del(keys::webhook(self.prefix(), owner));
+        let removed: u64 = self.acknowledged(&write).await?;
         Ok(removed > 0)
     }
 

@@ -205,7 +205,8 @@ impl Env {
         let redis = ManagedRedis::start(&dir.path().join("redis"), 0)?;
         let config = Config {
             listen: ([127, 0, 0, 1], 0).into(),
-            redis_url: redis.url(),
+            redis: queue::RedisTarget::Url(redis.url()),
+            replication: queue::Replication::default(),
             redis_timeout: queue::DEFAULT_REDIS_TIMEOUT,
             data_dir: dir.path().join("data"),
             blob_store: blobstore::Location::File(dir.path().join("data")),

@@ -29,6 +29,25 @@ pub struct BackendArgs {
     /// Redis URL [default: redis://127.0.0.1:6379/].
     #[arg(long, env = "GAVEL_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Find the Redis primary through these Sentinels instead of
+    /// `--redis-url`: `host:port` addresses (port 26379 if left out),
+    /// comma-separated or repeated. The backend follows failovers by itself
+    /// [default: none: one Redis at `--redis-url`].
+    #[arg(long, env = "GAVEL_REDIS_SENTINEL", value_delimiter = ',')]
+    pub redis_sentinel: Option<Vec<String>>,
+    /// The name the Sentinels monitor Gavel's primary by [default: gavel].
+    #[arg(long, env = "GAVEL_REDIS_MASTER_NAME")]
+    pub redis_master_name: Option<String>,
+    /// Replicas that must have a write before the backend acknowledges it
+    /// (a submission's 201, a completion, an upload, a token): each such
+    /// write is followed by `WAIT`; too few in time answers 503
+    /// `not_replicated` [default: 1 with `--redis-sentinel`, else 0].
+    #[arg(long, env = "GAVEL_REDIS_MIN_REPLICAS")]
+    pub redis_min_replicas: Option<u32>,
+    /// Milliseconds an acknowledged write waits for its replicas
+    /// [default: 1000].
+    #[arg(long, env = "GAVEL_REDIS_WAIT_TIMEOUT_MS")]
+    pub redis_wait_timeout_ms: Option<u64>,
     /// Milliseconds one Redis call may wait for its answer before the
     /// request is answered 503 [default: 10000]. A busy Redis only makes
     /// requests slower; this bounds how long a stalled one holds them.
@@ -128,7 +147,12 @@ const MAX_REDIS_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub redis_url: String,
+    /// One Redis (`redis_url`) or a primary found through Sentinels
+    /// (`redis_sentinel`, `redis_master_name`).
+    pub redis: queue::RedisTarget,
+    /// Replicas an acknowledged write must reach, and how long it waits
+    /// (`redis_min_replicas`, `redis_wait_timeout_ms`).
+    pub replication: queue::Replication,
     /// The longest one Redis call waits for its answer.
     pub redis_timeout: Duration,
     pub data_dir: PathBuf,
@@ -176,7 +200,20 @@ impl BackendArgs {
         };
         let config = Config {
             listen: set.listen.unwrap_or_else(|| ([127, 0, 0, 1], 8080).into()),
-            redis_url: set.redis_url.unwrap_or_else(|| "redis://127.0.0.1:6379/".into()),
+            redis: redis_target(
+                set.redis_url,
+                set.redis_sentinel.as_deref(),
+                set.redis_master_name.as_deref(),
+            )?,
+            replication: queue::Replication {
+                min_replicas: set.redis_min_replicas.unwrap_or(match set.redis_sentinel {
+                    Some(_) => 1,
+                    None => 0,
+                }),
+                timeout: set
+                    .redis_wait_timeout_ms
+                    .map_or(queue::topology::DEFAULT_WAIT_TIMEOUT, Duration::from_millis),
+            },
             redis_timeout: set
                 .redis_timeout_ms
                 .map_or(queue::DEFAULT_REDIS_TIMEOUT, Duration::from_millis),
@@ -221,6 +258,33 @@ impl BackendArgs {
         Ok(config)
     }
 }
+
+/// Where Redis is: the URL, or the Sentinels (not both).
+fn redis_target(
+    url: Option<String>,
+    sentinels: Option<&[String]>,
+    master_name: Option<&str>,
+) -> anyhow::Result<queue::RedisTarget> {
+    match (url, sentinels) {
+        (Some(_), Some(_)) => bail!(
+            "redis_url and redis_sentinel are two ways to say where Redis is: set one of them"
+        ),
+        (url, None) => {
+            if master_name.is_some() {
+                bail!("redis_master_name needs redis_sentinel (the Sentinels that know it)");
+            }
+            Ok(queue::RedisTarget::Url(url.unwrap_or_else(|| "redis://127.0.0.1:6379/".into())))
+        }
+        (None, Some(list)) => queue::Sentinels::parse(list, master_name.unwrap_or("gavel"))
+            .map(queue::RedisTarget::Sentinel)
+            .map_err(|e| anyhow::anyhow!("redis_sentinel: {e}")),
+    }
+}
+
+/// The range of `redis_wait_timeout_ms`: `WAIT 0` would wait forever, and
+/// a write held longer than a client waits helps nobody.
+const MIN_WAIT_TIMEOUT: Duration = Duration::from_millis(10);
+const MAX_WAIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A duration setting ([`retention::parse`]), `default` when unset.
 fn duration(name: &str, text: Option<&str>, default: &str) -> anyhow::Result<Duration> {
@@ -268,6 +332,25 @@ impl Config {
                 MAX_REDIS_TIMEOUT.as_millis(),
                 self.redis_timeout.as_millis()
             );
+        }
+        if !(MIN_WAIT_TIMEOUT..=MAX_WAIT_TIMEOUT).contains(&self.replication.timeout) {
+            bail!(
+                "redis_wait_timeout_ms must be {} to {} (got {})",
+                MIN_WAIT_TIMEOUT.as_millis(),
+                MAX_WAIT_TIMEOUT.as_millis(),
+                self.replication.timeout.as_millis()
+            );
+        }
+        if self.replication.min_replicas > 0 && self.replication.timeout >= self.redis_timeout {
+            bail!(
+                "redis_wait_timeout_ms ({}) must be below redis_timeout_ms ({}): a write waiting \
+                 for its replicas would otherwise be cut off as a stalled Redis",
+                self.replication.timeout.as_millis(),
+                self.redis_timeout.as_millis()
+            );
+        }
+        if self.replication.min_replicas > 16 {
+            bail!("redis_min_replicas must be 0 to 16");
         }
         if !(1..=100).contains(&self.max_attempts) {
             bail!("max_attempts must be 1 to 100");
@@ -366,6 +449,52 @@ mod tests {
         let bad = BackendArgs { blob_store: Some("/var/lib/gavel".into()), ..Default::default() };
         let error = bad.resolve().unwrap_err().to_string();
         assert!(error.contains("file://DIR or s3://BUCKET/PREFIX"), "{error}");
+    }
+
+    #[test]
+    fn redis_is_one_url_or_a_primary_behind_sentinels() {
+        let config = BackendArgs::default().resolve().unwrap();
+        assert_eq!(config.redis, queue::RedisTarget::Url("redis://127.0.0.1:6379/".into()));
+        assert_eq!(config.replication.min_replicas, 0, "no WAIT on one Redis unless asked");
+        let sentinels = || Some(vec!["127.0.0.1:26379,127.0.0.1:26380".to_string()]);
+        let config =
+            BackendArgs { redis_sentinel: sentinels(), ..Default::default() }.resolve().unwrap();
+        let queue::RedisTarget::Sentinel(found) = &config.redis else { panic!("{config:?}") };
+        assert_eq!((found.addrs.len(), found.master_name.as_str()), (2, "gavel"));
+        let expected = queue::Replication { min_replicas: 1, timeout: Duration::from_secs(1) };
+        assert_eq!(config.replication, expected, "a replica must have it, by default");
+        let args = BackendArgs {
+            redis_sentinel: sentinels(),
+            redis_master_name: Some("judge".into()),
+            redis_min_replicas: Some(0),
+            redis_wait_timeout_ms: Some(250),
+            ..Default::default()
+        };
+        let config = args.resolve().unwrap();
+        let queue::RedisTarget::Sentinel(found) = &config.redis else { panic!("{config:?}") };
+        assert_eq!(found.master_name, "judge");
+        assert_eq!(config.replication.min_replicas, 0);
+        assert_eq!(config.replication.timeout, Duration::from_millis(250));
+        let refused = |args: BackendArgs| format!("{:#}", args.resolve().unwrap_err());
+        let both = BackendArgs {
+            redis_url: Some("redis://r/".into()),
+            redis_sentinel: sentinels(),
+            ..Default::default()
+        };
+        assert!(refused(both).contains("set one of them"));
+        let name_alone = BackendArgs { redis_master_name: Some("g".into()), ..Default::default() };
+        assert!(refused(name_alone).contains("needs redis_sentinel"));
+        let bad = BackendArgs { redis_sentinel: Some(vec!["h:x".into()]), ..Default::default() };
+        assert!(refused(bad).contains("not a sentinel address"));
+        let forever = BackendArgs { redis_wait_timeout_ms: Some(0), ..Default::default() };
+        assert!(refused(forever).contains("redis_wait_timeout_ms must be"));
+        let cut_off = BackendArgs {
+            redis_sentinel: sentinels(),
+            redis_wait_timeout_ms: Some(2000),
+            redis_timeout_ms: Some(1000),
+            ..Default::default()
+        };
+        assert!(refused(cut_off).contains("must be below redis_timeout_ms"));
     }
 
     #[test]

@@ -87,6 +87,18 @@ impl From<queue::QueueError> for ApiError {
             );
         }
         match error {
+            queue::QueueError::NotReplicated { acked, wanted, timeout_ms } => {
+                tracing::warn!(acked, wanted, "a write was refused: too few replicas have it");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_replicated",
+                    format!(
+                        "the change reached {acked} of the {wanted} Redis replica(s) required \
+                         within {timeout_ms} ms, so it is not acknowledged; retry later \
+                         (a create with the same Idempotency-Key is stored at most once)"
+                    ),
+                )
+            }
             queue::QueueError::Redis(e) => {
                 tracing::error!(error = %e, "redis call failed");
                 ApiError::new(
@@ -234,6 +246,13 @@ mod tests {
         }
         assert!(stalled.detail.contains("did not answer in time"), "{}", stalled.detail);
         assert!(gone.detail.contains("is unavailable"), "{}", gone.detail);
+        let short = ApiError::from(queue::QueueError::NotReplicated {
+            acked: 0,
+            wanted: 1,
+            timeout_ms: 1000,
+        });
+        assert_eq!((short.status, short.code), (StatusCode::SERVICE_UNAVAILABLE, "not_replicated"));
+        assert!(short.detail.contains("0 of the 1 Redis replica(s)"), "{}", short.detail);
         let corrupt = ApiError::from(queue::QueueError::Corrupt("x".into()));
         assert_eq!(corrupt.status, StatusCode::INTERNAL_SERVER_ERROR);
     }

@@ -149,11 +149,12 @@ impl Backend {
             heartbeat_interval: config.heartbeat_interval,
             max_attempts: config.max_attempts,
             redis_timeout: config.redis_timeout,
+            replication: config.replication,
             ..QueueConfig::default()
         };
-        let queue = Queue::connect(&config.redis_url, queue_config)
+        let queue = Queue::connect_to(&config.redis, queue_config)
             .await
-            .with_context(|| format!("connecting to Redis at {}", config.redis_url))?;
+            .with_context(|| format!("connecting to Redis ({})", config.redis))?;
         let blobs = BlobStore::open(&config.blob_store)
             .await
             .with_context(|| format!("opening the blob store {}", config.blob_store))?;

@@ -120,6 +120,39 @@ impl Metrics {
     }
 }
 
+/// This instance's Redis series: writes refused for lack of replicas,
+/// the `WAIT`s of acknowledged writes and their time, switches to a new
+/// primary, and the primary's connected replicas.
+pub fn render_redis(out: &mut String, status: &queue::RedisStatus) {
+    let counters = [
+        (
+            "gavel_redis_unreplicated_writes_total",
+            "Acknowledged writes refused (503) because too few replicas had them.",
+            status.unreplicated_writes as f64,
+        ),
+        ("gavel_redis_waits_total", "WAITs run after acknowledged writes.", status.waits as f64),
+        (
+            "gavel_redis_wait_seconds_total",
+            "Time acknowledged writes spent in their WAIT.",
+            status.wait_seconds,
+        ),
+        (
+            "gavel_redis_failovers_total",
+            "Switches to a new primary named by the Sentinels.",
+            status.failovers as f64,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+    }
+    let name = "gavel_redis_connected_replicas";
+    let replicas = status.replicas.map_or(-1.0, f64::from);
+    let _ = writeln!(
+        out,
+        "# HELP {name} Replicas connected to the primary (-1: not known).\n# TYPE {name} gauge\n{name} {replicas}"
+    );
+}
+
 /// The per-client series: `gavel_client_queued`, `gavel_client_running`
 /// (gauges) and `gavel_client_refused_total` (by reason), labelled by
 /// client id. Ids are `cl_` ULIDs or `admin`, safe in a label.

@@ -11,7 +11,12 @@
 //!   (its identity and outbox);
 //! - **kill -9 a backend** instance, and start it again on its address;
 //! - **restart Redis** from its AOF (SIGKILL, then a new server on the same
-//!   port and files);
+//!   port and files); or, with [`Config::sentinel`] (Redis as a primary,
+//!   two replicas and three Sentinels, the backends following failovers and
+//!   acknowledging writes once a replica has them), **kill -9 the Redis
+//!   primary**: the Sentinels promote a replica, the backends move to it,
+//!   and the dead node is started again once a new primary is named (it
+//!   rejoins as a replica);
 //! - **pause a runner** (SIGSTOP) past its lease, then resume it (SIGCONT):
 //!   its jobs are reclaimed and judged elsewhere, its late results refused;
 //! - **drop a backend while runners hold results**: kill an instance while
@@ -84,6 +89,10 @@ pub struct Config {
     /// At most this many submissions wait for a verdict: the stream backs
     /// off rather than piling up a queue during outages.
     pub max_outstanding: usize,
+    /// Redis as a primary with two replicas behind three Sentinels (the
+    /// fault is then a kill of the primary) instead of one server (the
+    /// fault: a restart from its AOF).
+    pub sentinel: bool,
 }
 
 impl Config {
@@ -98,6 +107,7 @@ impl Config {
             native: false,
             settle: Duration::from_secs(180),
             max_outstanding: 12,
+            sentinel: false,
         }
     }
 }
@@ -285,18 +295,22 @@ enum Fault {
     KillRunner,
     KillBackend,
     RestartRedis,
+    KillRedisPrimary,
     PauseRunner,
     DropBackendWithResults,
 }
 
 impl Fault {
-    const ALL: [Fault; 5] = [
-        Fault::KillRunner,
-        Fault::KillBackend,
-        Fault::RestartRedis,
-        Fault::PauseRunner,
-        Fault::DropBackendWithResults,
-    ];
+    /// Every kind a run injects: the Redis fault is the topology's.
+    fn all(sentinel: bool) -> [Fault; 5] {
+        [
+            Fault::KillRunner,
+            Fault::KillBackend,
+            if sentinel { Fault::KillRedisPrimary } else { Fault::RestartRedis },
+            Fault::PauseRunner,
+            Fault::DropBackendWithResults,
+        ]
+    }
 }
 
 /// The lease every backend of the harness hands out, in seconds (with
@@ -409,11 +423,16 @@ pub fn run(config: &Config) -> Summary {
         config.duration
     ));
 
-    let mut stack = Stack::start_on_s3(&[
-        ("--lease-ttl-s", &LEASE_TTL_S.to_string()),
-        ("--heartbeat-interval-s", "1"),
-        ("--max-attempts", MAX_ATTEMPTS),
-    ]);
+    let flags = [
+        ("--lease-ttl-s", LEASE_TTL_S.to_string()),
+        ("--heartbeat-interval-s", "1".into()),
+        ("--max-attempts", MAX_ATTEMPTS.into()),
+    ];
+    let flags: Vec<(&str, &str)> = flags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut stack = match config.sentinel {
+        true => Stack::start_replicated_on_s3(2, &flags),
+        false => Stack::start_on_s3(&flags),
+    };
     let second = stack.start_another_backend();
     let backends = [stack.http(), second.clone()];
     let urls = [stack.url(), second.root_url("")];
@@ -433,7 +452,8 @@ pub fn run(config: &Config) -> Summary {
         runner.process.wait_listed(&stack.admin(), REGISTER_LIMIT);
     }
     clock.say(&format!(
-        "up: redis (AOF) {}, backends A {} and B {}, runners chaos-1→A chaos-2→B chaos-3→A",
+        "up: redis {} {}, backends A {} and B {}, runners chaos-1→A chaos-2→B chaos-3→A",
+        if config.sentinel { "(primary + 2 replicas + 3 sentinels) primary" } else { "(AOF)" },
         stack.redis_url(),
         urls[0],
         urls[1]
@@ -470,10 +490,11 @@ pub fn run(config: &Config) -> Summary {
     let mut bag: Vec<Fault> = Vec::new();
     let schedule = Instant::now();
     let mut world = World { stack: &mut stack, runners: &mut runners, backends: &backends, rng };
-    while schedule.elapsed() < config.duration || kinds.len() < Fault::ALL.len() {
+    let all = Fault::all(config.sentinel);
+    while schedule.elapsed() < config.duration || kinds.len() < all.len() {
         std::thread::sleep(world.rng.millis(2000, 5000));
         if bag.is_empty() {
-            bag = Fault::ALL.to_vec();
+            bag = all.to_vec();
             for i in (1..bag.len()).rev() {
                 let j = world.rng.below(i + 1);
                 bag.swap(i, j);
@@ -868,6 +889,25 @@ impl World<'_> {
                 let started = Instant::now();
                 self.stack.restart_redis();
                 format!("kill -9 redis, restarted from its AOF in {:?}", started.elapsed())
+            }
+            Fault::KillRedisPrimary => {
+                let set = self.stack.replica_set();
+                let old = set.primary_port().expect("the sentinels name a primary");
+                set.kill_node(old);
+                let killed = Instant::now();
+                let failed_over = set.wait_until(Duration::from_secs(60), |set| {
+                    set.primary_port().is_some_and(|port| port != old)
+                });
+                let took = killed.elapsed();
+                set.restart_node(old).expect("starting the old primary again");
+                match failed_over {
+                    Ok(()) => format!(
+                        "kill -9 the redis primary (port {old}); the sentinels named port {} \
+                         after {took:?}; the old one started again (a replica now)",
+                        set.primary_port().unwrap_or(0)
+                    ),
+                    Err(e) => format!("kill -9 the redis primary (port {old}): no failover: {e}"),
+                }
             }
             Fault::PauseRunner => {
                 let n = self.busiest_runner();

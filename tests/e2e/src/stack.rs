@@ -8,6 +8,11 @@
 //! ([`Stack::restart_backend`]), and Redis can be killed
 //! ([`Stack::kill_redis`]) or stalled for a while ([`Stack::pause_redis`]).
 //!
+//! [`Stack::start_replicated`] runs Redis as a primary with replicas and
+//! three Sentinels instead ([`queue::managed::ReplicaSet`]); the backend
+//! finds the primary through the Sentinels and follows failovers
+//! ([`Stack::replica_set`] kills and restarts its nodes).
+//!
 //! [`Stack::start_on_s3`] keeps the blobs in an S3-protocol server on
 //! loopback instead (`blobstore::testing`, started with the stack), shared
 //! by every instance of the stack, as a deployment of several backends
@@ -23,7 +28,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use blobstore::testing::S3Server;
-use queue::managed::ManagedRedis;
+use queue::managed::{ManagedRedis, ReplicaSet, SentinelTiming};
 
 use crate::api::{Client, Http};
 use crate::gavel_bin;
@@ -62,11 +67,17 @@ pub struct Stack {
     /// `--tls-cert` ([`Stack::start_tls`]).
     ca: Option<Vec<u8>>,
     http: Http,
-    redis: ManagedRedis,
+    redis: Redis,
     /// The S3 server every instance keeps its blobs in, for a stack
     /// started with [`Stack::start_on_s3`].
     s3: Option<S3Server>,
     dir: tempfile::TempDir,
+}
+
+/// The stack's Redis: one server, or a replica set behind Sentinels.
+enum Redis {
+    One(ManagedRedis),
+    Replicated(ReplicaSet),
 }
 
 /// The bucket and prefix of a [`Stack::start_on_s3`] stack's blobs.
@@ -103,12 +114,37 @@ impl Stack {
             .unwrap_or_else(|e| panic!("starting the S3 test server: {e}"));
         let mut all = flags.to_vec();
         all.push(("--blob-store", S3_BLOB_STORE));
-        Stack::start_in(dir, &all, None, Some(s3))
+        Stack::start_in(dir, &all, None, Some(s3), None)
+    }
+
+    /// A primary with `replicas` replicas and three Sentinels (short
+    /// failure detection, [`SentinelTiming::TEST`]), and a backend that
+    /// finds the primary through them (`--redis-sentinel`; by default an
+    /// acknowledged write then waits for one replica), with the default
+    /// flags overridden by `flags`.
+    pub fn start_replicated(replicas: usize, flags: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
+        let set = ReplicaSet::start(&dir.path().join("redis"), replicas, SentinelTiming::TEST)
+            .unwrap_or_else(|e| panic!("starting the replica set: {e}"));
+        Stack::start_in(dir, flags, None, None, Some(set))
+    }
+
+    /// [`Stack::start_replicated`] with the blobs in an S3-protocol server,
+    /// as [`Stack::start_on_s3`].
+    pub fn start_replicated_on_s3(replicas: usize, flags: &[(&str, &str)]) -> Stack {
+        let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
+        let s3 = S3Server::start(&[S3_BUCKET], &dir.path().join("s3.log"))
+            .unwrap_or_else(|e| panic!("starting the S3 test server: {e}"));
+        let set = ReplicaSet::start(&dir.path().join("redis"), replicas, SentinelTiming::TEST)
+            .unwrap_or_else(|e| panic!("starting the replica set: {e}"));
+        let mut all = flags.to_vec();
+        all.push(("--blob-store", S3_BLOB_STORE));
+        Stack::start_in(dir, &all, None, Some(s3), Some(set))
     }
 
     fn start_serving(flags: &[(&str, &str)], ca: Option<Vec<u8>>) -> Stack {
         let dir = tempfile::Builder::new().prefix("gavel-e2e-backend").tempdir().expect("temp dir");
-        Stack::start_in(dir, flags, ca, None)
+        Stack::start_in(dir, flags, ca, None, None)
     }
 
     fn start_in(
@@ -116,8 +152,12 @@ impl Stack {
         flags: &[(&str, &str)],
         ca: Option<Vec<u8>>,
         s3: Option<S3Server>,
+        replicated: Option<ReplicaSet>,
     ) -> Stack {
-        let redis = start_redis(&dir.path().join("redis"));
+        let redis = match replicated {
+            Some(set) => Redis::Replicated(set),
+            None => Redis::One(start_redis(&dir.path().join("redis"))),
+        };
         let mut all: BTreeMap<String, String> =
             DEFAULT_FLAGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         all.extend(flags.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -148,9 +188,38 @@ impl Stack {
     }
 
     /// `redis://127.0.0.1:PORT/`: the stack's Redis (the same after a
-    /// restart).
+    /// restart); of a replicated stack, the primary the Sentinels name now.
     pub fn redis_url(&self) -> String {
-        self.redis.url()
+        match &self.redis {
+            Redis::One(redis) => redis.url(),
+            Redis::Replicated(set) => {
+                let port = set.primary_port().expect("the sentinels name a primary");
+                format!("redis://127.0.0.1:{port}/")
+            }
+        }
+    }
+
+    /// The one Redis server of a stack that is not replicated.
+    fn one_redis(&mut self) -> &mut ManagedRedis {
+        match &mut self.redis {
+            Redis::One(redis) => redis,
+            Redis::Replicated(_) => panic!("this stack's Redis is a replica set"),
+        }
+    }
+
+    fn the_redis(&self) -> &ManagedRedis {
+        match &self.redis {
+            Redis::One(redis) => redis,
+            Redis::Replicated(_) => panic!("this stack's Redis is a replica set"),
+        }
+    }
+
+    /// The replica set of a [`Stack::start_replicated`] stack.
+    pub fn replica_set(&mut self) -> &mut ReplicaSet {
+        match &mut self.redis {
+            Redis::Replicated(set) => set,
+            Redis::One(_) => panic!("this stack's Redis is one server"),
+        }
     }
 
     /// A blocking HTTP client for this backend.
@@ -232,8 +301,15 @@ impl Stack {
             .arg("backend")
             .arg("--listen")
             .arg(listen.to_string())
-            .arg("--redis-url")
-            .arg(self.redis.url())
+            .args(match &self.redis {
+                Redis::One(redis) => vec!["--redis-url".to_string(), redis.url()],
+                Redis::Replicated(set) => vec![
+                    "--redis-sentinel".to_string(),
+                    set.sentinel_addrs().join(","),
+                    "--redis-master-name".to_string(),
+                    ReplicaSet::MASTER_NAME.to_string(),
+                ],
+            })
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--admin-token", ADMIN_TOKEN, "--registration-token", REGISTRATION_TOKEN]);
@@ -360,30 +436,31 @@ impl Stack {
 
     /// Kills Redis (SIGKILL); the backend keeps running.
     pub fn kill_redis(&mut self) {
-        self.redis.kill();
+        self.one_redis().kill();
     }
 
     /// Stalls Redis (SIGSTOP): it keeps every connection and answers
     /// nothing until [`resume_redis`](Self::resume_redis) — busy, not gone.
     pub fn pause_redis(&self) {
-        self.redis.pause().expect("pausing redis-server");
+        self.the_redis().pause().expect("pausing redis-server");
     }
 
     /// Lets a [paused](Self::pause_redis) Redis go on (SIGCONT).
     pub fn resume_redis(&self) {
-        self.redis.resume().expect("resuming redis-server");
+        self.the_redis().resume().expect("resuming redis-server");
     }
 
     /// Kills Redis (SIGKILL) and starts it again on the same port and dir:
     /// it reloads its AOF, which has every acknowledged write. The backend
     /// keeps running and must reconnect by itself.
     pub fn restart_redis(&mut self) {
-        let (dir, port) = (self.redis.dir().to_path_buf(), self.redis.port());
-        self.redis.kill();
+        let redis = self.one_redis();
+        let (dir, port) = (redis.dir().to_path_buf(), redis.port());
+        redis.kill();
         let started = Instant::now();
         self.redis = loop {
             match ManagedRedis::start(&dir, port) {
-                Ok(redis) => break redis,
+                Ok(redis) => break Redis::One(redis),
                 Err(e) if started.elapsed() < START_LIMIT => {
                     eprintln!("redis-server did not restart ({e}); retrying");
                     std::thread::sleep(Duration::from_millis(200));
@@ -407,7 +484,10 @@ impl Drop for Stack {
         for n in 0..self.others.len() {
             self.kill_another_backend(n);
         }
-        self.redis.kill();
+        // A replica set's nodes and sentinels are killed as it drops.
+        if let Redis::One(redis) = &mut self.redis {
+            redis.kill();
+        }
         if std::thread::panicking() {
             eprintln!("---- gavel backend log (last lines) ----\n{}\n----", self.log_tail());
         }

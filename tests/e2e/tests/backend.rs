@@ -711,7 +711,12 @@ fn health_and_metrics_report_redis_and_the_queue() {
     let mut stack = Stack::start();
     let http = stack.http();
     let health: serde_json::Value = http.get_root("/healthz").expect(200).json();
-    assert_eq!(health, json!({ "redis": true }));
+    assert_eq!(health["redis"], true, "{health}");
+    let topology = &health["redis_topology"];
+    assert_eq!(topology["primary"], stack.redis_url(), "{health}");
+    assert_eq!(topology["role"], "primary", "{health}");
+    assert_eq!(topology["replicas"], 0, "{health}");
+    assert_eq!((&topology["min_replicas"], &topology["sentinel"]), (&json!(0), &json!(false)));
     // The API's own description, without a token, at the root and under the base.
     let openapi: serde_json::Value = http.get_root("/openapi.json").expect(200).json();
     assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{openapi}");
@@ -749,7 +754,8 @@ fn health_and_metrics_report_redis_and_the_queue() {
         let took = asked.elapsed();
         assert!(took < Duration::from_secs(2), "/healthz took {took:?} without Redis");
         let health: serde_json::Value = reply.expect(503).json();
-        assert_eq!(health, json!({ "redis": false }));
+        assert_eq!(health["redis"], false, "{health}");
+        assert_eq!(health["redis_topology"]["role"], "unreachable", "{health}");
     }
     let asked = Instant::now();
     let error = client.get("/problems").expect_error(503);

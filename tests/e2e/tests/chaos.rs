@@ -21,6 +21,9 @@ use e2e::chaos::{self, Config};
 fn nothing_accepted_is_lost_or_judged_twice_under_faults() {
     let mut config = Config::new(Duration::from_secs(60));
     config.settle = Duration::from_secs(120);
+    // Redis as a primary, replicas and Sentinels, its primary killed as
+    // the Redis fault (`cargo xtask chaos --redis sentinel` for long runs).
+    config.sentinel = std::env::var("GAVEL_CHAOS_SENTINEL").is_ok_and(|v| v == "1");
     if std::env::var("GAVEL_CHAOS_NATIVE").is_ok_and(|v| v == "1") {
         if let Err(why) = chaos::native_available() {
             panic!("GAVEL_CHAOS_NATIVE=1, but the native languages cannot run: {why}");

@@ -1,4 +1,5 @@
-//! The deployment files of `examples/deploy/`: the compose files are valid,
+//! The deployment files of `examples/deploy/`: the compose files (one
+//! instance, scale-out, Sentinel) are valid,
 //! and its image builds here from the repository (on the local base image,
 //! no registry) with a `gavel` and a `redis-server` that run.
 
@@ -46,6 +47,12 @@ fn the_compose_file_is_valid_and_its_image_builds_from_the_repository() {
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
         .env("AWS_ACCESS_KEY_ID", "k")
         .env("AWS_SECRET_ACCESS_KEY", "s"));
+    run(Command::new("docker-compose")
+        .arg("-f")
+        .arg(deploy.join("compose.sentinel.yaml"))
+        .args(["config", "-q"])
+        .env("GAVEL_ADMIN_TOKEN", "a")
+        .env("GAVEL_REGISTRATION_TOKEN", "r"));
 
     // `gavel image build` keeps gavel-native-base:latest, the Dockerfile's base.
     let out = e2e::gavel(&["image", "build"], Duration::from_secs(900));

@@ -25,7 +25,6 @@ use e2e::runner::{LANGUAGE, TestRunner};
 use e2e::stack::Stack;
 use protocol::client::SubmitRequest;
 use reqwest::Method;
-use serde_json::json;
 
 const PROBLEM: &str = "a-plus-b";
 /// Never run: no runner judges here.
@@ -125,7 +124,7 @@ fn creates_made_while_redis_is_stalled_wait_for_it_and_are_all_accepted() {
     assert_eq!(stored, ids, "every accepted create is stored, once");
 
     let health: serde_json::Value = stack.http().get_root("/healthz").expect(200).json();
-    assert_eq!(health, json!({ "redis": true }));
+    assert_eq!(health["redis"], true, "{health}");
     client.get(&format!("/submissions/{}", ids[0])).expect(200);
     assert_eq!(redis.connections_received(), connections, "the backend connected again");
 }

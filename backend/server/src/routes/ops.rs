@@ -15,19 +15,28 @@ use crate::json::ApiJson;
 use crate::responses::{AdminErrors, CallerErrors, NotFound};
 use crate::state::AppState;
 
-/// `{"redis": true}`, or 503 with `{"redis": false}`.
-#[utoipa::path(get, path = "/api/v1/healthz", tag = "operations", responses((status = 200, description = "`{\"redis\": true}`"), (status = 503, description = "`{\"redis\": false}`")))]
+/// `{"redis": true, "redis_topology": {...}}`, or 503 with `{"redis":
+/// false, ...}`. `redis_topology` says which node calls go to, its role
+/// (`primary`, or `replica` while a failover is under way), its connected
+/// replicas, the replicas an acknowledged write needs, and whether
+/// Sentinels are followed.
+#[utoipa::path(get, path = "/api/v1/healthz", tag = "operations", responses((status = 200, description = "`{\"redis\": true, \"redis_topology\": {\"primary\", \"role\", \"replicas\", \"min_replicas\", \"sentinel\"}}`"), (status = 503, description = "`{\"redis\": false, ...}`")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let redis = state.queue.ping().await;
+    // Only an answering Redis is asked its role: a stalled one has had
+    // its `redis_timeout_ms` already.
+    let topology = state.queue.redis_status(redis).await;
     let status = if redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, ApiJson(serde_json::json!({ "redis": redis }))).into_response()
+    let body = serde_json::json!({ "redis": redis, "redis_topology": topology });
+    (status, ApiJson(body)).into_response()
 }
 
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let stats = state.queue.stats().await?;
     let owners = state.queue.owner_counts().await?;
-    let text = state.metrics.render(&stats, &owners);
+    let mut text = state.metrics.render(&stats, &owners);
+    crate::metrics::render_redis(&mut text, &state.queue.redis_status(true).await);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 

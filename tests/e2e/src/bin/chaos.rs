@@ -2,8 +2,12 @@
 //!
 //! ```text
 //! cargo xtask chaos --minutes 10        # builds gavel, then runs this
-//! chaos [--minutes N | --seconds N] [--seed N] [--native auto|yes|no]
+//! chaos [--minutes N | --seconds N] [--seed N] [--native auto|yes|no] [--redis single|sentinel]
 //! ```
+//!
+//! `--redis sentinel` runs Redis as a primary, two replicas and three
+//! Sentinels, and kills the primary as its Redis fault (default `single`:
+//! one server, restarted from its AOF).
 //!
 //! Progress goes to stderr; stdout gets one line,
 //! `chaos: accepted=N judged=N duplicates=0 lost=0 wrong=0 faults=N`. The
@@ -15,7 +19,8 @@ use std::time::Duration;
 
 use e2e::chaos::{self, Config};
 
-const USAGE: &str = "usage: chaos [--minutes N | --seconds N] [--seed N] [--native auto|yes|no]";
+const USAGE: &str = "usage: chaos [--minutes N | --seconds N] [--seed N] [--native auto|yes|no] \
+                     [--redis single|sentinel]";
 
 fn main() -> ExitCode {
     let config = match parse(std::env::args().skip(1).collect()) {
@@ -54,6 +59,13 @@ fn parse(args: Vec<String>) -> Result<Config, String> {
             }
             "--seed" => config.seed = value.parse().map_err(|_| format!("--seed {value:?}"))?,
             "--native" => native = value,
+            "--redis" => {
+                config.sentinel = match value.as_str() {
+                    "single" => false,
+                    "sentinel" => true,
+                    other => return Err(format!("--redis {other:?}")),
+                }
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
