@@ -13,7 +13,11 @@
 //! (and measured with clang's frame address, which on Wasm does not follow
 //! the stack in linear memory): without them deep recursion runs into the
 //! end of the Wasm stack, a trap, instead of a `RangeError` the program can
-//! report. The last computes `%` of whole numbers above 2^31 (as in
+//! report. Five more keep functions with a 64-byte buffer (error messages,
+//! an atom's text) out of the interpreter's `JS_CallInternal`: inlined,
+//! their buffers made its frame on the stack in linear memory 256 bytes
+//! instead of 128, paid on every level of JavaScript recursion. The last
+//! computes `%` of whole numbers above 2^31 (as in
 //! `(a * b) % 1000000007`) by integer division instead of wasi-libc's
 //! `fmod`, which is a slow bit-by-bit loop.
 
@@ -59,6 +63,30 @@ const PATCHES: &[Patch] = &[Patch {
              /* Gavel: keep the limit on WASI too, so deep recursion is a\n\
              \x20  RangeError rather than the end of the Wasm stack. */\n\
              #if 0",
+        ),
+        (
+            "static JSValue __JS_AtomToValue(JSContext *ctx, JSAtom atom, bool force_string)\n{",
+            "/* Gavel: functions with a 64-byte buffer, kept out of JS_CallInternal:\n\
+             \x20  inlined, their buffers made its frame on the shadow stack 256 bytes\n\
+             \x20  instead of 128, and every level of JavaScript recursion pays it. */\n\
+             #define NOINLINE_FRAME __attribute__((noinline))\n\
+             static NOINLINE_FRAME JSValue __JS_AtomToValue(JSContext *ctx, JSAtom atom, bool force_string)\n{",
+        ),
+        (
+            "static JSValue JS_ThrowTypeErrorAtom(JSContext *ctx, const char *fmt, JSAtom atom)\n{",
+            "static NOINLINE_FRAME JSValue JS_ThrowTypeErrorAtom(JSContext *ctx, const char *fmt, JSAtom atom)\n{",
+        ),
+        (
+            "static JSValue JS_ThrowSyntaxErrorAtom(JSContext *ctx, const char *fmt, JSAtom atom)\n{",
+            "static NOINLINE_FRAME JSValue JS_ThrowSyntaxErrorAtom(JSContext *ctx, const char *fmt, JSAtom atom)\n{",
+        ),
+        (
+            "static JSValue JS_ThrowReferenceErrorNotDefined(JSContext *ctx, JSAtom name)\n{",
+            "static NOINLINE_FRAME JSValue JS_ThrowReferenceErrorNotDefined(JSContext *ctx, JSAtom name)\n{",
+        ),
+        (
+            "static JSValue JS_ThrowReferenceErrorUninitialized(JSContext *ctx, JSAtom name)\n{",
+            "static NOINLINE_FRAME JSValue JS_ThrowReferenceErrorUninitialized(JSContext *ctx, JSAtom name)\n{",
         ),
         (
             "            dr = fmod(d1, d2);\n",

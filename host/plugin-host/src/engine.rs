@@ -18,8 +18,13 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub const MAX_MEMORY_BYTES: u64 = 4 << 30;
 
 /// The deepest Wasm stack a call may use. Calls run on threads with a
-/// larger native stack (see [`crate::on_big_stack`]).
-pub const MAX_WASM_STACK: usize = 4 << 20;
+/// larger native stack (see [`crate::on_big_stack`]), which the host touches
+/// (makes resident) only as deep as a call goes and frees with the thread.
+/// Sized for the `javascript` plugin: a level of JavaScript recursion takes
+/// ~800 bytes of native frames (QuickJS's interpreter), so its own limit
+/// (~111,000 levels, in its shadow stack) must come first. One engine, one
+/// limit: a checker that recurses without end only traps later.
+pub const MAX_WASM_STACK: usize = 160 << 20;
 
 /// Builds the engine: Cranelift, fuel, epochs, pooling allocator.
 pub fn build_engine(concurrency: u32) -> wasmtime::Result<Engine> {

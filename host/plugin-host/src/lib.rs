@@ -319,8 +319,9 @@ fn exports_of(engine: &Engine, component: &Component) -> impl Iterator<Item = St
         .into_iter()
 }
 
-/// Native stack size of the threads plugin calls run on.
-pub const BIG_STACK: usize = 32 << 20;
+/// Native stack size of the threads plugin calls run on: the deepest Wasm
+/// stack plus room for the host's own frames (virtual memory until used).
+pub const BIG_STACK: usize = engine::MAX_WASM_STACK + (32 << 20);
 
 thread_local! {
     static ON_BIG_STACK: Cell<bool> = const { Cell::new(false) };

@@ -27,12 +27,18 @@ use crate::io::{Io, into_string, split_whitespace, text};
 /// The name programs see for themselves in stack traces and `process.argv`.
 pub const SCRIPT_NAME: &str = "main.js";
 
-/// Bytes of the C stack (on Wasm: the shadow stack in linear memory, 2 MiB
-/// from build.rs) QuickJS may use before a `RangeError`. The binding limit
-/// is the host's Wasm stack (4 MiB of native frames), which every level of
-/// JavaScript uses about four times as much of: 1 MiB here is ~3 800 levels
-/// of a simple function and ends before it with room to spare.
-pub const STACK_LIMIT: usize = 1 << 20;
+/// Bytes of the C stack (on Wasm: the shadow stack in linear memory, 31 MiB
+/// from build.rs) QuickJS may use before a `RangeError`; the last 512 KiB
+/// are for the C code that runs past the check (throwing the error). A level
+/// of recursion takes 288 bytes (`f(n - 1)`: ~111,000 levels) to 352 (a DFS
+/// with `for...of`: ~91,000). The host's Wasm stack (`MAX_WASM_STACK`,
+/// 160 MiB of native frames, ~800 bytes a level) outlasts it, so a runaway
+/// recursion is this error; C code recursing without QuickJS's check (a
+/// parser on absurd nesting) meets that limit instead, a trap the host
+/// reports as "recursion too deep". Natively (tests, the `run` example)
+/// 1 MiB, within a thread's default stack.
+pub const STACK_LIMIT: usize =
+    if cfg!(target_arch = "wasm32") { (31 << 20) - (512 << 10) } else { 1 << 20 };
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -60,9 +66,9 @@ pub fn compile(source: &[u8]) -> Result<(), String> {
     })?;
     let fail = |e: rquickjs::Error| format!("{SCRIPT_NAME}: cannot start QuickJS: {e}");
     let runtime = Runtime::new().map_err(fail)?;
-    runtime.set_max_stack_size(STACK_LIMIT);
     let context = Context::full(&runtime).map_err(fail)?;
     context.with(|ctx| {
+        limit_stack(&ctx);
         let name = std::ffi::CString::new(SCRIPT_NAME).expect("no NUL in the name");
         // Parse only: JS_EVAL_FLAG_COMPILE_ONLY returns the compiled function.
         let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
@@ -108,8 +114,8 @@ impl Engine {
     pub fn new() -> Result<Engine, String> {
         let fail = |e: rquickjs::Error| format!("cannot set up the runtime: {e}");
         let runtime = Runtime::new().map_err(fail)?;
-        runtime.set_max_stack_size(STACK_LIMIT);
         let context = Context::full(&runtime).map_err(fail)?;
+        context.with(|ctx| limit_stack(&ctx));
         let io = Rc::new(RefCell::new(Io::default()));
         let rejections: Rc<RefCell<Vec<Rejection>>> = Rc::default();
         let tracked = rejections.clone();
@@ -245,6 +251,20 @@ impl Engine {
                 .map(|e| format!("Error: {}", e.message().unwrap_or_default()))
                 .unwrap_or_else(|| "a value that cannot be shown".to_owned())
         })
+    }
+}
+
+/// Sets QuickJS's stack limit to [`STACK_LIMIT`] below where its runtime
+/// was made. Directly: rquickjs's `set_max_stack_size` turns any limit above
+/// 16 MiB into none at all.
+fn limit_stack(ctx: &Ctx<'_>) {
+    // SAFETY: the context, and so its runtime, is alive for the call; the
+    // runtime was made near the top of the stack, more than STACK_LIMIT
+    // above its bottom (on Wasm: at ~31 MiB), so QuickJS's
+    // `stack_top - limit` does not wrap.
+    unsafe {
+        let runtime = qjs::JS_GetRuntime(ctx.as_raw().as_ptr());
+        qjs::JS_SetMaxStackSize(runtime, STACK_LIMIT as _);
     }
 }
 

@@ -77,10 +77,11 @@ impl Language for JavaScript {
 }
 
 /// Fuel that counts as one millisecond, fitted to node's CPU time on the
-/// input parsing and sorting workloads (7.3–14.9 M fuel per node ms): 11.1 M
-/// puts all six within ±35 %, so a time limit set for node means about the
-/// same here (docs/BENCHMARKS.md).
-pub const FUEL_PER_MS: u64 = 15_600_000;
+/// input parsing and sorting workloads of `cargo xtask bench languages`
+/// (9.8–16.8 M fuel per node ms since the faster `'line'` events): 13.5 M
+/// puts all six within ±35 % (0.73–1.24), so a time limit set for node
+/// means about the same here (docs/BENCHMARKS.md).
+pub const FUEL_PER_MS: u64 = 13_500_000;
 /// Fuel QuickJS-NG burns per millisecond of real CPU (a 10⁷-step loop:
 /// 15.2 G fuel in 1.06 s): sizes the host's wall-clock backstop.
 pub const FUEL_PER_CPU_MS: u64 = 14_000_000;

@@ -156,6 +156,10 @@
     return stack ? head + '\n' + stack : head;
   }
 
+  // Bumped by whatever may stop a run of 'line' events (a listener added or
+  // removed, an interface paused or closed).
+  let changes = 0;
+
   // ---- console, print, readline ---------------------------------------------
   const out = (...args) => N.write(1, line(args));
   const err = (...args) => N.write(2, line(args));
@@ -262,6 +266,7 @@
       hidden(this, '_events', Object.create(null));
     }
     on(event, fn) {
+      changes++;
       (this._events[event] || (this._events[event] = [])).push(fn);
       return this;
     }
@@ -269,6 +274,7 @@
       return this.on(event, fn);
     }
     prependListener(event, fn) {
+      changes++;
       (this._events[event] || (this._events[event] = [])).unshift(fn);
       return this;
     }
@@ -281,6 +287,7 @@
       return this.on(event, wrapper);
     }
     off(event, fn) {
+      changes++;
       const list = this._events[event];
       const i = list ? list.findIndex((f) => f === fn || f.listener === fn) : -1;
       if (i >= 0) list.splice(i, 1);
@@ -290,6 +297,7 @@
       return this.off(event, fn);
     }
     removeAllListeners(event) {
+      changes++;
       if (event === undefined) this._events = Object.create(null);
       else delete this._events[event];
       return this;
@@ -318,16 +326,19 @@
       interfaces.push(this);
     }
     close() {
+      changes++;
       if (!this.closed) {
         this.closed = true;
         this.emit('close');
       }
     }
     pause() {
+      changes++;
       this._paused = true;
       return this;
     }
     resume() {
+      changes++;
       this._paused = false;
       return this;
     }
@@ -341,12 +352,19 @@
     }
     _drive() {
       if (this.closed || this._paused) return false;
-      while (!this.closed && !this._paused) {
-        const text = N.readLine();
-        if (text === undefined) break;
+      const readLine = N.readLine;
+      let text;
+      while (!this.closed && !this._paused && (text = readLine()) !== undefined) {
         const list = this._events.line;
-        if (list && list.length === 1) list[0].call(this, text);
-        else this.emit('line', text);
+        if (list && list.length === 1) {
+          // One listener: a tight loop until a listener, the interface's
+          // state or the end of input changes something.
+          const seen = changes, listener = list[0].bind(this);
+          listener(text);
+          while (changes === seen && (text = readLine()) !== undefined) listener(text);
+        } else {
+          this.emit('line', text);
+        }
       }
       if (!this._paused) this.close();
       return true;

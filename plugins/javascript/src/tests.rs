@@ -96,6 +96,32 @@ fn every_way_of_reading_stdin() {
 }
 
 #[test]
+fn line_events_take_stdin_in_order_with_every_other_reader() {
+    // Each line once, CRLF and a final line without a newline as node has
+    // them, a lone \r kept, empty lines kept, 'close' after the last.
+    let events = "const rl = require('readline').createInterface({ input: process.stdin });
+        const ls = []; rl.on('line', (l) => ls.push(l)); rl.on('close', () => console.log(JSON.stringify(ls)));";
+    assert_eq!(ok(events, "a\r\n\nb\rc\n d \r"), "[\"a\",\"\",\"b\\rc\",\" d \"]\n");
+    assert_eq!(ok(events, ""), "[]\n");
+    // Closing in a listener leaves the rest to the next reader, whichever.
+    let close = "const rl = require('readline').createInterface({ input: process.stdin });
+        rl.on('line', (l) => { console.log('event ' + l); if (l === '2') rl.close(); });
+        rl.on('close', () => { console.log('readline ' + readline());
+            console.log(JSON.stringify(require('fs').readFileSync(0, 'utf8'))); });";
+    assert_eq!(ok(close, "1\n2\n3\r\n4\n5"), "event 1\nevent 2\nreadline 3\n\"4\\n5\"\n");
+    // A listener that reads a line itself, one added or removed on the way,
+    // and a pause and resume: every line is handed out exactly once (a
+    // listener added during an event gets the next one, as in node).
+    let mixed = "const rl = require('readline').createInterface({ input: process.stdin });
+        const seen = [];
+        const first = (l) => { seen.push('a' + l); if (l === '1') seen.push('r' + readline());
+            if (l === '3') rl.on('line', (m) => seen.push('b' + m));
+            if (l === '4') { rl.off('line', first); rl.pause(); setTimeout(() => rl.resume(), 1); } };
+        rl.on('line', first); rl.on('close', () => console.log(seen.join(' ')));";
+    assert_eq!(ok(mixed, "0\n1\n2\n3\n4\n5\n6\n"), "a0 a1 r2 a3 a4 b4 b5 b6\n");
+}
+
+#[test]
 fn whitespace_split_fast_path_matches_the_regex() {
     let texts = ["", " ", "a", " a b ", "1  2\t\n3\r\n", "\u{a0}x\u{3000}y\u{feff}", "é ü  ñ"];
     for text in texts {
