@@ -7,82 +7,33 @@
 
 use std::time::Duration;
 
-use protocol::runner::{BlobRef, JobSpec, ProblemRef};
-use queue::managed::ManagedRedis;
 use queue::{
-    Claim, ClientUpdate, DEFAULT_QUOTAS, Idempotency, NewRunner, NewSubmission, PriorityClass,
-    Queue, QueueConfig, Submitted,
+    Claim, ClientUpdate, DEFAULT_QUOTAS, Idempotency, NewSubmission, PriorityClass, Queue,
+    QueueConfig, Submitted,
 };
 
-struct Fixture {
-    queue: Queue,
-    redis: ManagedRedis,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+use support::Fixture;
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
     let config = QueueConfig { lease_ttl: Duration::from_secs(60), ..QueueConfig::default() };
-    let queue = Queue::connect(&redis.url(), config).await.unwrap();
-    queue.put_problem("p", &digest(2), "{}", []).await.unwrap();
+    let f = support::fixture(config, "p", &[]).await;
     for client in ["cl_a", "cl_b", "cl_c"] {
-        queue.create_client(client, client, &format!("hash-{client}")).await.unwrap();
+        f.queue.create_client(client, client, &format!("hash-{client}")).await.unwrap();
     }
-    Fixture { queue, redis, _dir: dir }
-}
-
-fn digest(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
+    f
 }
 
 /// A runner of `languages` with many slots (claims here never complete).
 async fn runner(queue: &Queue, id: &str, languages: &[&str]) {
-    queue
-        .register_runner(&NewRunner {
-            id: id.into(),
-            token_hash: format!("hash-of-{id}"),
-            name: id.into(),
-            labels: vec![],
-            slots: 10_000,
-            languages: languages.iter().map(|s| s.to_string()).collect(),
-            checkers: vec![],
-            plugins_json: "[]".into(),
-            dialect: "",
-            ttl: queue.config().runner_ttl(),
-        })
-        .await
-        .unwrap();
+    let runner = support::runner(id, languages, 10_000, queue.config().runner_ttl());
+    queue.register_runner(&runner).await.unwrap();
 }
 
 /// Submission `sid` of `owner` in `language`, of estimated `cost`.
 fn submission(sid: &str, owner: &str, language: &str, cost: u64) -> NewSubmission {
-    let source = BlobRef { digest: digest(1), size: 10 };
-    NewSubmission {
-        id: sid.into(),
-        job_id: format!("jb_{sid}"),
-        problem_id: "p".into(),
-        revision: digest(2),
-        source: source.digest.clone(),
-        language: language.into(),
-        checker: None,
-        labels: vec![],
-        owner: owner.into(),
-        max_score: 100.0,
-        spec: JobSpec::Judge {
-            language: language.into(),
-            source,
-            source_text: None,
-            problem: ProblemRef {
-                id: "p".into(),
-                manifest: BlobRef { digest: digest(2), size: 1 },
-            },
-            compiled_checker: None,
-        },
-        normal_oj: None,
-        idempotency: None,
-        cost,
-    }
+    NewSubmission { owner: owner.into(), cost, ..support::submission(sid, "p", language) }
 }
 
 /// Queues `n` one-second jobs of `owner`, `{prefix}{i}`.

@@ -13,18 +13,15 @@ use protocol::runner::{
     ActiveJob, BlobRef, CaseProgress, Job, JobResult, JobSpec, ProblemRef, RunnerEvent,
 };
 use protocol::runs::{OutputChunk, OutputStream, RunJob, RunReport, RunStatus};
-use queue::managed::ManagedRedis;
 use queue::{
     Abort, Capabilities, Change, Claim, DIALECT_NORMAL_OJ, Fence, IDEMPOTENCY_TTL, Idempotency,
     LeaseRef, NewRun, NewRunner, NewSubmission, Offer, Queue, QueueConfig, QueueError, Submitted,
     Waiter,
 };
 
-struct Fixture {
-    queue: Queue,
-    redis: ManagedRedis,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+use support::{Fixture, digest};
 
 async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
     fixture_with(QueueConfig {
@@ -36,16 +33,7 @@ async fn fixture(lease_ms: u64, max_attempts: u32) -> Fixture {
 }
 
 async fn fixture_with(config: QueueConfig) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
-    let queue = Queue::connect(&redis.url(), config).await.unwrap();
-    // The problem every test submission is for, at its revision.
-    queue.put_problem("a-plus-b", &digest(2), "{}", []).await.unwrap();
-    Fixture { queue, redis, _dir: dir }
-}
-
-fn digest(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
+    support::fixture(config, "a-plus-b", &[]).await
 }
 
 async fn runner(queue: &Queue, id: &str, languages: &[&str], labels: &[&str], slots: u32) {
@@ -60,21 +48,13 @@ async fn register(
     slots: u32,
     dialect: &'static str,
 ) {
-    queue
-        .register_runner(&NewRunner {
-            id: id.into(),
-            token_hash: format!("hash-of-{id}"),
-            name: id.into(),
-            labels: labels.iter().map(|s| s.to_string()).collect(),
-            slots,
-            languages: languages.iter().map(|s| s.to_string()).collect(),
-            checkers: vec!["tokens".into()],
-            plugins_json: "[]".into(),
-            dialect,
-            ttl: queue.config().runner_ttl(),
-        })
-        .await
-        .unwrap();
+    let runner = NewRunner {
+        labels: labels.iter().map(|s| s.to_string()).collect(),
+        checkers: vec!["tokens".into()],
+        dialect,
+        ..support::runner(id, languages, slots, queue.config().runner_ttl())
+    };
+    queue.register_runner(&runner).await.unwrap();
 }
 
 async fn submit(queue: &Queue, sid: &str, language: &str, labels: &[&str]) {
@@ -98,31 +78,11 @@ fn new_submission(
     labels: &[&str],
     normal_oj: Option<&str>,
 ) -> NewSubmission {
-    let source = BlobRef { digest: digest(1), size: 10 };
     NewSubmission {
-        id: sid.into(),
-        job_id: format!("jb_{sid}"),
-        problem_id: "a-plus-b".into(),
-        revision: digest(2),
-        source: source.digest.clone(),
-        language: language.into(),
         checker: Some("tokens".into()),
         labels: labels.iter().map(|s| s.to_string()).collect(),
-        owner: "admin".into(),
-        max_score: 100.0,
-        spec: JobSpec::Judge {
-            language: language.into(),
-            source,
-            source_text: None,
-            problem: ProblemRef {
-                id: "a-plus-b".into(),
-                manifest: BlobRef { digest: digest(2), size: 100 },
-            },
-            compiled_checker: None,
-        },
         normal_oj: normal_oj.map(str::to_string),
-        idempotency: None,
-        cost: 1000,
+        ..support::submission(sid, "a-plus-b", language)
     }
 }
 
@@ -407,20 +367,10 @@ async fn a_queued_job_wakes_one_parked_long_poll_whose_runner_can_run_it() {
 /// A submission of `a-plus-b` at `revision`, with an idempotency key.
 fn keyed_submission(sid: &str, language: &str, revision: &str) -> NewSubmission {
     NewSubmission {
-        id: sid.into(),
-        job_id: format!("jb_{sid}"),
-        problem_id: "a-plus-b".into(),
         revision: revision.into(),
-        source: digest(1),
-        language: language.into(),
-        checker: None,
-        labels: vec![],
-        owner: "admin".into(),
-        max_score: 100.0,
         spec: python_run(),
-        normal_oj: None,
         idempotency: Some(Idempotency { key: "k1".into(), fingerprint: "f1".into() }),
-        cost: 1000,
+        ..support::submission(sid, "a-plus-b", language)
     }
 }
 

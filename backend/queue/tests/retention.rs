@@ -7,48 +7,25 @@
 use std::time::Duration;
 
 use judge_core::report::JudgeReport;
-use protocol::runner::{BlobRef, Job, JobResult, JobSpec, ProblemRef};
+use protocol::runner::{Job, JobResult, JobSpec};
 use protocol::runs::{RunJob, RunReport, RunStatus};
-use queue::managed::ManagedRedis;
 use queue::{
     Claim, Fence, LeaseRef, NewRun, NewRunner, NewSubmission, Queue, QueueConfig, QueueError,
     Retention, SCHEMA_VERSION,
 };
 
-struct Fixture {
-    queue: Queue,
-    redis: ManagedRedis,
-    _dir: tempfile::TempDir,
-}
+mod support;
+
+use support::{Fixture, digest};
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = ManagedRedis::start(dir.path(), 0).expect("redis-server (run `cargo xtask setup`)");
-    let queue = Queue::connect(&redis.url(), QueueConfig::default()).await.unwrap();
-    queue
-        .put_problem("a-plus-b", &digest(2), "{}", [digest(3).as_str(), &digest(4)])
-        .await
-        .unwrap();
-    queue
-        .register_runner(&NewRunner {
-            id: "rn_a".into(),
-            token_hash: "hash".into(),
-            name: "rn_a".into(),
-            labels: Vec::new(),
-            slots: 8,
-            languages: vec!["python3".into()],
-            checkers: vec!["tokens".into()],
-            plugins_json: "[]".into(),
-            dialect: "",
-            ttl: queue.config().runner_ttl(),
-        })
-        .await
-        .unwrap();
-    Fixture { queue, redis, _dir: dir }
-}
-
-fn digest(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
+    let f = support::fixture(QueueConfig::default(), "a-plus-b", &[digest(3), digest(4)]).await;
+    let runner = NewRunner {
+        checkers: vec!["tokens".into()],
+        ..support::runner("rn_a", &["python3"], 8, f.queue.config().runner_ttl())
+    };
+    f.queue.register_runner(&runner).await.unwrap();
+    f
 }
 
 async fn raw(f: &Fixture) -> redis::aio::MultiplexedConnection {
@@ -83,31 +60,10 @@ async fn submit_run(queue: &Queue, id: &str) {
 }
 
 fn submission(id: &str, source: u8) -> NewSubmission {
-    let source = BlobRef { digest: digest(source), size: 10 };
     NewSubmission {
-        id: id.into(),
-        job_id: format!("jb_{id}"),
-        problem_id: "a-plus-b".into(),
-        revision: digest(2),
-        source: source.digest.clone(),
-        language: "python3".into(),
         checker: Some("tokens".into()),
-        labels: Vec::new(),
         owner: "cl_1".into(),
-        max_score: 100.0,
-        spec: JobSpec::Judge {
-            language: "python3".into(),
-            source,
-            source_text: None,
-            problem: ProblemRef {
-                id: "a-plus-b".into(),
-                manifest: BlobRef { digest: digest(2), size: 100 },
-            },
-            compiled_checker: None,
-        },
-        normal_oj: None,
-        idempotency: None,
-        cost: 1000,
+        ..support::with_source(id, "a-plus-b", "python3", source)
     }
 }
 

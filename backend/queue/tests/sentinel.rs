@@ -7,12 +7,15 @@
 
 use std::time::{Duration, Instant};
 
-use protocol::runner::{BlobRef, JobSpec, ProblemRef};
 use queue::managed::{ReplicaSet, SentinelTiming};
 use queue::{
-    Idempotency, NewRunner, NewSubmission, Queue, QueueConfig, QueueError, RedisTarget,
-    Replication, Sentinels, Submitted,
+    Idempotency, NewSubmission, Queue, QueueConfig, QueueError, RedisTarget, Replication,
+    Sentinels, Submitted,
 };
+
+mod support;
+
+use support::digest;
 
 const WAIT_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -30,51 +33,14 @@ async fn connect(set: &ReplicaSet, min_replicas: u32) -> Queue {
 /// (a create for a language no runner offers is refused).
 async fn prepare(queue: &Queue) {
     queue.put_problem("a-plus-b", &digest(2), "{}", []).await.unwrap();
-    let runner = NewRunner {
-        id: "rn_js".into(),
-        token_hash: "hash-of-rn_js".into(),
-        name: "rn_js".into(),
-        labels: vec![],
-        slots: 1,
-        languages: vec!["javascript".into()],
-        checkers: vec![],
-        plugins_json: "[]".into(),
-        dialect: "",
-        ttl: Duration::from_secs(600),
-    };
+    let runner = support::runner("rn_js", &["javascript"], 1, Duration::from_secs(600));
     queue.register_runner(&runner).await.unwrap();
 }
 
-fn digest(n: u8) -> String {
-    format!("{n:02x}").repeat(32)
-}
-
 fn submission(sid: &str) -> NewSubmission {
-    let source = BlobRef { digest: digest(1), size: 10 };
     NewSubmission {
-        id: sid.into(),
-        job_id: format!("jb_{sid}"),
-        problem_id: "a-plus-b".into(),
-        revision: digest(2),
-        source: source.digest.clone(),
-        language: "javascript".into(),
-        checker: None,
-        labels: vec![],
-        owner: "admin".into(),
-        max_score: 100.0,
-        spec: JobSpec::Judge {
-            language: "javascript".into(),
-            source,
-            source_text: None,
-            problem: ProblemRef {
-                id: "a-plus-b".into(),
-                manifest: BlobRef { digest: digest(2), size: 100 },
-            },
-            compiled_checker: None,
-        },
-        normal_oj: None,
         idempotency: Some(Idempotency { key: format!("key-{sid}"), fingerprint: sid.into() }),
-        cost: 1000,
+        ..support::submission(sid, "a-plus-b", "javascript")
     }
 }
 
