@@ -292,9 +292,11 @@ impl Places {
     }
 }
 
-/// Whether a path leads into build output or generated files.
+/// Whether a path leads into build output or generated files (`target/`,
+/// and `plugins/.patched/`, which the plugin build writes: a checkout that
+/// never built the plugins has neither).
 fn generated(path: &str) -> bool {
-    path.split('/').any(|s| s == "target")
+    path.split('/').any(|s| s == "target" || s == ".patched")
 }
 
 /// `ARCHITECTURE.md`, `BENCHMARKS.md`: a Markdown name in capitals.

@@ -104,7 +104,7 @@ fn clean() -> tempfile::TempDir {
         "# Gavel\n\nSee [the map](ARCHITECTURE.md) and [the guide](docs/guide.md#start), \
          [a site](https://example.com/x/y), [here](#gavel).\n\
          `core/judge`, `backend/queue/lua/*.lua`, `ARCHITECTURE.md`, `<problem>/tests/*.in`,\n\
-         `target/debug/gavel`, `plugins/target/x`, `GET /api/v1/jobs`, `KEY=a/b`, `jobs/next`.\n\
+         `target/debug/gavel`, `plugins/target/x`, `plugins/.patched/`, `GET /api/v1/jobs`, `KEY=a/b`, `jobs/next`.\n\
          A score in\n[0, 1]: below 1 is partial.\n\n[map]: ARCHITECTURE.md\n[guide]: docs/guide.md\n\
          ```sh\ncat `nothing/here.rs`\n```\n",
     );
