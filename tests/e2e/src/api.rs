@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use protocol::ErrorBody;
 use protocol::client::{
@@ -237,6 +237,21 @@ impl Client {
             content_type,
             archive,
         )
+    }
+
+    /// Waits (admin) until `GET /queue` shows no job pending or leased,
+    /// failing after `limit`.
+    #[track_caller]
+    pub fn wait_drained(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let queue: serde_json::Value = self.get("/queue").expect(200).json();
+            if queue["pending"] == 0 && queue["leased"] == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not drained: {queue}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// Uploads a package that must be accepted as a new problem (201).

@@ -190,15 +190,7 @@ fn every_acknowledged_submission_is_judged_after_the_primary_is_killed() {
     assert_ne!(new_primary, old_primary);
 
     // Every one judged, once, with the expected verdict.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let queue: serde_json::Value = admin.get("/queue").expect(200).json();
-        if queue["pending"] == 0 && queue["leased"] == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not drained: {queue}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    admin.wait_drained(Duration::from_secs(90));
     let reader = e2e::api::Client::new(stack.http(), &client.token);
     let mut wrong = Vec::new();
     for (n, a) in &accepted {

@@ -281,15 +281,7 @@ fn two_backends_on_one_store_judge_a_burst_while_one_is_killed() {
     eprintln!("{SUBMISSIONS} accepted in {:?}", started.elapsed());
 
     // Every one judged, through B.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let queue: serde_json::Value = admin_b.get("/queue").expect(200).json();
-        if queue["pending"] == 0 && queue["leased"] == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not drained: {queue}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    admin_b.wait_drained(Duration::from_secs(90));
     eprintln!("all judged {:?} after the first submission", started.elapsed());
     let client_b = Client::new(b.clone(), &token);
     let mut wrong = Vec::new();
