@@ -262,20 +262,28 @@ impl Queue {
     }
 
     /// Where the primary is, its role and its connected replicas (asked
-    /// with `ROLE` when `ask`; `unreachable` if not), and the
-    /// acknowledged-write rule's counters: what `/healthz` and `/metrics`
-    /// show.
-    pub async fn redis_status(&self, ask: bool) -> RedisStatus {
+    /// with `ROLE`; `unreachable` if it does not answer, see
+    /// [`RedisStatus::answered`]), and the acknowledged-write rule's
+    /// counters: what `/healthz` and `/metrics` show.
+    pub async fn redis_status(&self) -> RedisStatus {
         let node = self.link.node();
-        let role: Option<redis::Value> = match ask {
-            true => redis::cmd("ROLE").query_async(&mut node.conn.clone()).await.ok(),
-            false => None,
-        };
-        let (role, replicas) = match role.as_ref().map(topology::parse_role) {
-            Some(topology::Role::Primary { replicas }) => ("primary", Some(replicas)),
-            Some(topology::Role::Replica) => ("replica", None),
-            Some(_) => ("unknown", None),
-            None => ("unreachable", None),
+        let role = redis::cmd("ROLE").query_async::<redis::Value>(&mut node.conn.clone()).await;
+        let (role, replicas) = match role {
+            Ok(value) => match topology::parse_role(&value) {
+                topology::Role::Primary { replicas } => ("primary", Some(replicas)),
+                topology::Role::Replica => ("replica", None),
+                _ => ("unknown", None),
+            },
+            // An error reply (a server that refuses `ROLE`) still answered.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+                ) =>
+            {
+                ("unknown", None)
+            }
+            Err(_) => ("unreachable", None),
         };
         let counters = &self.link.counters;
         RedisStatus {
@@ -451,6 +459,13 @@ pub struct RedisStatus {
     /// Switches to a new primary, since start.
     #[serde(skip)]
     pub failovers: u64,
+}
+
+impl RedisStatus {
+    /// Whether Redis answered (within `redis_timeout_ms`).
+    pub fn answered(&self) -> bool {
+        self.role != "unreachable"
+    }
 }
 
 /// The most one attempt to (re)connect to Redis may take.

@@ -62,7 +62,7 @@ async fn acknowledged_writes_wait_for_a_replica_and_are_refused_without_one() {
     assert_eq!(queue.submit(&submission("sb_1")).await.unwrap(), Submitted::Created("sb_1".into()));
     // Acknowledged means the replica has it, not "will have it soon".
     assert!(node_has(replica, "sb_1"), "the replica holds the acknowledged submission");
-    let status = queue.redis_status(true).await;
+    let status = queue.redis_status().await;
     assert_eq!((status.role, status.replicas, status.min_replicas), ("primary", Some(1), 1));
     assert_eq!(status.primary, format!("127.0.0.1:{primary}"));
 
@@ -95,7 +95,7 @@ async fn acknowledged_writes_wait_for_a_replica_and_are_refused_without_one() {
     assert!(refused.as_ref().is_err_and(QueueError::is_not_replicated), "{refused:?}");
     assert!(started.elapsed() < WAIT_TIMEOUT, "refused at once: {:?}", started.elapsed());
     assert!(queue.submission("sb_4").await.unwrap().is_none(), "refused before it was written");
-    let status = queue.redis_status(true).await;
+    let status = queue.redis_status().await;
     assert_eq!(status.replicas, Some(0));
     assert!(status.unreplicated_writes >= 3, "{status:?}");
 
@@ -156,7 +156,7 @@ async fn the_queue_follows_a_failover_and_keeps_every_acknowledged_write() {
     let pause = killed.elapsed();
     eprintln!("failover pause (kill -9 → first acknowledged write): {pause:?}");
 
-    let status = queue.redis_status(true).await;
+    let status = queue.redis_status().await;
     assert_ne!(status.primary, format!("127.0.0.1:{old}"), "{status:?}");
     assert_eq!(status.role, "primary");
     assert!(status.failovers >= 1);

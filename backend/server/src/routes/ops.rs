@@ -22,10 +22,9 @@ use crate::state::AppState;
 /// Sentinels are followed.
 #[utoipa::path(get, path = "/api/v1/healthz", tag = "operations", responses((status = 200, description = "`{\"redis\": true, \"redis_topology\": {\"primary\", \"role\", \"replicas\", \"min_replicas\", \"sentinel\"}}`"), (status = 503, description = "`{\"redis\": false, ...}`")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let redis = state.queue.ping().await;
-    // Only an answering Redis is asked its role: a stalled one has had
-    // its `redis_timeout_ms` already.
-    let topology = state.queue.redis_status(redis).await;
+    // One round trip: `ROLE` answering is Redis answering.
+    let topology = state.queue.redis_status().await;
+    let redis = topology.answered();
     let status = if redis { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({ "redis": redis, "redis_topology": topology });
     (status, ApiJson(body)).into_response()
@@ -36,7 +35,7 @@ pub async fn metrics(State(state): State<AppState>) -> ApiResult<Response> {
     let stats = state.queue.stats().await?;
     let owners = state.queue.owner_counts().await?;
     let mut text = state.metrics.render(&stats, &owners);
-    crate::metrics::render_redis(&mut text, &state.queue.redis_status(true).await);
+    crate::metrics::render_redis(&mut text, &state.queue.redis_status().await);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response())
 }
 
